@@ -1,0 +1,104 @@
+"""Deploying diagrams: validate everything first, then store a new version per changed key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .diagram import ParsedFile, parse_files, read_files
+from .errors import DiagramInvalid, NotFound, Problem
+from .models import Definition, Deployment
+from .specs import dependencies, latest
+
+
+@dataclass
+class DeployedDefinition:
+    key: str
+    version: int
+    kind: str
+    changed: bool
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "version": self.version, "kind": self.kind, "changed": self.changed}
+
+
+@dataclass
+class DeployResult:
+    deployment_id: int | None
+    definitions: list[DeployedDefinition] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(d.changed for d in self.definitions)
+
+
+def _context(session: Session, files: dict[str, bytes], own_keys: set[str]) -> dict[str, bytes]:
+    """Deployed files the upload needs (called processes, decision tables), latest versions."""
+    needed = dependencies(session, list(files.values()), own_keys)
+    return {f"{d.key}@{d.version}/{d.filename}": d.xml for d in needed.values()}
+
+
+def validate(session: Session, files: dict[str, bytes], topics: set[str]) -> list[ParsedFile]:
+    if not files:
+        raise DiagramInvalid([Problem("", None, None, "no files given")])
+    for name in files:
+        if not name.lower().endswith((".bpmn", ".dmn", ".xml", ".bpmn20.xml")):
+            raise DiagramInvalid([Problem(name, None, None, "only .bpmn and .dmn files can be deployed")])
+    first, _roots, problems = read_files(files)
+    if problems:
+        raise DiagramInvalid(problems)
+    own = {k for pf in first for k in pf.keys} | {str(i) for root in _roots.values() for i in root.xpath(
+        "//*[local-name()='process' or local-name()='decision']/@id")}
+    seen: dict[str, str] = {}
+    for pf in first:
+        for k in pf.keys:
+            if k in seen:
+                raise DiagramInvalid([Problem(pf.filename, k, None, f"'{k}' is also defined in {seen[k]}")])
+            seen[k] = pf.filename
+    context = _context(session, files, own)
+    parsed, _parser = parse_files(files, topics, context)
+    return parsed
+
+
+def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetime, topics: set[str],
+           comment: str = "", source: str = "api") -> DeployResult:
+    parsed = validate(session, files, topics)
+    result = DeployResult(deployment_id=None)
+    deployment: Deployment | None = None
+    for pf in parsed:
+        for key in pf.keys:
+            current = latest(session, key)
+            if current is not None and current.content_hash == pf.content_hash:
+                result.definitions.append(DeployedDefinition(key, current.version, pf.kind, False))
+                continue
+            if deployment is None:
+                deployment = Deployment(deployed_at=now, deployed_by=user, comment=comment, source=source)
+                session.add(deployment)
+                session.flush()
+            version = (current.version if current else 0) + 1
+            session.add(Definition(
+                key=key, version=version, kind=pf.kind, name=pf.names.get(key, key), filename=pf.filename,
+                xml=pf.content, content_hash=pf.content_hash, deployment_id=deployment.id,
+                deployed_at=now, deployed_by=user, comment=comment,
+            ))
+            result.definitions.append(DeployedDefinition(key, version, pf.kind, True))
+    session.flush()
+    result.deployment_id = deployment.id if deployment else None
+    return result
+
+
+def get_definition(session: Session, key: str, version: int | None = None) -> Definition:
+    if version is None:
+        found = latest(session, key)
+    else:
+        found = session.scalars(select(Definition).where(Definition.key == key, Definition.version == version)).first()
+    if found is None:
+        raise NotFound(f"no process definition '{key}'" + (f" version {version}" if version else ""))
+    return found
+
+
+def versions(session: Session, key: str) -> list[Definition]:
+    return list(session.scalars(select(Definition).where(Definition.key == key).order_by(Definition.version)))

@@ -1,0 +1,324 @@
+"""Reading diagrams as Camunda Modeler and bpmn.io write them.
+
+``DiagramParser`` extends SpiffWorkflow's Camunda parser with what stock SpiffWorkflow drops:
+``candidateGroups``, ``candidateUsers``, ``assignee``, ``dueDate``, lanes as groups, external
+service-task topics (run by our handlers), plain ISO timers and JUEL conditions.
+:func:`parse_files` validates a whole set of files and reports every problem with file,
+element id and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask, StartEvent
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaStartEventParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from . import expressions, sandbox
+from .errors import DiagramInvalid, Problem
+from .forms import FormField, constraint_problems
+from .groups import group_for_lane
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+DMN_NS_PREFIX = "https://www.omg.org/spec/DMN/"
+# Three of the corpus diagrams bind the camunda: prefix to the old Activiti namespace.
+LEGACY_NS = "http://activiti.org/bpmn"
+_C = f"{{{CAMUNDA_MODEL_NS}}}"
+
+
+@dataclass
+class Assignment:
+    """Who may work a user task and by when, as the diagram says."""
+
+    candidate_groups: list[str] = field(default_factory=list)
+    candidate_users: list[str] = field(default_factory=list)
+    assignee: str | None = None
+    due_date: str | None = None
+
+
+def _split(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+class HumanTaskParser(UserTaskParser):
+    def create_task(self):
+        task = super().create_task()
+        node = self.node
+        groups = _split(node.get(_C + "candidateGroups"))
+        if not groups and self.lane:
+            groups = [group_for_lane(self.lane)]
+        task.assignment = Assignment(
+            candidate_groups=groups,
+            candidate_users=_split(node.get(_C + "candidateUsers")),
+            assignee=(node.get(_C + "assignee") or None),
+            due_date=(node.get(_C + "dueDate") or None),
+        )
+        task.form_fields = [_form_field(f) for f in task.form.fields]
+        return task
+
+
+def _form_field(f) -> FormField:
+    constraints = {v.name: v.config for v in f.validation}
+    return FormField(
+        id=f.id,
+        label=f.label or f.id,
+        type=f.type or "string",
+        default=f.default_value,
+        required="required" in constraints,
+        readonly="readonly" in constraints,
+        options=[{"id": o.id, "name": o.name or o.id} for o in getattr(f, "options", [])],
+        constraints={k: v for k, v in constraints.items() if k not in ("required", "readonly")}
+        | ({"required": True} if "required" in constraints else {})
+        | ({"readonly": True} if "readonly" in constraints else {}),
+    )
+
+
+class HandlerTask(ServiceTask):
+    """A service task whose work is done by the handler registered under its topic."""
+
+    def __init__(self, wf_spec, bpmn_id, topic=None, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.topic = topic
+
+    def _run_hook(self, my_task):
+        my_task.workflow.script_engine.run_handler(my_task, self.topic)
+        return True
+
+
+class HandlerTaskParser(CamundaTaskParser):
+    def create_task(self):
+        node = self.node
+        topic = node.get(_C + "topic")
+        kind = node.get(_C + "type")
+        if topic is None and kind is None:
+            for attr in ("class", "delegateExpression", "expression"):
+                if node.get(_C + attr):
+                    self.raise_validation_exception(
+                        f"camunda:{attr} (Java code) cannot run here; use camunda:type=\"external\" "
+                        "with camunda:topic naming a registered handler"
+                    )
+            if self.xpath(".//camunda:connector"):
+                self.raise_validation_exception("camunda:connector is not supported; use an external topic")
+        return HandlerTask(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
+
+
+class StartEventParser(CamundaStartEventParser):
+    """Start events keep their ``camunda:formData``: the form that registers a new case."""
+
+    get_form = UserTaskParser.get_form
+    get_enum_field = UserTaskParser.get_enum_field
+
+    def create_task(self):
+        task = super().create_task()
+        task.form_fields = [_form_field(f) for f in self.get_form().fields]
+        return task
+
+
+class DiagramParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = dict(CamundaParser.OVERRIDE_PARSER_CLASSES)
+    OVERRIDE_PARSER_CLASSES[full_tag("startEvent")] = (StartEventParser, StartEvent)
+    OVERRIDE_PARSER_CLASSES[full_tag("userTask")] = (HumanTaskParser, UserTask)
+    OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")] = (HandlerTaskParser, HandlerTask)
+    OVERRIDE_PARSER_CLASSES[full_tag("sendTask")] = (HandlerTaskParser, HandlerTask)
+
+
+# --- preparing the XML -----------------------------------------------------------------
+
+_TIMER_TAGS = {f"{{{BPMN_NS}}}{t}" for t in ("timeDuration", "timeDate", "timeCycle")}
+_CONDITION_TAGS = {f"{{{BPMN_NS}}}{t}" for t in ("conditionExpression", "completionCondition", "condition")}
+
+
+def _owner_id(node) -> str | None:
+    while node is not None:
+        if node.get("id"):
+            return node.get("id")
+        node = node.getparent()
+    return None
+
+
+def _rebind_legacy_namespace(data: bytes) -> bytes:
+    # The camunda: prefix bound to the Activiti namespace means the same attributes.
+    return data.replace(LEGACY_NS.encode(), CAMUNDA_MODEL_NS.encode())
+
+
+def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
+    """Parse one file and rewrite timers and conditions into Python; collect problems."""
+    problems: list[Problem] = []
+    try:
+        root = etree.fromstring(_rebind_legacy_namespace(data), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        raise DiagramInvalid([Problem(filename, None, line, f"not well-formed XML: {exc.msg}")]) from exc
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        if node.tag in _TIMER_TAGS and node.text:
+            text = node.text.strip()
+            if expressions.looks_like_cron(text):
+                problems.append(Problem(filename, _owner_id(node), node.sourceline,
+                                        f"cron timer '{text}' is not supported; use ISO 8601 (e.g. R/P7D)"))
+                continue
+            node.text = expressions.timer_to_python(text)
+            reason = sandbox.check_expression(node.text)
+            if reason:
+                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"timer '{text}': {reason}"))
+        elif node.tag in _CONDITION_TAGS and node.text and node.text.strip():
+            text = node.text.strip()
+            node.text = expressions.juel_to_python(text)
+            reason = sandbox.check_expression(node.text)
+            if reason:
+                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"condition '{text}': {reason}"))
+        elif node.tag == f"{{{BPMN_NS}}}script" and node.text:
+            owner = node.getparent()
+            fmt = (owner.get("scriptFormat") or "python").lower()
+            if fmt not in ("python", "py"):
+                problems.append(Problem(filename, _owner_id(node), node.sourceline,
+                                        f"script format '{fmt}' is not supported; scripts are Python"))
+                continue
+            reason = sandbox.check_script(node.text)
+            if reason:
+                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"script: {reason}"))
+    return root, problems
+
+
+# --- parsing a set of files ------------------------------------------------------------
+
+
+@dataclass
+class ParsedFile:
+    filename: str
+    content: bytes
+    kind: str  # "bpmn" | "dmn"
+    keys: list[str]  # executable process ids, or decision ids
+    names: dict[str, str]
+    content_hash: str
+
+
+def _line_of(root, element_id: str | None) -> int | None:
+    if not element_id:
+        return None
+    found = root.xpath("//*[@id=$i]", i=element_id)
+    return found[0].sourceline if found else None
+
+
+def _problem_from(exc: Exception, filename: str, root=None) -> Problem:
+    element = getattr(exc, "id", None) or getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or None
+    line = getattr(exc, "line_number", None) or None
+    if not isinstance(line, int):
+        line = _line_of(root, element) if root is not None else None
+    message = str(exc.args[0]) if exc.args else str(exc)
+    return Problem(getattr(exc, "file_name", None) or filename, element, line, message)
+
+
+def read_files(files: dict[str, bytes]) -> tuple[list[ParsedFile], dict[str, etree._Element], list[Problem]]:
+    parsed, roots, problems = [], {}, []
+    for filename, data in files.items():
+        try:
+            root, found = prepare(data, filename)
+        except DiagramInvalid as exc:
+            problems.extend(exc.problems)
+            continue
+        problems.extend(found)
+        roots[filename] = root
+        if root.tag.startswith("{" + DMN_NS_PREFIX) or root.tag.endswith("}definitions") and "DMN" in root.tag:
+            decisions = root.xpath("//*[local-name()='decision']")
+            keys = [d.get("id") for d in decisions]
+            names = {d.get("id"): d.get("name") or d.get("id") for d in decisions}
+            kind = "dmn"
+        elif root.tag == f"{{{BPMN_NS}}}definitions":
+            procs = root.findall(f"{{{BPMN_NS}}}process")
+            executable = [p for p in procs if p.get("isExecutable", "true").lower() == "true"] or procs
+            keys = [p.get("id") for p in executable]
+            names = {p.get("id"): p.get("name") or p.get("id") for p in executable}
+            kind = "bpmn"
+        else:
+            problems.append(Problem(filename, None, root.sourceline, f"not a BPMN or DMN document (root <{etree.QName(root).localname}>)"))
+            continue
+        if not keys:
+            problems.append(Problem(filename, None, None, "contains no process or decision"))
+        digest = hashlib.sha256(data).hexdigest()
+        parsed.append(ParsedFile(filename, data, kind, keys, names, digest))
+    return parsed, roots, problems
+
+
+def build_parser(roots: dict[str, etree._Element], kinds: dict[str, str]) -> DiagramParser:
+    parser = DiagramParser()
+    for filename, root in roots.items():
+        try:
+            if kinds.get(filename) == "dmn":
+                parser.add_dmn_xml(root, filename=filename)
+            else:
+                parser.add_bpmn_xml(root, filename=filename)
+        except (ValidationException, SpiffWorkflowException) as exc:
+            if not getattr(exc, "file_name", None):
+                exc.file_name = filename
+            raise
+    return parser
+
+
+def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: set[str],
+                extra_checks=()) -> list[Problem]:
+    """Build every process spec and check what SpiffWorkflow itself does not."""
+    problems: list[Problem] = []
+    for pf in parsed:
+        if pf.kind != "bpmn":
+            continue
+        root = roots[pf.filename]
+        for key in pf.keys:
+            try:
+                spec = parser.get_spec(key)
+                parser.get_subprocess_specs(key)
+            except (ValidationException, SpiffWorkflowException) as exc:
+                problems.append(_problem_from(exc, pf.filename, root))
+                continue
+            except Exception as exc:  # the library raises bare errors for some broken input
+                problems.append(Problem(pf.filename, None, None, f"process '{key}': {exc}"))
+                continue
+            for ts in spec.task_specs.values():
+                bpmn_id = getattr(ts, "bpmn_id", None)
+                if isinstance(ts, HandlerTask):
+                    if not ts.topic:
+                        problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
+                                                "service task has no camunda:topic naming a handler"))
+                    elif ts.topic not in topics:
+                        problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
+                                                f"unknown handler topic '{ts.topic}' (known: {', '.join(sorted(topics))})"))
+                for f in getattr(ts, "form_fields", []):
+                    for message in constraint_problems(f):
+                        problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id), message))
+                for check in extra_checks:
+                    for message in check(ts):
+                        problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id), message))
+    return problems
+
+
+def parse_files(files: dict[str, bytes], topics: set[str], context: dict[str, bytes] | None = None):
+    """Validate ``files`` (with ``context`` files available for call activities and DMN).
+
+    Returns ``(parsed_files, parser)``; raises :class:`DiagramInvalid` listing every problem.
+    """
+    parsed, roots, problems = read_files(files)
+    if problems:
+        raise DiagramInvalid(problems)
+    all_roots = dict(roots)
+    kinds = {p.filename: p.kind for p in parsed}
+    if context:
+        ctx_parsed, ctx_roots, _ = read_files({k: v for k, v in context.items() if k not in files})
+        all_roots.update(ctx_roots)
+        kinds.update({p.filename: p.kind for p in ctx_parsed})
+    try:
+        parser = build_parser(all_roots, kinds)
+    except (ValidationException, SpiffWorkflowException) as exc:
+        raise DiagramInvalid([_problem_from(exc, getattr(exc, "file_name", "") or "?")]) from exc
+    problems = check_specs(parser, parsed, roots, topics)
+    if problems:
+        raise DiagramInvalid(problems)
+    return parsed, parser

@@ -1,0 +1,75 @@
+"""What Camunda Modeler writes, turned into what the engine evaluates.
+
+Process owners write conditions as JUEL (``${amount < 1000 && approved}``) or as plain Python
+(``amount < 1000 and approved``), and timers as bare ISO 8601 (``PT1H``, ``R3/PT10M``,
+``2026-12-01T09:00:00``). SpiffWorkflow evaluates both as Python, so a bare ``PT1H`` would be a
+NameError. These functions rewrite the text before parsing; the stored XML is left as drawn.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WRAPPED = re.compile(r"^\s*[$#]\{(?P<body>.*)\}\s*$", re.DOTALL)
+_STRING = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
+_GET_VARIABLE = re.compile(r"""execution\.getVariable\(\s*(['"])(\w+)\1\s*\)""")
+
+_JUEL_WORDS = [
+    (re.compile(r"&&"), " and "),
+    (re.compile(r"\|\|"), " or "),
+    (re.compile(r"!(?!=)"), " not "),
+    (re.compile(r"\btrue\b"), "True"),
+    (re.compile(r"\bfalse\b"), "False"),
+    (re.compile(r"\bnull\b"), "None"),
+    (re.compile(r"\beq\b"), "=="),
+    (re.compile(r"\bne\b"), "!="),
+    (re.compile(r"\blt\b"), "<"),
+    (re.compile(r"\bgt\b"), ">"),
+    (re.compile(r"\ble\b"), "<="),
+    (re.compile(r"\bge\b"), ">="),
+    (re.compile(r"\bempty\s+(\w+)"), r"(not \1)"),
+]
+
+ISO_DURATION = re.compile(r"^-?P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+ISO_CYCLE = re.compile(r"^R\d*/")
+
+
+def is_juel(text: str) -> bool:
+    return bool(_WRAPPED.match(text or ""))
+
+
+def juel_to_python(text: str) -> str:
+    """``${a && !b}`` -> ``a and not b``; text without ``${…}`` is returned unchanged."""
+    match = _WRAPPED.match(text or "")
+    if not match:
+        return text
+    body = _GET_VARIABLE.sub(r"\2", match.group("body"))
+    parts = _STRING.split(body)
+    for i in range(0, len(parts), 2):  # even parts are outside string literals
+        code = parts[i]
+        for pattern, repl in _JUEL_WORDS:
+            code = pattern.sub(repl, code)
+        parts[i] = code
+    return " ".join("".join(parts).split())
+
+
+def is_iso_timer(text: str) -> bool:
+    text = text.strip()
+    if ISO_CYCLE.match(text):
+        rest = text.split("/", 1)[1]
+        return all(ISO_DURATION.match(p) or ISO_DATETIME.match(p) for p in rest.split("/"))
+    return bool(ISO_DURATION.match(text) or ISO_DATETIME.match(text))
+
+
+def timer_to_python(text: str) -> str:
+    """Bare ISO 8601 becomes a string literal; JUEL becomes Python; Python stays as it is."""
+    stripped = (text or "").strip()
+    if is_iso_timer(stripped):
+        return repr(stripped)
+    return juel_to_python(stripped)
+
+
+def looks_like_cron(text: str) -> bool:
+    fields = (text or "").split()
+    return 5 <= len(fields) <= 7 and all(re.fullmatch(r"[\d*?/,LW#A-Z\-]+", f) for f in fields)

@@ -1,0 +1,365 @@
+"""The engine's public face: deploy, start, work tasks, correlate messages, fire timers.
+
+Every method takes the caller's SQLAlchemy session and only flushes; the caller commits (one
+request, one job, one CLI command). Everything the engine needs from outside — clock, handler
+registry, settings — comes in through the constructor (see ``engine/wiring.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from . import deployments, forms
+from .clock import Clock, use_clock
+from .db import as_utc
+from .errors import Conflict, FormInvalid, InvalidRequest, NoMatchingMessage, NotFound, NotPermitted
+from .models import Definition, HistoryEntry, Instance, MessageWait, OpenTask, Timer
+from .service_tasks import HandlerRegistry
+from .specs import ProcessSpecs, SpecCache
+from .state import clean_data
+from .steps import Step, StepScriptEngine, element_id
+from .users import SYSTEM, Actor
+
+INSTANCE_STATES = ("running", "completed", "error", "cancelled")
+
+
+def _csv(text: str | None) -> list[str]:
+    return [p for p in (text or "").split(",") if p]
+
+
+class ProcessEngine:
+    def __init__(self, *, clock: Clock, handlers: HandlerRegistry, settings: dict[str, Any] | None = None):
+        self.clock = clock
+        self.handlers = handlers
+        self.settings = dict(settings or {})
+        self.specs = SpecCache()
+
+    # --- definitions ---------------------------------------------------------------------
+
+    def deploy(self, session: Session, files: dict[str, bytes], actor: Actor, comment: str = "",
+               source: str = "api") -> deployments.DeployResult:
+        if not actor.may_deploy():
+            raise NotPermitted("only admin and process_owner may deploy")
+        return deployments.deploy(session, files, user=actor.username, now=self.clock.now(),
+                                  topics=self.handlers.topics, comment=comment, source=source)
+
+    def spec_for(self, session: Session, instance: Instance) -> ProcessSpecs:
+        definition = session.get(Definition, instance.definition_id)
+        return self.specs.get(session, definition, instance.bindings or {})
+
+    def start_form(self, session: Session, key: str) -> list[forms.FormField]:
+        definition = deployments.get_definition(session, key)
+        return self._start_fields(self.specs.get(session, definition, self.specs.bind(session, definition)))
+
+    # --- instances -----------------------------------------------------------------------
+
+    def start(self, session: Session, key: str, actor: Actor, business_key: str | None = None,
+              variables: dict | None = None) -> Instance:
+        definition = deployments.get_definition(session, key)
+        if definition.kind != "bpmn":
+            raise InvalidRequest(f"'{key}' is a decision table, not a process")
+        if variables is not None and not isinstance(variables, dict):
+            raise FormInvalid({"variables": "must be an object"})
+        bindings = self.specs.bind(session, definition)
+        specs = self.specs.get(session, definition, bindings)
+        start_fields = self._start_fields(specs)
+        values = forms.validate(start_fields, variables or {}) if start_fields else dict(variables or {})
+        now = self.clock.now()
+        instance = Instance(
+            definition_id=definition.id, key=key, version=definition.version, business_key=business_key or None,
+            state="running", bindings=bindings, started_by=actor.username, started_at=now,
+        )
+        session.add(instance)
+        session.flush()
+        step = Step(self, session, instance, actor)
+        wf = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=StepScriptEngine(step))
+        values.setdefault("initiator", actor.username)
+        with use_clock(self.clock):
+            start_task = wf.get_next_task(state=TaskState.READY)
+            start_task.data.update(clean_data(values))
+        step.advance(wf)
+        step.save(wf)
+        return instance
+
+    @staticmethod
+    def _start_fields(specs: ProcessSpecs) -> list[forms.FormField]:
+        """The form of the process's plain start event (message and timer starts have none)."""
+        for ts in specs.spec.start.outputs:
+            fields = getattr(ts, "form_fields", None)
+            if fields:
+                return list(fields)
+        return []
+
+    def get_instance(self, session: Session, instance_id: int) -> Instance:
+        instance = session.get(Instance, instance_id)
+        if instance is None:
+            raise NotFound(f"no process instance {instance_id}")
+        return instance
+
+    def list_instances(self, session: Session, key: str | None = None, state: str | None = None,
+                       business_key: str | None = None, limit: int = 200) -> list[Instance]:
+        if state and state not in INSTANCE_STATES:
+            raise InvalidRequest(f"state must be one of {', '.join(INSTANCE_STATES)}")
+        q = select(Instance).order_by(Instance.id.desc()).limit(limit)
+        if key:
+            q = q.where(Instance.key == key)
+        if state:
+            q = q.where(Instance.state == state)
+        if business_key:
+            q = q.where(Instance.business_key == business_key)
+        return list(session.scalars(q))
+
+    def variables(self, session: Session, instance: Instance) -> dict:
+        if instance.workflow is None:
+            return dict(instance.variables or {})
+        wf = Step(self, session, instance, SYSTEM).load()
+        live = [t for t in wf.get_tasks(state=TaskState.NOT_FINISHED_MASK & ~TaskState.PREDICTED_MASK)]
+        live.sort(key=lambda t: t.last_state_change)
+        merged: dict = {}
+        for task in live:
+            merged.update(task.data)
+        return clean_data(merged)
+
+    def history(self, session: Session, instance_id: int) -> list[HistoryEntry]:
+        return list(session.scalars(select(HistoryEntry).where(HistoryEntry.instance_id == instance_id)
+                                    .order_by(HistoryEntry.id)))
+
+    def _running(self, session: Session, instance: Instance, actor: Actor) -> tuple[Step, Any]:
+        if instance.state != "running":
+            raise Conflict(f"instance {instance.id} is {instance.state}")
+        step = Step(self, session, instance, actor)
+        return step, step.load()
+
+    def cancel(self, session: Session, instance_id: int, actor: Actor) -> Instance:
+        if not actor.groups & {"admin", "supervisor"}:
+            raise NotPermitted("only supervisors and admins may cancel a case")
+        instance = self.get_instance(session, instance_id)
+        if instance.state not in ("running", "error"):
+            raise Conflict(f"instance {instance_id} is {instance.state}")
+        step = Step(self, session, instance, actor)
+        wf = step.load()
+        variables = self.variables(session, instance)
+        wf.cancel()
+        instance.state = "cancelled"
+        instance.ended_at = step.now
+        instance.variables = variables
+        step.history.append(HistoryEntry(instance_id=instance.id, element_id="", name="cancelled", kind="cancel",
+                                         completed_by=actor.username, completed_at=step.now, data=None))
+        step.save(wf)
+        return instance
+
+    def retry(self, session: Session, instance_id: int, actor: Actor) -> Instance:
+        instance = self.get_instance(session, instance_id)
+        if instance.state != "error":
+            raise Conflict(f"instance {instance_id} is {instance.state}, not error")
+        if not actor.groups & {"admin", "supervisor"} and actor.username != instance.started_by:
+            raise NotPermitted("only supervisors, admins or who started the case may retry it")
+        step = Step(self, session, instance, actor)
+        wf = step.load()
+        step.advance(wf)
+        step.save(wf)
+        return instance
+
+    # --- tasks -----------------------------------------------------------------------------
+
+    @staticmethod
+    def may_act(task: OpenTask, actor: Actor) -> bool:
+        groups, users = set(_csv(task.candidate_groups)), set(_csv(task.candidate_users))
+        if task.assignee == actor.username or actor.username in users or groups & actor.groups:
+            return True
+        return not groups and not users and task.assignee is None
+
+    def get_task(self, session: Session, task_id: str, actor: Actor) -> OpenTask:
+        task = session.get(OpenTask, task_id)
+        if task is None:
+            if session.scalars(select(HistoryEntry.id).where(HistoryEntry.task_id == task_id)).first():
+                raise Conflict(f"task {task_id} is no longer open")
+            raise NotFound(f"no task {task_id}")
+        if not (self.may_act(task, actor) or actor.is_admin):
+            raise NotPermitted(f"task {task_id} is not for {actor.username}")
+        return task
+
+    def task_form(self, session: Session, task: OpenTask) -> list[forms.FormField]:
+        instance = session.get(Instance, task.instance_id)
+        ts = self.spec_for(session, instance).task_specs_by_element.get(task.element_id)
+        return list(getattr(ts, "form_fields", []) or [])
+
+    def list_tasks(self, session: Session, actor: Actor, *, mine: bool = False, group: str | None = None,
+                   instance_id: int | None = None, limit: int = 500) -> list[OpenTask]:
+        q = select(OpenTask).order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at).limit(limit)
+        visible = [OpenTask.assignee == actor.username, OpenTask.candidate_users.contains(f",{actor.username},")]
+        visible += [OpenTask.candidate_groups.contains(f",{g},") for g in actor.groups]
+        if mine:
+            q = q.where(OpenTask.assignee == actor.username)
+        elif group:
+            if group not in actor.groups and not actor.is_admin:
+                raise NotPermitted(f"{actor.username} is not in group {group}")
+            q = q.where(OpenTask.candidate_groups.contains(f",{group},"))
+        elif not actor.is_admin:
+            q = q.where(or_(*visible, (OpenTask.candidate_groups == ",") & (OpenTask.candidate_users == ",")
+                            & OpenTask.assignee.is_(None)))
+        if instance_id is not None:
+            q = q.where(OpenTask.instance_id == instance_id)
+        return list(session.scalars(q))
+
+    def claim(self, session: Session, task_id: str, actor: Actor) -> OpenTask:
+        task = self.get_task(session, task_id, actor)
+        if not self.may_act(task, actor):
+            raise NotPermitted(f"task {task_id} is not for {actor.username}")
+        return self._set_assignee(session, task, actor.username, expect=(None, actor.username))
+
+    def unclaim(self, session: Session, task_id: str, actor: Actor) -> OpenTask:
+        task = self.get_task(session, task_id, actor)
+        if actor.groups & {"admin", "supervisor"}:
+            return self._set_assignee(session, task, None, expect=(task.assignee,))
+        return self._set_assignee(session, task, None, expect=(actor.username,))
+
+    def assign(self, session: Session, task_id: str, actor: Actor, user: Actor) -> OpenTask:
+        task = self.get_task(session, task_id, actor)
+        probe = OpenTask(candidate_groups=task.candidate_groups, candidate_users=task.candidate_users, assignee=None)
+        if not self.may_act(probe, user):
+            raise InvalidRequest(f"{user.username} is not a candidate for task {task_id}")
+        if actor.groups & {"admin", "supervisor"}:
+            return self._set_assignee(session, task, user.username, expect=(task.assignee,))
+        if not self.may_act(task, actor):
+            raise NotPermitted(f"task {task_id} is not for {actor.username}")
+        return self._set_assignee(session, task, user.username, expect=(None, actor.username))
+
+    @staticmethod
+    def _set_assignee(session: Session, task: OpenTask, assignee: str | None, expect: tuple) -> OpenTask:
+        """Compare-and-set, so that of two people claiming at once exactly one gets the task."""
+        allowed = [OpenTask.assignee.is_(None) if e is None else OpenTask.assignee == e for e in expect]
+        result = session.execute(
+            update(OpenTask).where(OpenTask.id == task.id, or_(*allowed)).values(assignee=assignee)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            session.expire(task)
+            current = session.get(OpenTask, task.id)
+            holder = current.assignee if current is not None else None
+            raise Conflict(f"task {task.id} is " + (f"claimed by {holder}" if holder else "no longer open"))
+        session.expire(task)
+        return session.get(OpenTask, task.id)
+
+    def complete_task(self, session: Session, task_id: str, actor: Actor, variables: dict | None) -> Instance:
+        task = self.get_task(session, task_id, actor)
+        if not self.may_act(task, actor):
+            raise NotPermitted(f"task {task_id} is not for {actor.username}")
+        if task.assignee and task.assignee != actor.username:
+            raise Conflict(f"task {task_id} is claimed by {task.assignee}")
+        instance = session.get(Instance, task.instance_id)
+        step, wf = self._running(session, instance, actor)
+        spiff_task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task_id), None)
+        if spiff_task is None:
+            raise Conflict(f"task {task_id} is no longer open")
+        values = forms.validate(list(getattr(spiff_task.task_spec, "form_fields", []) or []),
+                                variables or {}, spiff_task.data)
+        spiff_task.data.update(clean_data(values))
+        with use_clock(self.clock):
+            spiff_task.run()
+        step.record(spiff_task, "UserTask", actor.username, values)
+        step.advance(wf)
+        step.save(wf)
+        return instance
+
+    # --- events ----------------------------------------------------------------------------
+
+    def correlate_message(self, session: Session, name: str, correlation: dict | None, variables: dict | None,
+                          actor: Actor) -> list[Instance]:
+        if not name:
+            raise InvalidRequest("message name is required")
+        correlation = correlation or {}
+        ids = sorted(set(session.scalars(select(MessageWait.instance_id).where(MessageWait.name == name))))
+        matched = []
+        for instance_id in ids:
+            instance = session.get(Instance, instance_id)
+            if instance.state != "running":
+                continue
+            current = self.variables(session, instance)
+            if any(current.get(k) != v for k, v in correlation.items()):
+                continue
+            step, wf = self._running(session, instance, actor)
+            waiting = [t for t in wf.event_manager.tasks.values()
+                       if getattr(t.task_spec.event_definition, "name", None) == name]
+            wf.catch(BpmnEvent(MessageEventDefinition(name), payload={"payload": variables or {},
+                                                                      "result_var": f"{name}_payload"}))
+            for t in waiting:
+                if t.state in (TaskState.READY, TaskState.COMPLETED):
+                    t.data.update(clean_data(variables or {}))
+                    step.record(t, "Message", actor.username, variables or None)
+            step.advance(wf)
+            step.save(wf)
+            matched.append(instance)
+        if not matched:
+            raise NoMatchingMessage(f"no case waits for message '{name}'" +
+                                    (f" with {correlation}" if correlation else ""))
+        return matched
+
+    def due_timers(self, session: Session, limit: int = 100) -> list[int]:
+        now = self.clock.now()
+        rows = session.scalars(select(Timer.instance_id).where(Timer.due_at <= now).order_by(Timer.due_at).limit(limit))
+        return sorted(set(rows))
+
+    def next_timer_due(self, session: Session) -> datetime | None:
+        row = session.scalars(select(Timer.due_at).order_by(Timer.due_at).limit(1)).first()
+        return as_utc(row)
+
+    def fire_timers(self, session: Session, instance_id: int) -> bool:
+        """Advance one instance whose timer is due. False when another worker got there first."""
+        instance = session.get(Instance, instance_id)
+        if instance is None or instance.state != "running":
+            return False
+        still_due = session.scalars(select(Timer.id).where(Timer.instance_id == instance_id,
+                                                           Timer.due_at <= self.clock.now())).first()
+        if still_due is None:
+            return False  # fired by another worker in the meantime
+        step = Step(self, session, instance, SYSTEM)
+        wf = step.load()
+        step.advance(wf)
+        step.save(wf)
+        return True
+
+    def task_view(self, session: Session, task: OpenTask, with_form: bool = False) -> dict:
+        instance = session.get(Instance, task.instance_id)
+        view = {
+            "id": task.id, "name": task.name, "element_id": task.element_id, "instance_id": task.instance_id,
+            "process_key": instance.key, "business_key": instance.business_key,
+            "candidate_groups": _csv(task.candidate_groups), "candidate_users": _csv(task.candidate_users),
+            "assignee": task.assignee, "created_at": iso(task.created_at), "due_at": iso(task.due_at),
+        }
+        if with_form:
+            view["form"] = {"fields": [f.to_dict() for f in self.task_form(session, task)]}
+        return view
+
+    def instance_view(self, session: Session, instance: Instance) -> dict:
+        tasks = session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id).order_by(OpenTask.created_at))
+        return {
+            "id": instance.id, "key": instance.key, "version": instance.version,
+            "business_key": instance.business_key, "state": instance.state,
+            "started_by": instance.started_by, "started_at": iso(instance.started_at),
+            "ended_at": iso(instance.ended_at),
+            "variables": self.variables(session, instance),
+            "tasks": [self.task_view(session, t) for t in tasks],
+            "history": [
+                {"element_id": h.element_id, "name": h.name, "kind": h.kind, "completed_by": h.completed_by,
+                 "completed_at": iso(h.completed_at), "data": h.data}
+                for h in self.history(session, instance.id)
+            ],
+            "error": {"element_id": instance.error_element, "message": instance.error_message}
+            if instance.state == "error" else None,
+        }
+
+
+def iso(value: datetime | None) -> str | None:
+    value = as_utc(value)
+    return value.isoformat() if value else None
+
+
+__all__ = ["ProcessEngine", "element_id"]

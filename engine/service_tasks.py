@@ -1,0 +1,57 @@
+"""The seam between service tasks in diagrams and Python handlers.
+
+A diagram names a topic (``camunda:topic="parts.reserve"``); a :class:`HandlerRegistry` maps
+topics to functions ``handler(ctx: HandlerContext) -> dict | None``. The returned dict is merged
+into the process variables. A handler writes through ``ctx.session`` and never commits: the
+engine runs it inside a savepoint, so a handler that raises leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+
+@dataclass
+class HandlerContext:
+    session: Session
+    now: datetime
+    instance_id: int
+    process_key: str
+    business_key: str | None
+    element_id: str
+    variables: dict[str, Any]
+    actor: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    new_business_key: str | None = None
+
+    def set_business_key(self, value: str) -> None:
+        self.new_business_key = value
+
+
+Handler = Callable[[HandlerContext], "dict[str, Any] | None"]
+
+
+class HandlerRegistry:
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def register(self, topic: str, handler: Handler | None = None):
+        """``registry.register("parts.reserve", fn)`` or as a decorator."""
+        if handler is None:
+            return lambda fn: self.register(topic, fn)
+        if topic in self._handlers:
+            raise ValueError(f"handler topic '{topic}' is registered twice")
+        self._handlers[topic] = handler
+        return handler
+
+    def get(self, topic: str) -> Handler:
+        return self._handlers[topic]
+
+    @property
+    def topics(self) -> set[str]:
+        return set(self._handlers)

@@ -1,0 +1,119 @@
+"""Parsed process specs, built once per definition version and kept in memory.
+
+A case is bound, when it starts, to the versions of the processes it calls and the decision
+tables it uses (``Instance.bindings``), so a later deployment of ``dispatch`` never changes
+a repair case already under way.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from lxml import etree
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .diagram import BPMN_NS, build_parser, prepare
+from .errors import DiagramInvalid, NotFound, Problem
+from .models import Definition
+
+_CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+
+
+@dataclass
+class ProcessSpecs:
+    spec: object
+    subprocess_specs: dict
+    task_specs_by_element: dict  # bpmn id -> task spec, over the process and what it calls
+
+
+def latest(session: Session, key: str) -> Definition | None:
+    return session.scalars(
+        select(Definition).where(Definition.key == key).order_by(Definition.version.desc()).limit(1)
+    ).first()
+
+
+def latest_versions(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Definition.key, func.max(Definition.version)).group_by(Definition.key))
+    return dict(rows.all())
+
+
+def references(xml: bytes) -> set[str]:
+    """Keys a file depends on: called processes and decision tables."""
+    root = etree.fromstring(xml)
+    called = root.xpath("//bpmn:callActivity/@calledElement", namespaces={"bpmn": BPMN_NS})
+    decisions = root.xpath("//bpmn:businessRuleTask/@camunda:decisionRef",
+                           namespaces={"bpmn": BPMN_NS, "camunda": _CAMUNDA})
+    own = set(root.xpath("//bpmn:process/@id", namespaces={"bpmn": BPMN_NS}))
+    return {str(k) for k in (*called, *decisions)} - own
+
+
+def dependencies(session: Session, xmls: list[bytes], own: set[str]) -> dict[str, Definition]:
+    """Latest deployed definitions that ``xmls`` call or use, transitively (not those in ``own``)."""
+    found: dict[str, Definition] = {}
+    pending = [k for xml in xmls for k in references(xml)]
+    while pending:
+        key = pending.pop()
+        if key in found or key in own:
+            continue
+        definition = latest(session, key)
+        if definition is None:
+            continue  # reported by the parser, naming the element that needs it
+        found[key] = definition
+        if definition.kind == "bpmn":
+            pending.extend(references(definition.xml))
+    return found
+
+
+class SpecCache:
+    def __init__(self) -> None:
+        self._cache: dict[tuple, ProcessSpecs] = {}
+        self._lock = threading.Lock()
+
+    def bind(self, session: Session, definition: Definition) -> dict[str, int]:
+        """The versions of everything ``definition`` needs, as deployed now."""
+        bindings: dict[str, int] = {}
+        pending = list(references(definition.xml))
+        while pending:
+            key = pending.pop()
+            if key in bindings or key == definition.key:
+                continue
+            found = latest(session, key)
+            if found is None:
+                raise DiagramInvalid([Problem(definition.filename, None, None,
+                                              f"'{definition.key}' calls '{key}', which is not deployed")])
+            bindings[key] = found.version
+            if found.kind == "bpmn":
+                pending.extend(references(found.xml))
+        return bindings
+
+    def get(self, session: Session, definition: Definition, bindings: dict[str, int]) -> ProcessSpecs:
+        cache_key = (definition.id, tuple(sorted(bindings.items())))
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            return cached
+        files = {definition.filename: definition.xml}
+        kinds = {definition.filename: definition.kind}
+        for key, version in bindings.items():
+            dep = session.scalars(select(Definition).where(Definition.key == key, Definition.version == version)).first()
+            if dep is None:
+                raise NotFound(f"definition {key} version {version} is gone")
+            name = f"{key}@{version}/{dep.filename}"
+            files[name], kinds[name] = dep.xml, dep.kind
+        roots = {}
+        for name, data in files.items():
+            root, _problems = prepare(data, name)
+            roots[name] = root
+        parser = build_parser(roots, kinds)
+        spec = parser.get_spec(definition.key)
+        subprocess_specs = parser.get_subprocess_specs(definition.key)
+        by_element = {}
+        for s in [spec, *subprocess_specs.values()]:
+            for ts in s.task_specs.values():
+                if getattr(ts, "bpmn_id", None):
+                    by_element.setdefault(ts.bpmn_id, ts)
+        result = ProcessSpecs(spec, subprocess_specs, by_element)
+        with self._lock:
+            self._cache[cache_key] = result
+        return result

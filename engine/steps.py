@@ -1,0 +1,249 @@
+"""One step of one instance: load, advance, save — the unit that commits together.
+
+A :class:`Step` owns what a step writes (workflow state, open-task rows, timers, message waits,
+history) and flushes it in one go; the caller's session commit makes it durable. The instance
+row carries a revision (SQLAlchemy's version counter), so of two steps racing on one instance
+exactly one flushes and the other gets :class:`Conflict`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import isodate
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    EndEvent,
+    IntermediateCatchEvent,
+    ScriptTask,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import expressions, state
+from .clock import use_clock
+from .db import as_utc
+from .errors import AftersalesError, Conflict, HandlerFailed
+from .models import HistoryEntry, Instance, MessageWait, OpenTask, Timer
+from .sandbox import SandboxEnvironment
+from .service_tasks import HandlerContext
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from .instances import ProcessEngine
+    from .users import Actor
+
+_RECORDED = (ScriptTask, BusinessRuleTask, IntermediateCatchEvent, BoundaryEvent, EndEvent)
+_sandbox = SandboxEnvironment()
+
+
+class StepScriptEngine(PythonScriptEngine):
+    """The script engine a loaded workflow runs with: sandboxed, and bound to its step."""
+
+    def __init__(self, step: Step):
+        super().__init__(environment=_sandbox)
+        self.step = step
+
+    def run_handler(self, task, topic: str) -> None:
+        self.step.run_handler(task, topic)
+
+    def call_service(self, task, **kwargs):  # SpiffWorkflow's own version refers to an undefined name
+        raise HandlerFailed(task.task_spec.bpmn_id, "service task without a handler topic")
+
+
+def element_id(task) -> str:
+    return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+
+
+def element_name(task) -> str:
+    return getattr(task.task_spec, "bpmn_name", None) or element_id(task)
+
+
+def evaluate(expression: str, data: dict) -> Any:
+    return _sandbox.evaluate(expressions.juel_to_python(expression), data)
+
+
+def _resolve(text: str | None, data: dict) -> str | None:
+    """A literal, or an expression over the variables. An expression naming a variable that is
+    not set yet leaves the task to its candidate groups instead of stopping the case."""
+    if not text:
+        return None
+    if expressions.is_juel(text):
+        try:
+            value = evaluate(text, data)
+        except NameError:
+            return None
+        return None if value is None else str(value)
+    return text
+
+
+def _due(text: str | None, data: dict, created: datetime) -> datetime | None:
+    if not text:
+        return None
+    value: Any = text.strip()
+    if expressions.is_juel(value):
+        value = evaluate(value, data)
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, str):
+        if expressions.ISO_DURATION.match(value):
+            duration = isodate.parse_duration(value)
+            return created + (duration if isinstance(duration, timedelta) else duration.totimedelta(start=created))
+        return as_utc(datetime.fromisoformat(value))
+    raise ValueError(f"due date '{text}' is neither a date nor a duration")
+
+
+class Step:
+    def __init__(self, engine: ProcessEngine, session: Session, instance: Instance, actor: Actor):
+        self.engine = engine
+        self.session = session
+        self.instance = instance
+        self.actor = actor
+        self.now = engine.clock.now()
+        self.history: list[HistoryEntry] = []
+
+    # --- loading and running ------------------------------------------------------------
+
+    def specs(self):
+        return self.engine.spec_for(self.session, self.instance)
+
+    def load(self):
+        specs = self.specs()
+        return state.load(self.instance.workflow, specs.spec, specs.subprocess_specs, StepScriptEngine(self))
+
+    def record(self, task, kind: str, by: str, data: dict | None = None) -> None:
+        self.history.append(HistoryEntry(
+            instance_id=self.instance.id, task_id=str(task.id), element_id=element_id(task),
+            name=element_name(task), kind=kind, completed_by=by, completed_at=self.now, data=data,
+        ))
+
+    def _engine_task_done(self, task) -> None:
+        if isinstance(task.task_spec, _RECORDED):
+            self.record(task, type(task.task_spec).__name__, "system")
+
+    def run_handler(self, task, topic: str) -> None:
+        try:
+            handler = self.engine.handlers.get(topic)
+        except KeyError:
+            raise HandlerFailed(element_id(task), f"no handler registered for topic '{topic}'") from None
+        ctx = HandlerContext(
+            session=self.session, now=self.now, instance_id=self.instance.id, process_key=self.instance.key,
+            business_key=self.instance.business_key, element_id=element_id(task), variables=task.data,
+            actor=self.actor.username, settings=self.engine.settings,
+        )
+        savepoint = self.session.begin_nested()
+        try:
+            result = handler(ctx)
+            self.session.flush()
+        except Exception as exc:
+            savepoint.rollback()
+            message = str(exc) if isinstance(exc, AftersalesError) else f"{type(exc).__name__}: {exc}"
+            raise HandlerFailed(element_id(task), message) from exc
+        savepoint.commit()
+        if result:
+            task.data.update(result)
+        if ctx.new_business_key and not self.instance.business_key:
+            self.instance.business_key = ctx.new_business_key
+        self.record(task, "ServiceTask", "system", result or None)
+
+    def advance(self, wf) -> None:
+        """Run everything that needs no person; a failure parks the instance in ``error``."""
+        try:
+            with use_clock(self.engine.clock):
+                while True:
+                    wf.do_engine_steps(did_complete_task=self._engine_task_done)
+                    if not any(not t.task_spec.manual for t in wf.get_tasks(state=TaskState.READY)):
+                        break
+        except (AftersalesError, SpiffWorkflowException, Exception) as exc:  # noqa: B014
+            failed = wf.get_tasks(state=TaskState.ERROR)
+            for task in failed:
+                task._set_state(TaskState.READY)
+            task = getattr(exc, "task", None) or (failed[0] if failed else None)
+            where = getattr(exc, "element_id", None) or (element_id(task) if task is not None else "?")
+            message = getattr(exc, "message", None) if isinstance(exc, HandlerFailed) else str(exc)
+            self.instance.state = "error"
+            self.instance.error_element = where
+            self.instance.error_message = message or type(exc).__name__
+            return
+        self.instance.state = "running"
+        self.instance.error_element = None
+        self.instance.error_message = None
+
+    # --- saving --------------------------------------------------------------------------
+
+    def save(self, wf) -> None:
+        inst = self.instance
+        state.compact(wf)
+        if inst.state == "cancelled":
+            inst.workflow = None
+        elif inst.state != "error" and wf.is_completed():
+            inst.state = "completed"
+            inst.ended_at = self.now
+            inst.variables = state.clean_data(wf.data or self._last_data(wf))
+            inst.workflow = None
+        else:
+            inst.workflow = state.dump(wf)
+        self._sync_open_tasks(wf)
+        self._sync_waits(wf)
+        self.session.add_all(self.history)
+        self.history = []
+        try:
+            self.session.flush()
+        except StaleDataError as exc:
+            raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again") from exc
+
+    @staticmethod
+    def _last_data(wf) -> dict:
+        ends = [t for t in wf.get_tasks(state=TaskState.COMPLETED)]
+        return ends[-1].data if ends else {}
+
+    def _sync_open_tasks(self, wf) -> None:
+        inst = self.instance
+        existing = {row.id: row for row in self.session.scalars(select(OpenTask).where(OpenTask.instance_id == inst.id))}
+        ready = {} if inst.state in ("completed", "cancelled") else {
+            str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)
+        }
+        for task_id, row in existing.items():
+            if task_id not in ready:
+                self.session.delete(row)
+        for task_id, task in ready.items():
+            if task_id in existing:
+                continue
+            a = getattr(task.task_spec, "assignment", None)
+            groups = [_resolve(g, task.data) for g in (a.candidate_groups if a else [])]
+            users = [_resolve(u, task.data) for u in (a.candidate_users if a else [])]
+            self.session.add(OpenTask(
+                id=task_id, instance_id=inst.id, element_id=element_id(task), name=element_name(task),
+                candidate_groups="," + ",".join(g for g in groups if g) + ",",
+                candidate_users="," + ",".join(u for u in users if u) + ",",
+                assignee=_resolve(a.assignee, task.data) if a else None,
+                created_at=self.now, due_at=_due(a.due_date, task.data, self.now) if a else None,
+            ))
+
+    def _sync_waits(self, wf) -> None:
+        inst = self.instance
+        self.session.execute(delete(Timer).where(Timer.instance_id == inst.id))
+        self.session.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
+        if inst.state in ("completed", "cancelled"):
+            return
+        for task in wf.event_manager.tasks.values():
+            definition = task.task_spec.event_definition
+            if isinstance(definition, TimerEventDefinition):
+                value = definition.details(task).value
+                if value is None:
+                    with use_clock(self.engine.clock):
+                        definition.has_fired(task) if not hasattr(definition, "cycle_complete") else None
+                    value = definition.details(task).value
+                if isinstance(value, str):
+                    self.session.add(Timer(instance_id=inst.id, element_id=element_id(task),
+                                           due_at=as_utc(datetime.fromisoformat(value))))
+            elif isinstance(definition, MessageEventDefinition):
+                self.session.add(MessageWait(instance_id=inst.id, name=definition.name, element_id=element_id(task)))

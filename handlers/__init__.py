@@ -1,0 +1,19 @@
+"""Service-task handlers, by topic. Never imports Flask or ``web``.
+
+To add one: write ``def my_handler(ctx: HandlerContext) -> dict | None`` in the module of its
+domain thing and register it in that module's ``register``; diagrams then name the topic with
+``camunda:type="external" camunda:topic="..."``.
+"""
+
+from __future__ import annotations
+
+from engine.service_tasks import HandlerRegistry
+
+from . import approvals, cases, parts, records  # noqa: F401  (records: tables on the shared metadata)
+
+
+def default_registry() -> HandlerRegistry:
+    registry = HandlerRegistry()
+    for module in (cases, approvals, parts):
+        module.register(registry)
+    return registry

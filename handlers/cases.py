@@ -1,0 +1,111 @@
+"""Repair case handlers: registration and case number, work order, escalation, fees (R7), follow-up
+record and archiving (R13, R14)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from engine.service_tasks import HandlerContext, HandlerRegistry
+
+from . import documents
+from .numbers import next_number
+
+# R7: standard rates; a process owner can override them through settings.
+DEFAULT_RATES = {"labour": 200, "travel": 80}
+
+
+def register_case(ctx: HandlerContext) -> dict:
+    """Record the repair request (R27: every report is recorded) and give the case its number."""
+    case_no = next_number(ctx.session, "repair", ctx.now)
+    ctx.set_business_key(ctx.business_key or case_no)
+    data = {k: ctx.variables.get(k) for k in documents.REPAIR_REQUEST_FIELDS}
+    data["reported_at"] = ctx.now.isoformat()
+    data["registered_by"] = ctx.actor
+    documents.create(ctx, "repair_request", data, number=case_no)
+    return {"case_no": case_no, "reported_at": ctx.now.isoformat()}
+
+
+def issue_work_order(ctx: HandlerContext) -> dict:
+    """R8: the work order is issued within one hour of the report; its deadline is recorded."""
+    v = ctx.variables
+    reported = v.get("reported_at") or ctx.now.isoformat()
+    doc = documents.create(ctx, "work_order", {
+        "case_no": v.get("case_no"), "customer_name": v.get("customer_name"),
+        "customer_address": v.get("customer_address"), "product_model": v.get("product_model"),
+        "serial_no": v.get("serial_no"), "fault": v.get("fault_cause"), "plan": v.get("solution"),
+        "issued_at": ctx.now.isoformat(), "dispatch_deadline": _plus_hours(reported, 1),
+        "visit": int(v.get("visit", 0)) + 1,
+    })
+    return {"work_order_no": doc.number, "visit": int(v.get("visit", 0)) + 1}
+
+
+def _plus_hours(iso: str, hours: int) -> str:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(iso) + timedelta(hours=hours)).isoformat()
+
+
+def sign_work_order(ctx: HandlerContext) -> dict:
+    """The technician's pickup signature and, later, the customer's completion signature."""
+    doc = documents.find(ctx.session, ctx.instance_id, "work_order")
+    if doc is None:
+        raise LookupError("no work order to sign")
+    data = dict(doc.data)
+    v = ctx.variables
+    data.update({"technician": v.get("technician") or ctx.actor, "appointment": v.get("appointment_date"),
+                 "travel_mode": v.get("travel_mode"), "repair_steps": v.get("repair_steps"),
+                 "result": v.get("repair_result"), "tested_ok": v.get("tested_ok")})
+    if "customer_signed" in v:
+        data["customer_signed"] = v.get("customer_signed")
+    doc.data = data
+    return {"technician": data["technician"]}
+
+
+def escalate(ctx: HandlerContext) -> dict:
+    """R17: not solved -> escalate, re-analyse, re-dispatch."""
+    count = int(ctx.variables.get("escalations", 0)) + 1
+    return {"escalations": count, "escalated": True}
+
+
+def calculate_fee(ctx: HandlerContext) -> dict:
+    """R7: quality or installation defects are free; misuse is charged; accidents negotiated;
+    out of warranty at standard rates."""
+    v = ctx.variables
+    rates = {**DEFAULT_RATES, **ctx.settings.get("rates", {})}
+    parts_cost = int(v.get("parts_cost", 0))
+    standard = rates["labour"] + rates["travel"] * (1 if v.get("plan") == "onsite" else 0) + parts_cost
+    nature = v.get("fault_nature")
+    if not v.get("in_warranty"):
+        basis, amount = "out_of_warranty", standard
+    elif nature in ("quality", "installation"):
+        basis, amount = "free_" + nature, 0
+    elif nature == "misuse":
+        basis, amount = "misuse", standard
+    else:
+        basis, amount = "accident_negotiated", int(v.get("negotiated_fee", standard))
+    return {"fee_amount": amount, "fee_basis": basis}
+
+
+def record_follow_up(ctx: HandlerContext) -> dict:
+    """R14 follow-up record, then R13: archive the case's documents together."""
+    v = ctx.variables
+    scores = {k: v.get(k) for k in ("satisfaction_quality", "satisfaction_timeliness", "satisfaction_attitude")}
+    documents.create(ctx, "follow_up", {
+        "case_no": v.get("case_no"), **scores, "comments": v.get("follow_up_comments"),
+        "further_needs": v.get("further_needs"), "called_by": ctx.actor, "called_at": ctx.now.isoformat(),
+    })
+    archived = []
+    for doc in documents.of_case(ctx.session, ctx.instance_id):
+        doc.archived_at = ctx.now
+        archived.append(doc.number)
+    values = [s for s in scores.values() if isinstance(s, int)]
+    return {"archived_documents": archived, "satisfaction": round(sum(values) / len(values), 2) if values else None}
+
+
+def register(registry: HandlerRegistry) -> None:
+    registry.register("case.register", register_case)
+    registry.register("work_order.issue", issue_work_order)
+    registry.register("work_order.sign", sign_work_order)
+    registry.register("case.escalate", escalate)
+    registry.register("fees.calculate", calculate_fee)
+    registry.register("followup.record", record_follow_up)

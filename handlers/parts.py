@@ -1,0 +1,162 @@
+"""Spare parts: reserve against an outbound slip, issue, reconcile after the job (R11, R12), and
+procurement when stock is short (R22).
+
+Parts lists come from forms as text, ``P-100:2, P-200`` (quantity 1 when omitted), or as a list
+of ``{"part_no", "quantity"}``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.service_tasks import HandlerContext, HandlerRegistry
+
+from . import documents
+from .numbers import next_number
+from .records import Part, Procurement, StockMovement
+
+_LINE = re.compile(r"^\s*([A-Za-z0-9][\w\-./]*)\s*(?:[:x×*]\s*(\d+))?\s*$")
+
+
+class PartsError(ValueError):
+    pass
+
+
+def parse_lines(value) -> list[dict]:
+    if not value:
+        return []
+    if isinstance(value, list):
+        lines = [{"part_no": str(x["part_no"]), "quantity": int(x.get("quantity", 1))} for x in value]
+    else:
+        lines = []
+        for chunk in re.split(r"[,;，；\n]+", str(value)):
+            if not chunk.strip():
+                continue
+            m = _LINE.match(chunk)
+            if not m:
+                raise PartsError(f"cannot read parts line '{chunk.strip()}' (expected PART-NO:QUANTITY)")
+            lines.append({"part_no": m.group(1), "quantity": int(m.group(2) or 1)})
+    merged: dict[str, int] = {}
+    for line in lines:
+        if line["quantity"] < 0:
+            raise PartsError(f"negative quantity for {line['part_no']}")
+        merged[line["part_no"]] = merged.get(line["part_no"], 0) + line["quantity"]
+    return [{"part_no": k, "quantity": q} for k, q in merged.items() if q > 0]
+
+
+def _part(session: Session, part_no: str) -> Part:
+    part = session.get(Part, part_no, with_for_update=True)
+    if part is None:
+        raise PartsError(f"unknown part '{part_no}'")
+    return part
+
+
+def _move(ctx: HandlerContext, part_no: str, kind: str, qty: int, slip_no: str | None) -> None:
+    ctx.session.add(StockMovement(part_no=part_no, kind=kind, quantity=qty, slip_no=slip_no,
+                                  instance_id=ctx.instance_id, by=ctx.actor, at=ctx.now))
+
+
+def reserve(ctx: HandlerContext) -> dict:
+    """Reserve what the diagnosis asked for against a new outbound slip, or request procurement."""
+    lines = parse_lines(ctx.variables.get("parts_needed"))
+    if not lines:
+        return {"parts_short": False, "slip_no": None, "parts_cost": 0}
+    parts = {line["part_no"]: _part(ctx.session, line["part_no"]) for line in lines}
+    shortage = [{"part_no": ln["part_no"], "quantity": ln["quantity"] - parts[ln["part_no"]].available}
+                for ln in lines if parts[ln["part_no"]].available < ln["quantity"]]
+    if shortage:
+        number = next_number(ctx.session, "procurement", ctx.now)
+        ctx.session.add(Procurement(number=number, instance_id=ctx.instance_id, lines=shortage, requested_at=ctx.now))
+        return {"parts_short": True, "procurement_no": number, "shortage": shortage}
+    slip_no = next_number(ctx.session, "outbound_slip", ctx.now)
+    cost = 0
+    for line in lines:
+        part = parts[line["part_no"]]
+        part.reserved += line["quantity"]
+        cost += part.unit_price * line["quantity"]
+        _move(ctx, part.part_no, "reserve", line["quantity"], slip_no)
+    documents.create(ctx, "outbound_slip", {
+        "case_no": ctx.variables.get("case_no"), "work_order_no": ctx.variables.get("work_order_no"),
+        "lines": [{**ln, "name": parts[ln["part_no"]].name} for ln in lines], "status": "reserved",
+        "issued_by": None, "drawn_by": None,
+    }, number=slip_no)
+    return {"parts_short": False, "slip_no": slip_no, "parts_cost": cost, "procurement_no": None}
+
+
+def receive(ctx: HandlerContext) -> dict:
+    """Goods received for a procurement; stock changes only once inspection passed (R22)."""
+    number = ctx.variables.get("procurement_no")
+    proc = ctx.session.scalars(select(Procurement).where(Procurement.number == number)).first()
+    if proc is None:
+        raise PartsError(f"no procurement '{number}'")
+    if not ctx.variables.get("inspection_passed"):
+        proc.status = "rejected"
+        return {"procurement_status": "rejected"}
+    for line in proc.lines:
+        _part(ctx.session, line["part_no"]).on_hand += line["quantity"]
+        _move(ctx, line["part_no"], "receipt", line["quantity"], number)
+    proc.status, proc.received_at = "received", ctx.now
+    return {"procurement_status": "received"}
+
+
+def _slip(ctx: HandlerContext):
+    slip_no = ctx.variables.get("slip_no")
+    if not slip_no:
+        return None
+    doc = documents.find(ctx.session, ctx.instance_id, "outbound_slip")
+    if doc is None or doc.number != slip_no:
+        raise PartsError(f"no outbound slip '{slip_no}' for this case")
+    return doc
+
+
+def issue(ctx: HandlerContext) -> dict:
+    """R11: parts leave the warehouse only against the slip; the technician draws them."""
+    doc = _slip(ctx)
+    if doc is None:
+        return {}
+    if doc.data["status"] != "reserved":
+        raise PartsError(f"slip {doc.number} is {doc.data['status']}, not reserved")
+    for line in doc.data["lines"]:
+        part = _part(ctx.session, line["part_no"])
+        part.reserved -= line["quantity"]
+        part.on_hand -= line["quantity"]
+        _move(ctx, part.part_no, "issue", line["quantity"], doc.number)
+    doc.data = {**doc.data, "status": "issued", "issued_by": ctx.actor,
+                "drawn_by": ctx.variables.get("technician"), "issued_at": ctx.now.isoformat()}
+    return {"parts_issued": True}
+
+
+def reconcile(ctx: HandlerContext) -> dict:
+    """R12: after the job, used parts are booked, unused ones go back to stock, old parts are returned."""
+    doc = _slip(ctx)
+    if doc is None:
+        return {"parts_reconciled": True}
+    issued = {ln["part_no"]: ln["quantity"] for ln in doc.data["lines"]}
+    used = {ln["part_no"]: ln["quantity"] for ln in parse_lines(ctx.variables.get("parts_used"))}
+    unknown = set(used) - set(issued)
+    if unknown:
+        raise PartsError(f"parts used but not issued on {doc.number}: {', '.join(sorted(unknown))}")
+    over = [p for p, q in used.items() if q > issued[p]]
+    if over:
+        raise PartsError(f"more used than issued on {doc.number}: {', '.join(over)}")
+    returned = {}
+    for part_no, qty in issued.items():
+        unused = qty - used.get(part_no, 0)
+        if unused:
+            _part(ctx.session, part_no).on_hand += unused
+            _move(ctx, part_no, "return_unused", unused, doc.number)
+            returned[part_no] = unused
+    old = int(ctx.variables.get("old_parts_returned") or 0)
+    doc.data = {**doc.data, "status": "reconciled", "used": used, "unused_returned": returned,
+                "old_parts_returned": old, "reconciled_at": ctx.now.isoformat()}
+    return {"parts_reconciled": True, "unused_returned": returned}
+
+
+def register(registry: HandlerRegistry) -> None:
+    registry.register("parts.reserve", reserve)
+    registry.register("parts.receive", receive)
+    registry.register("parts.issue", issue)
+    registry.register("parts.reconcile", reconcile)

@@ -1,0 +1,100 @@
+"""Deploying: validation names file, element and line; versions; identical content is no new version."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import DiagramInvalid, NotPermitted
+from engine.users import Actor
+from tests.conftest import DATA, process_files
+
+OWNER = Actor("owner", frozenset({"process_owner"}))
+CS = Actor("customer_service", frozenset({"customer_service"}))
+CLAIM = (DATA / "warranty_claim.bpmn").read_bytes()
+
+
+def _deploy(engine, sessions, files, actor=OWNER):
+    with sessions() as s:
+        result = engine.deploy(s, files, actor)
+        s.commit()
+        return result
+
+
+def _problems(engine, sessions, files):
+    with sessions() as s, pytest.raises(DiagramInvalid) as err:
+        engine.deploy(s, files, OWNER)
+    return err.value.problems
+
+
+def test_versions_and_identical_content(core):
+    engine, sessions = core
+    first = _deploy(engine, sessions, {"claim.bpmn": CLAIM})
+    assert [(d.key, d.version, d.changed) for d in first.definitions] == [("warranty_claim", 1, True)]
+    again = _deploy(engine, sessions, {"claim.bpmn": CLAIM})
+    assert again.deployment_id is None and [(d.version, d.changed) for d in again.definitions] == [(1, False)]
+    with sessions() as s:
+        running = engine.start(s, "warranty_claim", CS, variables={"customer": "Acme", "amount": 5})
+        s.commit()
+    changed = CLAIM.replace(b'name="Review claim"', b'name="Review the claim"')
+    second = _deploy(engine, sessions, {"claim.bpmn": changed})
+    assert [(d.version, d.changed) for d in second.definitions] == [(2, True)]
+    with sessions() as s:
+        fresh = engine.start(s, "warranty_claim", CS, variables={"customer": "Acme", "amount": 5})
+        s.commit()
+        old = engine.get_instance(s, running.id)
+        assert (old.version, fresh.version) == (1, 2)  # running cases stay on their version
+        assert engine.instance_view(s, old)["tasks"][0]["name"] == "Review claim"
+        assert engine.instance_view(s, fresh)["tasks"][0]["name"] == "Review the claim"
+    # the processes/ set redeployed unchanged creates nothing
+    assert not _deploy(engine, sessions, process_files()).changed
+
+
+def test_only_admins_and_process_owners_deploy(core):
+    engine, sessions = core
+    with sessions() as s, pytest.raises(NotPermitted):
+        engine.deploy(s, {"claim.bpmn": CLAIM}, CS)
+
+
+def test_broken_xml_names_the_line(core):
+    engine, sessions = core
+    (p,) = _problems(engine, sessions, {"broken.bpmn": CLAIM.replace(b"</bpmn:process>", b"</bpmn:proces>")})
+    assert p.file == "broken.bpmn" and p.line and "not well-formed" in p.message
+
+
+def test_unknown_topic_names_element_and_line(core):
+    engine, sessions = core
+    data = (DATA / "flaky.bpmn").read_bytes()
+    (p,) = _problems(engine, sessions, {"flaky.bpmn": data})
+    assert (p.file, p.element_id, p.line) == ("flaky.bpmn", "book", 8)
+    assert "unknown handler topic 'test.flaky'" in p.message
+
+
+def test_scripts_conditions_and_timers_are_checked_before_storing(core):
+    engine, sessions = core
+    bad = CLAIM.replace(b"${!approved}", b"${__import__('os').system('id')}").replace(b">PT2S<", b">0 0 9 ? * MON<")
+    problems = _problems(engine, sessions, {"claim.bpmn": bad})
+    by_element = {p.element_id: p for p in problems}
+    assert "Flow_Gateway_ok_Activity_fix" in by_element and "__import__" in by_element["Flow_Gateway_ok_Activity_fix"].message
+    assert "cron timer" in by_element["TimerDef_Event_remind"].message
+    assert all(p.line for p in problems)
+    with sessions() as s:
+        from engine.deployments import versions
+
+        assert versions(s, "warranty_claim") == []  # nothing stored
+
+
+def test_called_process_missing_is_refused(database_url, clock):
+    import handlers
+    from engine.wiring import build
+
+    engine, sessions, db = build(handlers.default_registry(), database_url, clock=clock)
+    problems = _problems(engine, sessions, {"repair.bpmn": process_files()["repair.bpmn"]})
+    assert any("dispatch" in p.message for p in problems)
+    db.dispose()
+
+
+def test_form_with_unsupported_type_is_refused(core):
+    engine, sessions = core
+    bad = CLAIM.replace(b'id="amount" label="Claimed amount" type="long"', b'id="amount" label="Claimed amount" type="money"')
+    (p,) = _problems(engine, sessions, {"claim.bpmn": bad})
+    assert p.element_id == "StartEvent_1" and "unsupported type 'money'" in p.message

@@ -1,0 +1,75 @@
+"""Authentication, permissions and error answers of the JSON API."""
+
+from __future__ import annotations
+
+from tests.conftest import DATA, process_files
+
+
+def test_authentication(api):
+    assert api.get(None, "/api/tasks").status_code == 401
+    r = api.client.get("/api/tasks", headers={"Authorization": "Basic Y3VzdG9tZXJfc2VydmljZTp3cm9uZw=="})
+    assert r.status_code == 401 and r.json["error"] == "wrong user name or password"
+    r = api.post("customer_service", "/api/tokens", {"label": "script"})
+    assert r.status_code == 201
+    token = r.json["token"]
+    me = api.client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json == {"user": "customer_service", "groups": ["customer_service"]}
+    assert api.client.get("/api/me", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_passwords_are_hashed(app):
+    from engine.models import User
+
+    with app.extensions["aftersales"]["sessions"]() as s:
+        user = s.query(User).filter_by(username="admin").one()
+        assert user.password_hash.startswith("$argon2") and "demo" not in user.password_hash
+
+
+def test_deploy_permissions_and_report(api):
+    r = api.deploy("customer_service", process_files())
+    assert r.status_code == 403
+    broken = (DATA / "flaky.bpmn").read_bytes()
+    r = api.deploy("owner", {"flaky.bpmn": broken})
+    assert r.status_code == 400
+    assert r.json["errors"] == [{"file": "flaky.bpmn", "element_id": "book", "line": 8,
+                                 "message": r.json["errors"][0]["message"]}]
+    assert api.get("owner", "/api/process-definitions").json == []
+    r = api.deploy("owner", process_files(), "first")
+    assert r.status_code == 201 and {d["key"] for d in r.json["definitions"]} == {"repair", "dispatch"}
+    r = api.get("tech_support", "/api/process-definitions/repair")
+    assert r.json["versions"] == [{"version": 1, "deployed_at": r.json["versions"][0]["deployed_at"],
+                                   "deployed_by": "owner", "comment": "first"}]
+    xml = api.get("tech_support", "/api/process-definitions/repair/xml?version=1")
+    assert xml.status_code == 200 and xml.data == process_files()["repair.bpmn"]
+    assert api.get("tech_support", "/api/process-definitions/repair/xml?version=7").status_code == 404
+
+
+def test_bad_requests_are_clear(deployed):
+    api = deployed
+    r = api.client.post("/api/process-definitions/repair/start", data="not json",
+                        headers={**api._headers("customer_service"), "Content-Type": "application/json"})
+    assert r.status_code == 400 and "JSON object" in r.json["error"]
+    assert api.post("customer_service", "/api/process-definitions/nope/start", {}).status_code == 404
+    assert api.get("customer_service", "/api/process-instances/999").status_code == 404
+    assert api.get("customer_service", "/api/tasks/no-such-task").status_code == 404
+    assert api.get("customer_service", "/api/process-instances?state=sleeping").status_code == 400
+    assert api.get("customer_service", "/api/nowhere").json == {"error": api.get("customer_service", "/api/nowhere").json["error"]}
+
+
+def test_task_lists_by_group_and_mine(deployed):
+    api = deployed
+    from tests.web.test_repair_flow import REQUEST
+
+    r = api.post("customer_service", "/api/process-definitions/repair/start", {"variables": REQUEST})
+    iid = r.json["id"]
+    task = r.json["tasks"][0]
+    assert api.get("technician", "/api/tasks").json == []
+    assert api.get("technician", "/api/tasks?group=customer_service").status_code == 403
+    assert [t["id"] for t in api.get("customer_service", "/api/tasks?group=customer_service").json] == [task["id"]]
+    assert api.get("customer_service", "/api/tasks?mine=1").json == []
+    api.post("customer_service", f"/api/tasks/{task['id']}/claim")
+    assert [t["id"] for t in api.get("customer_service", "/api/tasks?mine=1").json] == [task["id"]]
+    r = api.post("customer_service", f"/api/tasks/{task['id']}/assign", {"user": "technician"})
+    assert r.status_code == 400 and "not a candidate" in r.json["error"]
+    assert api.post("customer_service", f"/api/tasks/{task['id']}/unclaim").json["assignee"] is None
+    assert api.get("customer_service", f"/api/process-instances?business_key={r.json and task['business_key']}").json[0]["id"] == iid

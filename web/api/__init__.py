@@ -1,0 +1,14 @@
+"""The JSON API under ``/api``: one blueprint per area."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from . import definitions, instances, messages, tasks, tokens
+
+
+def blueprint() -> Blueprint:
+    bp = Blueprint("api", __name__, url_prefix="/api")
+    for module in (definitions, instances, tasks, messages, tokens):
+        bp.register_blueprint(module.bp)
+    return bp

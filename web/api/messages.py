@@ -1,0 +1,28 @@
+"""Messages from outside (a courier's arrival scan, a web-shop callback) to waiting cases."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from engine.errors import InvalidRequest
+
+from ..auth import current_actor, login_required
+from ..context import db, engine
+from .body import json_body
+
+bp = Blueprint("messages", __name__)
+
+
+@bp.post("/messages")
+@login_required
+def correlate():
+    body = json_body()
+    name = body.get("name")
+    correlation = body.get("correlation") or {}
+    variables = body.get("variables") or {}
+    if not isinstance(name, str) or not name:
+        raise InvalidRequest("message 'name' is required")
+    if not isinstance(correlation, dict) or not isinstance(variables, dict):
+        raise InvalidRequest("'correlation' and 'variables' must be objects")
+    found = engine().correlate_message(db(), name, correlation, variables, current_actor())
+    return jsonify({"instances": [engine().instance_view(db(), i) for i in found]})

@@ -1,0 +1,64 @@
+"""Open tasks: list, open, claim, unclaim, assign, complete."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from engine import users
+from engine.errors import InvalidRequest
+
+from ..auth import current_actor, login_required
+from ..context import db, engine
+from .body import json_body
+
+bp = Blueprint("tasks", __name__)
+
+
+@bp.get("/tasks")
+@login_required
+def list_tasks():
+    instance = request.args.get("instance")
+    if instance is not None and not instance.isdigit():
+        raise InvalidRequest("instance must be a number")
+    found = engine().list_tasks(db(), current_actor(), mine=request.args.get("mine") in ("1", "true"),
+                                group=request.args.get("group") or None,
+                                instance_id=int(instance) if instance else None)
+    return jsonify([engine().task_view(db(), t) for t in found])
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def get_task(task_id: str):
+    task = engine().get_task(db(), task_id, current_actor())
+    return jsonify(engine().task_view(db(), task, with_form=True))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str):
+    return jsonify(engine().task_view(db(), engine().claim(db(), task_id, current_actor())))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str):
+    return jsonify(engine().task_view(db(), engine().unclaim(db(), task_id, current_actor())))
+
+
+@bp.post("/tasks/<task_id>/assign")
+@login_required
+def assign(task_id: str):
+    name = json_body().get("user")
+    if not isinstance(name, str) or not name:
+        raise InvalidRequest("give the user to assign as {\"user\": \"name\"}")
+    target = users.actor_of(users.get_user(db(), name))
+    return jsonify(engine().task_view(db(), engine().assign(db(), task_id, current_actor(), target)))
+
+
+@bp.post("/tasks/<task_id>/complete")
+@login_required
+def complete(task_id: str):
+    body = json_body()
+    variables = body.get("variables", {})
+    inst = engine().complete_task(db(), task_id, current_actor(), variables)
+    return jsonify({"instance": engine().instance_view(db(), inst)})

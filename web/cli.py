@@ -1,0 +1,172 @@
+"""The ``aftersales`` command: init-db, deploy, users add, serve, demo."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pathlib
+import sys
+
+import click
+
+import handlers
+from engine.clock import SystemClock
+from engine.errors import AftersalesError, DiagramInvalid
+from engine.groups import GROUPS, STAFF_GROUPS
+from engine.users import SYSTEM, add_user
+from engine.wiring import build
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+DEMO_PASSWORD = "demo"  # demo users only; printed at start so nobody mistakes it for a secret
+DEMO_PARTS = [
+    ("P-100", "压缩机主板 Compressor board", 20, 30, 300),
+    ("P-200", "温控传感器 Thermostat sensor", 50, 60, 45),
+    ("P-300", "密封圈 Door seal", 5, 40, 20),
+    ("P-400", "变频模块 Inverter module", 0, 10, 800),
+]
+
+
+def _processes_dir() -> pathlib.Path:
+    for candidate in (pathlib.Path.cwd() / "processes", REPO / "processes"):
+        if candidate.is_dir():
+            return candidate
+    raise click.ClickException("no processes/ folder found; give the paths to deploy")
+
+
+def _files(paths: tuple[str, ...]) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    for raw in paths or (str(_processes_dir()),):
+        path = pathlib.Path(raw)
+        if path.is_dir():
+            for f in sorted([*path.glob("*.bpmn"), *path.glob("*.dmn")]):
+                found[f.name] = f.read_bytes()
+        elif path.is_file():
+            found[path.name] = path.read_bytes()
+        else:
+            raise click.ClickException(f"{raw}: no such file or folder")
+    if not found:
+        raise click.ClickException("no .bpmn or .dmn files found")
+    return found
+
+
+def _build():
+    return build(handlers.default_registry(), os.environ.get("DATABASE_URL"))
+
+
+def _deploy(sessions, engine, paths, comment: str, source: str) -> None:
+    with sessions() as session:
+        try:
+            result = engine.deploy(session, _files(paths), SYSTEM, comment=comment, source=source)
+        except DiagramInvalid as exc:
+            for p in exc.problems:
+                click.echo(f"  {p}", err=True)
+            raise click.ClickException(f"deployment refused: {len(exc.problems)} problem(s)") from exc
+        session.commit()
+    for d in result.definitions:
+        click.echo(f"  {d.key} v{d.version} {'(new)' if d.changed else '(unchanged)'}")
+
+
+@click.group()
+def main() -> None:
+    """aftersales: BPMN-driven after-sales service (repair, dispatch, returns, complaints)."""
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create the database schema (idempotent)."""
+    _engine, _sessions, db = _build()
+    click.echo(f"schema ready at {db.url.render_as_string(hide_password=True)}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--comment", default="", help="Why this deployment (kept with each new version).")
+def deploy(paths: tuple[str, ...], comment: str) -> None:
+    """Deploy .bpmn/.dmn files (default: processes/). Unchanged files create no version."""
+    engine, sessions, _db = _build()
+    _deploy(sessions, engine, paths, comment, "cli")
+
+
+@main.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--group", "groups", multiple=True, required=True, type=click.Choice(sorted(GROUPS)))
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def users_add(name: str, groups: tuple[str, ...], password: str) -> None:
+    """Add a user to one or more groups."""
+    _engine, sessions, _db = _build()
+    with sessions() as session:
+        try:
+            add_user(session, name, password, list(groups), now=SystemClock().now())
+        except AftersalesError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+    click.echo(f"user {name} added to {', '.join(groups)}")
+
+
+def _serve(host: str, port: int) -> None:
+    from waitress import serve
+
+    from . import create_app
+
+    app = create_app({"TIMERS": True})
+    click.echo(f"aftersales is serving at http://{host}:{port}/  (Ctrl+C stops)")
+    serve(app, host=host, port=port, threads=8, ident="aftersales")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_cmd(host: str, port: int) -> None:
+    """Serve the API (and fire timers) against DATABASE_URL."""
+    _build()
+    _serve(host, port)
+
+
+def seed_demo(engine, sessions) -> list[str]:
+    """Demo users (one per group, plus admin) and a small parts stock; idempotent."""
+    from sqlalchemy import select
+
+    from engine.models import User
+    from handlers.records import Part
+
+    created = []
+    now = SystemClock().now()
+    with sessions() as session:
+        existing = set(session.scalars(select(User.username)))
+        for group in STAFF_GROUPS:
+            if group not in existing:
+                add_user(session, group, DEMO_PASSWORD, [group], now=now, display_name=GROUPS[group][0])
+                created.append(group)
+        if "admin" not in existing:
+            add_user(session, "admin", DEMO_PASSWORD, ["admin", "process_owner"], now=now, display_name="管理员")
+            created.append("admin")
+        for part_no, name, on_hand, quota, price in DEMO_PARTS:
+            if session.get(Part, part_no) is None:
+                session.add(Part(part_no=part_no, name=name, on_hand=on_hand, quota=quota, unit_price=price))
+        session.commit()
+    return created
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo(host: str, port: int) -> None:
+    """Create the schema, deploy processes/, add demo users and stock, and serve."""
+    engine, sessions, db = _build()
+    click.echo(f"database: {db.url.render_as_string(hide_password=True)}")
+    _deploy(sessions, engine, (), "demo", "demo")
+    created = seed_demo(engine, sessions)
+    click.echo(f"demo users (password '{DEMO_PASSWORD}'): admin, {', '.join(STAFF_GROUPS)}"
+               + (f"  [new: {', '.join(created)}]" if created else ""))
+    _serve(host, port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

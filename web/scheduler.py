@@ -1,0 +1,63 @@
+"""Fires due timers by itself: a background thread in ``serve``/``demo`` (a job edge: it commits).
+
+Several workers may run this at once (several processes on PostgreSQL): firing goes through
+the instance revision, so a timer one worker fired is a :class:`Conflict` for the others, whose
+work is rolled back, handlers included.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.errors import Conflict
+from engine.instances import ProcessEngine
+
+log = logging.getLogger(__name__)
+
+
+class TimerScheduler:
+    def __init__(self, engine: ProcessEngine, sessions, poll_seconds: float = 0.25):
+        self.engine = engine
+        self.sessions = sessions
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        """Fire every timer due now; returns how many instances moved on."""
+        with self.sessions() as session:
+            due = self.engine.due_timers(session)
+        fired = 0
+        for instance_id in due:
+            with self.sessions() as session:
+                try:
+                    if self.engine.fire_timers(session, instance_id):
+                        session.commit()
+                        fired += 1
+                except (Conflict, StaleDataError):
+                    session.rollback()  # another worker fired it first
+                except OperationalError as exc:
+                    session.rollback()
+                    log.warning("timer for instance %s not fired, database unavailable: %s", instance_id, exc)
+        return fired
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="aftersales-timers", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # keep the scheduler alive whatever one round did
+                log.exception("timer round failed")
+            self._stop.wait(self.poll_seconds)
