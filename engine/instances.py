@@ -51,6 +51,9 @@ class ProcessEngine:
                                   topics=self.handlers.topics, comment=comment, source=source)
 
     def spec_for(self, session: Session, instance: Instance) -> ProcessSpecs:
+        cached = self.specs.cached(instance.definition_id, instance.bindings or {})
+        if cached is not None:
+            return cached
         definition = session.get(Definition, instance.definition_id)
         return self.specs.get(session, definition, instance.bindings or {})
 
@@ -150,8 +153,7 @@ class ProcessEngine:
         instance.state = "cancelled"
         instance.ended_at = step.now
         instance.variables = variables
-        step.history.append(HistoryEntry(instance_id=instance.id, element_id="", name="cancelled", kind="cancel",
-                                         completed_by=actor.username, completed_at=step.now, data=None))
+        step.note("cancelled", "cancel", actor.username)
         step.save(wf)
         return instance
 

@@ -69,12 +69,19 @@ def dependencies(session: Session, xmls: list[bytes], own: set[str]) -> dict[str
 class SpecCache:
     def __init__(self) -> None:
         self._cache: dict[tuple, ProcessSpecs] = {}
+        self._references: dict[int, set[str]] = {}
         self._lock = threading.Lock()
+
+    def references_of(self, definition: Definition) -> set[str]:
+        found = self._references.get(definition.id)
+        if found is None:
+            found = self._references[definition.id] = references(definition.xml)
+        return found
 
     def bind(self, session: Session, definition: Definition) -> dict[str, int]:
         """The versions of everything ``definition`` needs, as deployed now."""
         bindings: dict[str, int] = {}
-        pending = list(references(definition.xml))
+        pending = list(self.references_of(definition))
         while pending:
             key = pending.pop()
             if key in bindings or key == definition.key:
@@ -85,8 +92,11 @@ class SpecCache:
                                               f"'{definition.key}' calls '{key}', which is not deployed")])
             bindings[key] = found.version
             if found.kind == "bpmn":
-                pending.extend(references(found.xml))
+                pending.extend(self.references_of(found))
         return bindings
+
+    def cached(self, definition_id: int, bindings: dict[str, int]) -> ProcessSpecs | None:
+        return self._cache.get((definition_id, tuple(sorted(bindings.items()))))
 
     def get(self, session: Session, definition: Definition, bindings: dict[str, int]) -> ProcessSpecs:
         cache_key = (definition.id, tuple(sorted(bindings.items())))

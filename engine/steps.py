@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import expressions, state
@@ -108,7 +108,10 @@ class Step:
         self.instance = instance
         self.actor = actor
         self.now = engine.clock.now()
-        self.history: list[HistoryEntry] = []
+        self.history: list[dict] = []
+        # What the database holds for this instance as of the last save; only differences are written.
+        self._open_before: set[str] = set()
+        self._waits_before: frozenset = frozenset()
 
     # --- loading and running ------------------------------------------------------------
 
@@ -117,13 +120,24 @@ class Step:
 
     def load(self):
         specs = self.specs()
-        return state.load(self.instance.workflow, specs.spec, specs.subprocess_specs, StepScriptEngine(self))
+        wf = state.load(self.instance.workflow, specs.spec, specs.subprocess_specs, StepScriptEngine(self))
+        self.remember(wf)
+        return wf
+
+    def remember(self, wf) -> None:
+        """Note what the last save wrote for ``wf``: open tasks and waits are derived from it."""
+        self._open_before = set(self._open_ids(wf))
+        self._waits_before = frozenset(self._waits(wf))
 
     def record(self, task, kind: str, by: str, data: dict | None = None) -> None:
-        self.history.append(HistoryEntry(
-            instance_id=self.instance.id, task_id=str(task.id), element_id=element_id(task),
-            name=element_name(task), kind=kind, completed_by=by, completed_at=self.now, data=data,
-        ))
+        self.history.append({
+            "instance_id": self.instance.id, "task_id": str(task.id), "element_id": element_id(task),
+            "name": element_name(task), "kind": kind, "completed_by": by, "completed_at": self.now, "data": data,
+        })
+
+    def note(self, name: str, kind: str, by: str) -> None:
+        self.history.append({"instance_id": self.instance.id, "task_id": None, "element_id": "", "name": name,
+                             "kind": kind, "completed_by": by, "completed_at": self.now, "data": None})
 
     def _engine_task_done(self, task) -> None:
         if isinstance(task.task_spec, _RECORDED):
@@ -182,19 +196,23 @@ class Step:
     def save(self, wf) -> None:
         inst = self.instance
         state.compact(wf)
+        finished = False
         if inst.state == "cancelled":
             inst.workflow = None
+            finished = True
         elif inst.state != "error" and wf.is_completed():
             inst.state = "completed"
             inst.ended_at = self.now
             inst.variables = state.clean_data(wf.data or self._last_data(wf))
             inst.workflow = None
+            finished = True
         else:
             inst.workflow = state.dump(wf)
-        self._sync_open_tasks(wf)
-        self._sync_waits(wf)
-        self.session.add_all(self.history)
-        self.history = []
+        self._sync_open_tasks(wf, finished)
+        self._sync_waits(wf, finished)
+        if self.history:
+            self.session.execute(insert(HistoryEntry.__table__), self.history)
+            self.history = []
         try:
             self.session.flush()
         except StaleDataError as exc:
@@ -205,45 +223,67 @@ class Step:
         ends = [t for t in wf.get_tasks(state=TaskState.COMPLETED)]
         return ends[-1].data if ends else {}
 
-    def _sync_open_tasks(self, wf) -> None:
+    @staticmethod
+    def _open_ids(wf) -> dict:
+        return {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
+
+    def _sync_open_tasks(self, wf, finished: bool) -> None:
         inst = self.instance
-        existing = {row.id: row for row in self.session.scalars(select(OpenTask).where(OpenTask.instance_id == inst.id))}
-        ready = {} if inst.state in ("completed", "cancelled") else {
-            str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)
-        }
-        for task_id, row in existing.items():
-            if task_id not in ready:
-                self.session.delete(row)
+        ready = {} if finished else self._open_ids(wf)
+        gone = [tid for tid in self._open_before if tid not in ready]
+        if gone:
+            table = OpenTask.__table__
+            result = self.session.execute(delete(table).where(table.c.id.in_(gone)))
+            if result.rowcount != len(gone):
+                raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again")
+        rows = []
         for task_id, task in ready.items():
-            if task_id in existing:
+            if task_id in self._open_before:
                 continue
             a = getattr(task.task_spec, "assignment", None)
             groups = [_resolve(g, task.data) for g in (a.candidate_groups if a else [])]
             users = [_resolve(u, task.data) for u in (a.candidate_users if a else [])]
-            self.session.add(OpenTask(
-                id=task_id, instance_id=inst.id, element_id=element_id(task), name=element_name(task),
-                candidate_groups="," + ",".join(g for g in groups if g) + ",",
-                candidate_users="," + ",".join(u for u in users if u) + ",",
-                assignee=_resolve(a.assignee, task.data) if a else None,
-                created_at=self.now, due_at=_due(a.due_date, task.data, self.now) if a else None,
-            ))
+            rows.append({
+                "id": task_id, "instance_id": inst.id, "element_id": element_id(task), "name": element_name(task),
+                "candidate_groups": "," + ",".join(g for g in groups if g) + ",",
+                "candidate_users": "," + ",".join(u for u in users if u) + ",",
+                "assignee": _resolve(a.assignee, task.data) if a else None,
+                "created_at": self.now, "due_at": _due(a.due_date, task.data, self.now) if a else None,
+            })
+        if rows:
+            self.session.execute(insert(OpenTask.__table__), rows)
+        self._open_before = set(ready)
 
-    def _sync_waits(self, wf) -> None:
-        inst = self.instance
-        self.session.execute(delete(Timer).where(Timer.instance_id == inst.id))
-        self.session.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
-        if inst.state in ("completed", "cancelled"):
-            return
+    def _waits(self, wf) -> list[tuple]:
+        waits = []
         for task in wf.event_manager.tasks.values():
             definition = task.task_spec.event_definition
             if isinstance(definition, TimerEventDefinition):
                 value = definition.details(task).value
-                if value is None:
+                if value is None and not hasattr(definition, "cycle_complete"):
                     with use_clock(self.engine.clock):
-                        definition.has_fired(task) if not hasattr(definition, "cycle_complete") else None
+                        definition.has_fired(task)
                     value = definition.details(task).value
                 if isinstance(value, str):
-                    self.session.add(Timer(instance_id=inst.id, element_id=element_id(task),
-                                           due_at=as_utc(datetime.fromisoformat(value))))
+                    waits.append(("timer", element_id(task), value))
             elif isinstance(definition, MessageEventDefinition):
-                self.session.add(MessageWait(instance_id=inst.id, name=definition.name, element_id=element_id(task)))
+                waits.append(("message", element_id(task), definition.name))
+        return waits
+
+    def _sync_waits(self, wf, finished: bool) -> None:
+        inst = self.instance
+        waits = frozenset() if finished else frozenset(self._waits(wf))
+        if waits == self._waits_before:
+            return
+        if any(w[0] == "timer" for w in self._waits_before):
+            self.session.execute(delete(Timer).where(Timer.instance_id == inst.id))
+        if any(w[0] == "message" for w in self._waits_before):
+            self.session.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
+        timers = [{"instance_id": inst.id, "element_id": el, "due_at": as_utc(datetime.fromisoformat(v))}
+                  for kind, el, v in waits if kind == "timer"]
+        messages = [{"instance_id": inst.id, "name": v, "element_id": el} for kind, el, v in waits if kind == "message"]
+        if timers:
+            self.session.execute(insert(Timer.__table__), timers)
+        if messages:
+            self.session.execute(insert(MessageWait.__table__), messages)
+        self._waits_before = waits
