@@ -8,12 +8,12 @@ registry, settings — comes in through the constructor (see ``engine/wiring.py`
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import deployments, forms
@@ -55,6 +55,8 @@ class ProcessEngine:
         if cached is not None:
             return cached
         definition = session.get(Definition, instance.definition_id)
+        if definition is None:
+            raise NotFound(f"definition of instance {instance.id} is gone")
         return self.specs.get(session, definition, instance.bindings or {})
 
     def start_form(self, session: Session, key: str) -> list[forms.FormField]:
@@ -189,7 +191,7 @@ class ProcessEngine:
         return task
 
     def task_form(self, session: Session, task: OpenTask) -> list[forms.FormField]:
-        instance = session.get(Instance, task.instance_id)
+        instance = self.get_instance(session, task.instance_id)
         ts = self.spec_for(session, instance).task_specs_by_element.get(task.element_id)
         return list(getattr(ts, "form_fields", []) or [])
 
@@ -238,17 +240,20 @@ class ProcessEngine:
     def _set_assignee(session: Session, task: OpenTask, assignee: str | None, expect: tuple) -> OpenTask:
         """Compare-and-set, so that of two people claiming at once exactly one gets the task."""
         allowed = [OpenTask.assignee.is_(None) if e is None else OpenTask.assignee == e for e in expect]
-        result = session.execute(
+        result = cast(CursorResult, session.execute(
             update(OpenTask).where(OpenTask.id == task.id, or_(*allowed)).values(assignee=assignee)
             .execution_options(synchronize_session=False)
-        )
+        ))
         if result.rowcount != 1:
             session.expire(task)
             current = session.get(OpenTask, task.id)
             holder = current.assignee if current is not None else None
             raise Conflict(f"task {task.id} is " + (f"claimed by {holder}" if holder else "no longer open"))
         session.expire(task)
-        return session.get(OpenTask, task.id)
+        fresh = session.get(OpenTask, task.id)
+        if fresh is None:
+            raise Conflict(f"task {task.id} is no longer open")
+        return fresh
 
     def complete_task(self, session: Session, task_id: str, actor: Actor, variables: dict | None) -> Instance:
         task = self.get_task(session, task_id, actor)
@@ -256,7 +261,7 @@ class ProcessEngine:
             raise NotPermitted(f"task {task_id} is not for {actor.username}")
         if task.assignee and task.assignee != actor.username:
             raise Conflict(f"task {task_id} is claimed by {task.assignee}")
-        instance = session.get(Instance, task.instance_id)
+        instance = self.get_instance(session, task.instance_id)
         step, wf = self._running(session, instance, actor)
         spiff_task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task_id), None)
         if spiff_task is None:
@@ -281,7 +286,7 @@ class ProcessEngine:
         ids = sorted(set(session.scalars(select(MessageWait.instance_id).where(MessageWait.name == name))))
         matched = []
         for instance_id in ids:
-            instance = session.get(Instance, instance_id)
+            instance = self.get_instance(session, instance_id)
             if instance.state != "running":
                 continue
             current = self.variables(session, instance)
@@ -329,7 +334,7 @@ class ProcessEngine:
         return True
 
     def task_view(self, session: Session, task: OpenTask, with_form: bool = False) -> dict:
-        instance = session.get(Instance, task.instance_id)
+        instance = self.get_instance(session, task.instance_id)
         view = {
             "id": task.id, "name": task.name, "element_id": task.element_id, "instance_id": task.instance_id,
             "process_key": instance.key, "business_key": instance.business_key,

@@ -54,6 +54,11 @@ _BUILTINS.update(
 for _forbidden in ("__import__", "open", "eval", "exec", "compile", "getattr", "setattr", "delattr", "vars"):
     _BUILTINS.pop(_forbidden, None)
 
+_INPLACE = {
+    "+=": lambda x, y: x + y, "-=": lambda x, y: x - y, "*=": lambda x, y: x * y,
+    "/=": lambda x, y: x / y, "//=": lambda x, y: x // y, "%=": lambda x, y: x % y,
+}
+
 _GLOBALS: dict[str, Any] = {
     "__builtins__": _BUILTINS,
     "_getattr_": _getattr,
@@ -69,10 +74,6 @@ _GLOBALS: dict[str, Any] = {
     "timedelta": _dt.timedelta,
 }
 
-_INPLACE = {
-    "+=": lambda x, y: x + y, "-=": lambda x, y: x - y, "*=": lambda x, y: x * y,
-    "/=": lambda x, y: x / y, "//=": lambda x, y: x // y, "%=": lambda x, y: x % y,
-}
 _HELPERS = frozenset(_GLOBALS)
 
 

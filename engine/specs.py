@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 from sqlalchemy import func, select
@@ -23,9 +24,9 @@ _CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 
 @dataclass
 class ProcessSpecs:
-    spec: object
-    subprocess_specs: dict
-    task_specs_by_element: dict  # bpmn id -> task spec, over the process and what it calls
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    task_specs_by_element: dict[str, Any]  # bpmn id -> task spec, over the process and what it calls
 
 
 def latest(session: Session, key: str) -> Definition | None:
@@ -118,7 +119,7 @@ class SpecCache:
         parser = build_parser(roots, kinds)
         spec = parser.get_spec(definition.key)
         subprocess_specs = parser.get_subprocess_specs(definition.key)
-        by_element = {}
+        by_element: dict[str, Any] = {}
         for s in [spec, *subprocess_specs.values()]:
             for ts in s.task_specs.values():
                 if getattr(ts, "bpmn_id", None):

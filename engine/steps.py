@@ -9,7 +9,7 @@ exactly one flushes and the other gets :class:`Conflict`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import isodate
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert
+from sqlalchemy import CursorResult, Table, delete, insert
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import expressions, state
@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from .instances import ProcessEngine
     from .users import Actor
 
+_OPEN_TASKS = cast(Table, OpenTask.__table__)
+_HISTORY = cast(Table, HistoryEntry.__table__)
+_TIMERS = cast(Table, Timer.__table__)
+_MESSAGE_WAITS = cast(Table, MessageWait.__table__)
 _RECORDED = (ScriptTask, BusinessRuleTask, IntermediateCatchEvent, BoundaryEvent, EndEvent)
 _sandbox = SandboxEnvironment()
 
@@ -211,7 +215,7 @@ class Step:
         self._sync_open_tasks(wf, finished)
         self._sync_waits(wf, finished)
         if self.history:
-            self.session.execute(insert(HistoryEntry.__table__), self.history)
+            self.session.execute(insert(_HISTORY), self.history)
             self.history = []
         try:
             self.session.flush()
@@ -232,8 +236,7 @@ class Step:
         ready = {} if finished else self._open_ids(wf)
         gone = [tid for tid in self._open_before if tid not in ready]
         if gone:
-            table = OpenTask.__table__
-            result = self.session.execute(delete(table).where(table.c.id.in_(gone)))
+            result = cast(CursorResult, self.session.execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone))))
             if result.rowcount != len(gone):
                 raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again")
         rows = []
@@ -251,7 +254,7 @@ class Step:
                 "created_at": self.now, "due_at": _due(a.due_date, task.data, self.now) if a else None,
             })
         if rows:
-            self.session.execute(insert(OpenTask.__table__), rows)
+            self.session.execute(insert(_OPEN_TASKS), rows)
         self._open_before = set(ready)
 
     def _waits(self, wf) -> list[tuple]:
@@ -283,7 +286,7 @@ class Step:
                   for kind, el, v in waits if kind == "timer"]
         messages = [{"instance_id": inst.id, "name": v, "element_id": el} for kind, el, v in waits if kind == "message"]
         if timers:
-            self.session.execute(insert(Timer.__table__), timers)
+            self.session.execute(insert(_TIMERS), timers)
         if messages:
-            self.session.execute(insert(MessageWait.__table__), messages)
+            self.session.execute(insert(_MESSAGE_WAITS), messages)
         self._waits_before = waits

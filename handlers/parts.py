@@ -28,22 +28,22 @@ class PartsError(ValueError):
 def parse_lines(value) -> list[dict]:
     if not value:
         return []
+    lines: list[tuple[str, int]] = []
     if isinstance(value, list):
-        lines = [{"part_no": str(x["part_no"]), "quantity": int(x.get("quantity", 1))} for x in value]
+        lines = [(str(x["part_no"]), int(x.get("quantity", 1))) for x in value]
     else:
-        lines = []
         for chunk in re.split(r"[,;，；\n]+", str(value)):
             if not chunk.strip():
                 continue
             m = _LINE.match(chunk)
             if not m:
                 raise PartsError(f"cannot read parts line '{chunk.strip()}' (expected PART-NO:QUANTITY)")
-            lines.append({"part_no": m.group(1), "quantity": int(m.group(2) or 1)})
+            lines.append((m.group(1), int(m.group(2) or 1)))
     merged: dict[str, int] = {}
-    for line in lines:
-        if line["quantity"] < 0:
-            raise PartsError(f"negative quantity for {line['part_no']}")
-        merged[line["part_no"]] = merged.get(line["part_no"], 0) + line["quantity"]
+    for part_no, quantity in lines:
+        if quantity < 0:
+            raise PartsError(f"negative quantity for {part_no}")
+        merged[part_no] = merged.get(part_no, 0) + quantity
     return [{"part_no": k, "quantity": q} for k, q in merged.items() if q > 0]
 
 

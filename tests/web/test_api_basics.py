@@ -73,3 +73,22 @@ def test_task_lists_by_group_and_mine(deployed):
     assert r.status_code == 400 and "not a candidate" in r.json["error"]
     assert api.post("customer_service", f"/api/tasks/{task['id']}/unclaim").json["assignee"] is None
     assert api.get("customer_service", f"/api/process-instances?business_key={r.json and task['business_key']}").json[0]["id"] == iid
+
+
+def test_condition_on_a_missing_variable_parks_the_case(api):
+    assert api.deploy("owner", {"routing.bpmn": (DATA / "bad_condition.bpmn").read_bytes()}).status_code == 201
+    iid = api.post("customer_service", "/api/process-definitions/routing/start", {}).json["id"]
+    inst = api.complete("customer_service", iid, "triage")  # no 'severity' given
+    assert inst["state"] == "error"
+    assert inst["error"]["element_id"] == "gw" and "severity" in inst["error"]["message"]
+    assert [h["element_id"] for h in inst["history"]] == ["triage"]
+
+
+def test_lost_database_is_a_clear_503(app, api):
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    dead = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
+    app.extensions["aftersales"]["sessions"] = sessionmaker(dead)
+    r = api.get("customer_service", "/api/tasks")
+    assert r.status_code == 503 and "database unavailable" in r.json["error"]
