@@ -16,7 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import deployments, forms
+from . import company_calendar, deployments, forms
 from .clock import Clock, use_clock
 from .db import as_utc
 from .errors import Conflict, FormInvalid, InvalidRequest, NoMatchingMessage, NotFound, NotPermitted
@@ -26,6 +26,7 @@ from .specs import ProcessSpecs, SpecCache
 from .state import clean_data
 from .steps import Step, StepScriptEngine, element_id
 from .users import SYSTEM, Actor
+from .working_days import WorkingCalendar
 
 INSTANCE_STATES = ("running", "completed", "error", "cancelled")
 
@@ -40,6 +41,9 @@ class ProcessEngine:
         self.handlers = handlers
         self.settings = dict(settings or {})
         self.specs = SpecCache()
+
+    def calendar(self, session: Session) -> WorkingCalendar:
+        return company_calendar.load(session)
 
     # --- definitions ---------------------------------------------------------------------
 

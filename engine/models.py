@@ -5,11 +5,12 @@ Handlers keep their own tables (``handlers/records.py``) on the same metadata.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -147,3 +148,13 @@ class MessageWait(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     element_id: Mapped[str] = mapped_column(String(200))
+
+
+class ClosedDay(Base):
+    """A company-specific day off (stocktaking, company holiday) on top of the official calendar."""
+
+    __tablename__ = "closed_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    added_by: Mapped[str] = mapped_column(String(80))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -34,6 +34,7 @@ from .errors import AftersalesError, Conflict, HandlerFailed
 from .models import HistoryEntry, Instance, MessageWait, OpenTask, Timer
 from .sandbox import SandboxEnvironment
 from .service_tasks import HandlerContext
+from .working_days import WorkingCalendar
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -56,6 +57,9 @@ class StepScriptEngine(PythonScriptEngine):
         super().__init__(environment=_sandbox)
         self.step = step
 
+    def evaluate(self, task, expression, external_context=None):
+        return super().evaluate(task, expression, {**self.step.functions(), **(external_context or {})})
+
     def run_handler(self, task, topic: str) -> None:
         self.step.run_handler(task, topic)
 
@@ -71,8 +75,8 @@ def element_name(task) -> str:
     return getattr(task.task_spec, "bpmn_name", None) or element_id(task)
 
 
-def evaluate(expression: str, data: dict) -> Any:
-    return _sandbox.evaluate(expressions.juel_to_python(expression), data)
+def evaluate(expression: str, data: dict, functions: dict | None = None) -> Any:
+    return _sandbox.evaluate(expressions.juel_to_python(expression), data, functions)
 
 
 def _resolve(text: str | None, data: dict) -> str | None:
@@ -89,12 +93,12 @@ def _resolve(text: str | None, data: dict) -> str | None:
     return text
 
 
-def _due(text: str | None, data: dict, created: datetime) -> datetime | None:
+def _due(text: str | None, data: dict, created: datetime, functions: dict) -> datetime | None:
     if not text:
         return None
     value: Any = text.strip()
     if expressions.is_juel(value):
-        value = evaluate(value, data)
+        value = evaluate(value, data, functions)
     if isinstance(value, datetime):
         return as_utc(value)
     if isinstance(value, str):
@@ -116,8 +120,26 @@ class Step:
         # What the database holds for this instance as of the last save; only differences are written.
         self._open_before: set[str] = set()
         self._waits_before: frozenset = frozenset()
+        self._functions: dict[str, Any] | None = None
+        self._calendar: WorkingCalendar | None = None
 
     # --- loading and running ------------------------------------------------------------
+
+    def functions(self) -> dict[str, Any]:
+        """Date helpers a diagram may call in due dates, timers and conditions."""
+        if self._functions is None:
+            now = self.now
+            self._functions = {
+                "working_days": lambda n: self.calendar().add_working_days(now, int(n)).isoformat(),
+                "working_hours": lambda n: self.calendar().add_working_hours(now, float(n)).isoformat(),
+                "now": lambda: now.isoformat(),
+            }
+        return self._functions
+
+    def calendar(self) -> WorkingCalendar:
+        if self._calendar is None:
+            self._calendar = self.engine.calendar(self.session)  # closed days are read only when needed
+        return self._calendar
 
     def specs(self):
         return self.engine.spec_for(self.session, self.instance)
@@ -251,7 +273,7 @@ class Step:
                 "candidate_groups": "," + ",".join(g for g in groups if g) + ",",
                 "candidate_users": "," + ",".join(u for u in users if u) + ",",
                 "assignee": _resolve(a.assignee, task.data) if a else None,
-                "created_at": self.now, "due_at": _due(a.due_date, task.data, self.now) if a else None,
+                "created_at": self.now, "due_at": _due(a.due_date, task.data, self.now, self.functions()) if a else None,
             })
         if rows:
             self.session.execute(insert(_OPEN_TASKS), rows)
