@@ -38,7 +38,7 @@ REQUEST = dict(customer_name="王五", customer_phone="13900000000", customer_ad
 class Driver:
     def __init__(self, url: str):
         self.engine, self.Session, self.db = build(handlers.default_registry(), url)
-        files = {p.name: p.read_bytes() for p in (ROOT / "processes").glob("*.bpmn")}
+        files = {p.name: p.read_bytes() for p in (ROOT / "processes").iterdir() if p.suffix in (".bpmn", ".dmn")}
         with self.Session() as s:
             self.engine.deploy(s, files, ADMIN)
             s.add(Part(part_no="P-100", name="Mainboard", on_hand=10**8, quota=10, unit_price=300))

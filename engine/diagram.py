@@ -176,6 +176,9 @@ def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
             reason = sandbox.check_expression(node.text)
             if reason:
                 problems.append(Problem(filename, _owner_id(node), node.sourceline, f"condition '{text}': {reason}"))
+        elif etree.QName(node).localname == "text" and node.text and node.getparent() is not None and \
+                etree.QName(node.getparent()).localname in ("inputEntry", "outputEntry", "inputExpression"):
+            node.text = expressions.feel_to_python(node.text)
         elif node.tag == f"{{{BPMN_NS}}}script" and node.text:
             owner = node.getparent()
             fmt = (owner.get("scriptFormat") or "python").lower()

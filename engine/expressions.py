@@ -73,3 +73,15 @@ def timer_to_python(text: str) -> str:
 def looks_like_cron(text: str) -> bool:
     fields = (text or "").split()
     return 5 <= len(fields) <= 7 and all(re.fullmatch(r"[\d*?/,LW#A-Z\-]+", f) for f in fields)
+
+
+_FEEL_WORDS = [(re.compile(r"\btrue\b"), "True"), (re.compile(r"\bfalse\b"), "False"), (re.compile(r"\bnull\b"), "None")]
+
+
+def feel_to_python(text: str) -> str:
+    """The FEEL literals Camunda Modeler puts in decision tables (``true``, ``false``, ``null``)."""
+    parts = _STRING.split(text or "")
+    for i in range(0, len(parts), 2):
+        for pattern, repl in _FEEL_WORDS:
+            parts[i] = pattern.sub(repl, parts[i])
+    return "".join(parts)

@@ -20,7 +20,7 @@ from . import company_calendar, deployments, forms
 from .clock import Clock, use_clock
 from .db import as_utc
 from .errors import Conflict, FormInvalid, InvalidRequest, NoMatchingMessage, NotFound, NotPermitted
-from .models import Definition, HistoryEntry, Instance, MessageWait, OpenTask, Timer
+from .models import Definition, HistoryEntry, Instance, MessageWait, OpenTask, ProcessedMessage, Timer
 from .service_tasks import HandlerRegistry
 from .specs import ProcessSpecs, SpecCache
 from .state import clean_data
@@ -283,10 +283,20 @@ class ProcessEngine:
     # --- events ----------------------------------------------------------------------------
 
     def correlate_message(self, session: Session, name: str, correlation: dict | None, variables: dict | None,
-                          actor: Actor) -> list[Instance]:
+                          actor: Actor, message_id: str | None = None) -> tuple[list[Instance], bool]:
+        """Deliver a message to every running case waiting for it whose variables match ``correlation``.
+
+        Returns ``(instances, duplicate)``. With a ``message_id`` a message is applied once: sent again
+        (a retried delivery), it changes nothing and answers with the cases it reached the first time.
+        """
         if not name:
             raise InvalidRequest("message name is required")
+        if message_id is not None:
+            seen = session.get(ProcessedMessage, message_id)
+            if seen is not None:
+                return [self.get_instance(session, i) for i in seen.instance_ids], True
         correlation = correlation or {}
+        payload = clean_data(variables or {})
         ids = sorted(set(session.scalars(select(MessageWait.instance_id).where(MessageWait.name == name))))
         matched = []
         for instance_id in ids:
@@ -299,19 +309,26 @@ class ProcessEngine:
             step, wf = self._running(session, instance, actor)
             waiting = [t for t in wf.event_manager.tasks.values()
                        if getattr(t.task_spec.event_definition, "name", None) == name]
-            wf.catch(BpmnEvent(MessageEventDefinition(name), payload={"payload": variables or {},
-                                                                      "result_var": f"{name}_payload"}))
+            # SpiffWorkflow matches events by exact class: send the class the waiting element was parsed with.
+            for cls in {type(t.task_spec.event_definition) for t in waiting}:
+                camunda = issubclass(cls, MessageEventDefinition)
+                body = {"payload": payload, "result_var": f"{name}_payload"} if camunda else dict(payload)
+                wf.catch(BpmnEvent(cls(name), payload=body))
             for t in waiting:
                 if t.state in (TaskState.READY, TaskState.COMPLETED):
-                    t.data.update(clean_data(variables or {}))
-                    step.record(t, "Message", actor.username, variables or None)
+                    t.data.update(payload)
+                    step.record(t, "Message", actor.username, payload or None)
             step.advance(wf)
             step.save(wf)
             matched.append(instance)
         if not matched:
             raise NoMatchingMessage(f"no case waits for message '{name}'" +
                                     (f" with {correlation}" if correlation else ""))
-        return matched
+        if message_id is not None:
+            session.add(ProcessedMessage(id=message_id, name=name, instance_ids=[i.id for i in matched],
+                                         received_at=self.clock.now()))
+            session.flush()
+        return matched, False
 
     def due_timers(self, session: Session, limit: int = 100) -> list[int]:
         now = self.clock.now()

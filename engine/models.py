@@ -32,6 +32,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(120), default="")
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     groups: Mapped[str] = mapped_column(String(500), default="")  # ",g1,g2," for LIKE lookups
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -158,3 +159,35 @@ class ClosedDay(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     added_by: Mapped[str] = mapped_column(String(80))
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Notification(Base):
+    """The outbox: written in the step's transaction, delivered later by whichever worker runs.
+
+    ``recipient`` is ``user:NAME``, ``group:ID`` (every member), ``phone:NUMBER`` or ``email:ADDRESS``.
+    A row stays until delivered; failures are counted and retried with back-off, never dropped.
+    """
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # task_assigned|task_overdue|customer
+    recipient: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ProcessedMessage(Base):
+    """Messages applied, by the sender's id, so that a retried delivery is not applied twice."""
+
+    __tablename__ = "processed_messages"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    instance_ids: Mapped[list] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -27,11 +27,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, Table, delete, insert
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import expressions, state
+from . import expressions, notifications, state
 from .clock import use_clock
 from .db import as_utc
 from .errors import AftersalesError, Conflict, HandlerFailed
-from .models import HistoryEntry, Instance, MessageWait, OpenTask, Timer
+from .models import HistoryEntry, Instance, MessageWait, Notification, OpenTask, Timer
 from .sandbox import SandboxEnvironment
 from .service_tasks import HandlerContext
 from .working_days import WorkingCalendar
@@ -46,6 +46,7 @@ _OPEN_TASKS = cast(Table, OpenTask.__table__)
 _HISTORY = cast(Table, HistoryEntry.__table__)
 _TIMERS = cast(Table, Timer.__table__)
 _MESSAGE_WAITS = cast(Table, MessageWait.__table__)
+_NOTIFICATIONS = cast(Table, Notification.__table__)
 _RECORDED = (ScriptTask, BusinessRuleTask, IntermediateCatchEvent, BoundaryEvent, EndEvent)
 _sandbox = SandboxEnvironment()
 
@@ -277,6 +278,9 @@ class Step:
             })
         if rows:
             self.session.execute(insert(_OPEN_TASKS), rows)
+            if self.engine.settings.get("notify_tasks", True):
+                self.session.execute(insert(_NOTIFICATIONS),
+                                     notifications.task_rows_opened(rows, inst.business_key, self.now))
         self._open_before = set(ready)
 
     def _waits(self, wf) -> list[tuple]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from engine.service_tasks import HandlerRegistry
 
-from . import approvals, cases, parts, records  # noqa: F401  (records: tables on the shared metadata)
+from . import approvals, cases, customer_messages, parts, records, returns  # noqa: F401  (records: tables)
 
 
 def default_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
-    for module in (cases, approvals, parts):
+    for module in (cases, approvals, parts, returns, customer_messages):
         module.register(registry)
     return registry

@@ -11,6 +11,9 @@ from .records import Counter
 
 PREFIXES = {
     "repair": "RX",  # 报修单 / case number
+    "return": "RMA",
+    "complaint": "CP",
+    "coupon": "CPN",
     "work_order": "WO",
     "outbound_slip": "OS",
     "procurement": "PR",

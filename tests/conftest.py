@@ -46,7 +46,7 @@ def clock():
 
 
 def process_files() -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(PROCESSES.glob("*.bpmn"))}
+    return {p.name: p.read_bytes() for p in sorted([*PROCESSES.glob("*.bpmn"), *PROCESSES.glob("*.dmn")])}
 
 
 def seed(sessions, now) -> None:

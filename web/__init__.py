@@ -13,6 +13,18 @@ from engine.wiring import build
 from . import context, errors
 
 
+def make_sender():
+    """SMTP when ``SMTP_HOST`` is set, else the console (the demo)."""
+    from engine.notifications import ConsoleSender, SmtpSender
+
+    host = os.environ.get("SMTP_HOST")
+    if not host:
+        return ConsoleSender()
+    return SmtpSender(host, int(os.environ.get("SMTP_PORT", "25")), sender=os.environ.get("SMTP_FROM", "aftersales@localhost"),
+                      username=os.environ.get("SMTP_USER"), password=os.environ.get("SMTP_PASSWORD"),
+                      starttls=os.environ.get("SMTP_STARTTLS", "") in ("1", "true", "yes"))
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
@@ -44,7 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["TIMERS"]:
         from web.scheduler import TimerScheduler
 
-        scheduler = TimerScheduler(engine, sessions)
+        scheduler = TimerScheduler(engine, sessions, sender=make_sender())
         scheduler.start()
         app.extensions["aftersales"]["scheduler"] = scheduler
     return app

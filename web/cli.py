@@ -98,12 +98,13 @@ def users() -> None:
 @click.argument("name")
 @click.option("--group", "groups", multiple=True, required=True, type=click.Choice(sorted(GROUPS)))
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def users_add(name: str, groups: tuple[str, ...], password: str) -> None:
+@click.option("--email", default=None, help="Where task notifications go.")
+def users_add(name: str, groups: tuple[str, ...], password: str, email: str | None) -> None:
     """Add a user to one or more groups."""
     _engine, sessions, _db = _build()
     with sessions() as session:
         try:
-            add_user(session, name, password, list(groups), now=SystemClock().now())
+            add_user(session, name, password, list(groups), now=SystemClock().now()).email = email
         except AftersalesError as exc:
             raise click.ClickException(str(exc)) from exc
         session.commit()
@@ -142,10 +143,12 @@ def seed_demo(engine, sessions) -> list[str]:
         existing = set(session.scalars(select(User.username)))
         for group in STAFF_GROUPS:
             if group not in existing:
-                add_user(session, group, DEMO_PASSWORD, [group], now=now, display_name=GROUPS[group][0])
+                user = add_user(session, group, DEMO_PASSWORD, [group], now=now, display_name=GROUPS[group][0])
+                user.email = f"{group}@demo.local"
                 created.append(group)
         if "admin" not in existing:
-            add_user(session, "admin", DEMO_PASSWORD, ["admin", "process_owner"], now=now, display_name="管理员")
+            add_user(session, "admin", DEMO_PASSWORD, ["admin", "process_owner"], now=now,
+                     display_name="管理员").email = "admin@demo.local"
             created.append("admin")
         for part_no, name, on_hand, quota, price in DEMO_PARTS:
             if session.get(Part, part_no) is None:

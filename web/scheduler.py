@@ -13,17 +13,20 @@ import threading
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import notifications
 from engine.errors import Conflict
 from engine.instances import ProcessEngine
+from engine.notifications import Sender
 
 log = logging.getLogger(__name__)
 
 
 class TimerScheduler:
-    def __init__(self, engine: ProcessEngine, sessions, poll_seconds: float = 0.25):
+    def __init__(self, engine: ProcessEngine, sessions, poll_seconds: float = 0.25, sender: Sender | None = None):
         self.engine = engine
         self.sessions = sessions
         self.poll_seconds = poll_seconds
+        self.sender = sender
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -45,6 +48,19 @@ class TimerScheduler:
                     log.warning("timer for instance %s not fired, database unavailable: %s", instance_id, exc)
         return fired
 
+    def run_notifications(self) -> tuple[int, int]:
+        """Mark newly overdue tasks, then hand what is due in the outbox to the sender."""
+        if self.sender is None:
+            return 0, 0
+        now = self.engine.clock.now()
+        with self.sessions() as session:
+            notifications.queue_overdue(session, now)
+            session.commit()
+        with self.sessions() as session:
+            result = notifications.deliver(session, self.sender, now)
+            session.commit()
+        return result
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="aftersales-timers", daemon=True)
         self._thread.start()
@@ -58,6 +74,7 @@ class TimerScheduler:
         while not self._stop.is_set():
             try:
                 self.run_once()
+                self.run_notifications()
             except Exception:  # keep the scheduler alive whatever one round did
-                log.exception("timer round failed")
+                log.exception("background round failed")
             self._stop.wait(self.poll_seconds)

@@ -24,5 +24,8 @@ def correlate():
         raise InvalidRequest("message 'name' is required")
     if not isinstance(correlation, dict) or not isinstance(variables, dict):
         raise InvalidRequest("'correlation' and 'variables' must be objects")
-    found = engine().correlate_message(db(), name, correlation, variables, current_actor())
-    return jsonify({"instances": [engine().instance_view(db(), i) for i in found]})
+    message_id = body.get("message_id")
+    if message_id is not None and not isinstance(message_id, str):
+        raise InvalidRequest("'message_id' must be a string")
+    found, duplicate = engine().correlate_message(db(), name, correlation, variables, current_actor(), message_id)
+    return jsonify({"instances": [engine().instance_view(db(), i) for i in found], "duplicate": duplicate})
