@@ -156,10 +156,10 @@ def validate(fields: list[FormField], submitted: dict[str, Any], current: dict[s
                 errors[f.id] = "is read-only"
             continue
         if not present:
-            if f.type == "boolean" and f.id in submitted and submitted[f.id] == "":
-                clean[f.id] = False
-            elif f.required:
+            if f.required:
                 errors[f.id] = "is required"
+            elif f.id in submitted:  # sent empty: the user cleared it
+                clean[f.id] = {"boolean": False, "string": ""}.get(f.type)
             continue
         try:
             value = FIELD_TYPES[f.type](submitted[f.id])

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from engine.service_tasks import HandlerRegistry
 
-from . import approvals, cases, customer_messages, parts, records, returns  # noqa: F401  (records: tables)
+from . import approvals, cases, complaints, customer_messages, parts, records, returns  # noqa: F401
 
 
 def default_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
-    for module in (cases, approvals, parts, returns, customer_messages):
+    for module in (cases, approvals, parts, returns, complaints, customer_messages):
         module.register(registry)
     return registry

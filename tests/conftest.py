@@ -52,7 +52,7 @@ def process_files() -> dict[str, bytes]:
 def seed(sessions, now) -> None:
     with sessions() as s:
         for group in ("customer_service", "tech_support", "technician", "warehouse", "supervisor", "finance",
-                      "logistics", "marketing"):
+                      "logistics", "marketing", "emergency_team"):
             users.add_user(s, group, "demo", [group], now=now)
         users.add_user(s, "technician2", "demo", ["technician"], now=now)
         users.add_user(s, "admin", "demo", ["admin", "process_owner"], now=now)

@@ -1,0 +1,96 @@
+"""Complaint escalation (R19-R21) through the API with the injected clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from handlers.records import Approval
+from web.scheduler import TimerScheduler
+
+MONDAY_10 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 Shanghai
+COMPLAINT = dict(customer_name="孙七", customer_phone="13600000000", product_model="KX-200",
+                 complaint_text="维修三次仍未修好，态度差", severity="normal", channel="phone")
+PLAN = dict(plan_text="更换整机并致歉", compensation_goods="KX-200 整机", gift=True, compensation_amount=0)
+
+
+@pytest.fixture
+def cx(deployed, clock, app):
+    clock.set(MONDAY_10)
+    ext = app.extensions["aftersales"]
+    deployed.scheduler = TimerScheduler(ext["engine"], ext["sessions"])
+    deployed.sessions = ext["sessions"]
+    return deployed
+
+
+def start(api, **over):
+    r = api.post("customer_service", "/api/process-definitions/complaint/start", {"variables": {**COMPLAINT, **over}})
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def docs(api, iid):
+    return [d for d in api.get("admin", f"/api/process-instances/{iid}/documents").json]
+
+
+def test_complaint_handled_within_deadlines_until_satisfied(cx):
+    inst = start(cx)
+    iid = inst["id"]
+    record = docs(cx, iid)[0]
+    assert record["kind"] == "complaint_record" and record["data"]["recorded_by"] == "customer_service"  # R19
+    (fwd,) = inst["tasks"]
+    assert fwd["element_id"] == "forward" and fwd["due_at"] == "2026-11-24T02:00:00+00:00"  # 1 working day
+    inst = cx.complete("customer_service", iid, "forward", responsible="tech_support")
+    assert inst["tasks"][0]["due_at"] == "2026-11-25T02:00:00+00:00"  # verify: 2 working days
+    inst = cx.complete("tech_support", iid, "verify", substantiated=True, findings="压缩机批次缺陷")
+    assert inst["tasks"][0]["element_id"] == "plan" and inst["tasks"][0]["due_at"] == "2026-11-26T02:00:00+00:00"
+    cx.complete("tech_support", iid, "plan", **PLAN)
+    inst = cx.complete("supervisor", iid, "approve_plan", plan_approved=False, approval_comment="补偿不足")
+    assert [t["element_id"] for t in inst["tasks"]] == ["plan"]
+    cx.complete("tech_support", iid, "plan", **PLAN)
+    cx.complete("supervisor", iid, "approve_plan", plan_approved=True)
+    inst = cx.complete("customer_service", iid, "customer_agreement", customer_accepts=True, agreement_signed=True)
+    v = inst["variables"]
+    assert v["compensation_shipped"] is True and v["gift_sent"] is True  # warehouse and marketing (handlers)
+    assert [t["element_id"] for t in inst["tasks"]] == ["reply"]
+    inst = cx.complete("customer_service", iid, "reply", reply_text="已更换整机", satisfied=False)
+    assert [t["element_id"] for t in inst["tasks"]] == ["plan"]  # R20: follow up until satisfied
+    cx.complete("tech_support", iid, "plan", **{**PLAN, "compensation_goods": "", "gift": False, "compensation_amount": 300})
+    cx.complete("supervisor", iid, "approve_plan", plan_approved=True)
+    cx.complete("customer_service", iid, "customer_agreement", customer_accepts=True, agreement_signed=True)
+    done = cx.complete("customer_service", iid, "reply", reply_text="已补偿 300 元", satisfied=True)
+    assert done["state"] == "completed"
+    kinds = [d["kind"] for d in docs(cx, iid)]
+    assert kinds == ["complaint_record", "settlement_agreement", "compensation_shipment", "gift", "settlement_agreement"]
+    with cx.sessions() as s:
+        assert [a.approved for a in s.query(Approval).filter_by(instance_id=iid).order_by(Approval.id)] == [False, True, True]
+
+
+def test_major_complaint_goes_to_the_emergency_team_at_once(cx):
+    inst = start(cx, severity="quality_incident")
+    assert [(t["element_id"], t["candidate_groups"]) for t in inst["tasks"]] == [("emergency_response", ["emergency_team"])]
+    assert cx.get("customer_service", f"/api/tasks?instance={inst['id']}").json == []  # R21: not the normal queue
+    inst = cx.complete("emergency_team", inst["id"], "emergency_response", emergency_actions="召回同批次", contained=True)
+    assert [t["element_id"] for t in inst["tasks"]] == ["plan"]
+
+
+def test_unsubstantiated_complaint_is_answered(cx):
+    iid = start(cx)["id"]
+    cx.complete("customer_service", iid, "forward", responsible="logistics")
+    inst = cx.complete("tech_support", iid, "verify", substantiated=False, findings="运输延误属实但已解决")
+    assert [t["element_id"] for t in inst["tasks"]] == ["reply"]
+    assert cx.complete("customer_service", iid, "reply", reply_text="说明情况", satisfied=True)["state"] == "completed"
+
+
+def test_missed_deadline_escalates_to_the_supervisor(cx, clock):
+    iid = start(cx)["id"]
+    clock.set(datetime(2026, 11, 24, 1, 59, tzinfo=UTC))
+    assert cx.scheduler.run_once() == 0
+    clock.set(datetime(2026, 11, 24, 2, 1, tzinfo=UTC))
+    assert cx.scheduler.run_once() == 1
+    inst = cx.get("supervisor", f"/api/process-instances/{iid}").json
+    assert sorted(t["element_id"] for t in inst["tasks"]) == ["deadline_escalation", "forward"]
+    # the forward task is still there, and done late it carries on as usual
+    inst = cx.complete("customer_service", iid, "forward", responsible="tech_support")
+    assert sorted(t["element_id"] for t in inst["tasks"]) == ["deadline_escalation", "verify"]
