@@ -332,7 +332,8 @@ class ProcessEngine:
 
     def due_timers(self, session: Session, limit: int = 100) -> list[int]:
         now = self.clock.now()
-        rows = session.scalars(select(Timer.instance_id).where(Timer.due_at <= now).order_by(Timer.due_at).limit(limit))
+        # strictly past: SpiffWorkflow fires a timer once its moment has passed
+        rows = session.scalars(select(Timer.instance_id).where(Timer.due_at < now).order_by(Timer.due_at).limit(limit))
         return sorted(set(rows))
 
     def next_timer_due(self, session: Session) -> datetime | None:
@@ -345,7 +346,7 @@ class ProcessEngine:
         if instance is None or instance.state != "running":
             return False
         still_due = session.scalars(select(Timer.id).where(Timer.instance_id == instance_id,
-                                                           Timer.due_at <= self.clock.now())).first()
+                                                           Timer.due_at < self.clock.now())).first()
         if still_due is None:
             return False  # fired by another worker in the meantime
         step = Step(self, session, instance, SYSTEM)

@@ -27,6 +27,7 @@ class HandlerContext:
     variables: dict[str, Any]
     actor: str
     settings: dict[str, Any] = field(default_factory=dict)
+    start_process: Callable[..., int] | None = None  # start_process(key, variables, business_key=None) -> id
     new_business_key: str | None = None
 
     def set_business_key(self, value: str) -> None:

@@ -110,6 +110,15 @@ def _due(text: str | None, data: dict, created: datetime, functions: dict) -> da
     raise ValueError(f"due date '{text}' is neither a date nor a duration")
 
 
+def _moment(value: Any, calendar: WorkingCalendar) -> datetime:
+    """A date or date-time from a variable; a bare date means the start of that working day."""
+    text = str(value)
+    if len(text) == 10:
+        return datetime.combine(datetime.fromisoformat(text).date(), calendar.day_start, calendar.tz)
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=calendar.tz)
+
+
 class Step:
     def __init__(self, engine: ProcessEngine, session: Session, instance: Instance, actor: Actor):
         self.engine = engine
@@ -134,6 +143,7 @@ class Step:
                 "working_days": lambda n: self.calendar().add_working_days(now, int(n)).isoformat(),
                 "working_hours": lambda n: self.calendar().add_working_hours(now, float(n)).isoformat(),
                 "now": lambda: now.isoformat(),
+                "add_months": lambda when, n: self.calendar().add_months(_moment(when, self.calendar()), int(n)).isoformat(),
             }
         return self._functions
 
@@ -178,7 +188,7 @@ class Step:
         ctx = HandlerContext(
             session=self.session, now=self.now, instance_id=self.instance.id, process_key=self.instance.key,
             business_key=self.instance.business_key, element_id=element_id(task), variables=task.data,
-            actor=self.actor.username, settings=self.engine.settings,
+            actor=self.actor.username, settings=self.engine.settings, start_process=self._start_process,
         )
         savepoint = self.session.begin_nested()
         try:
@@ -194,6 +204,13 @@ class Step:
         if ctx.new_business_key and not self.instance.business_key:
             self.instance.business_key = ctx.new_business_key
         self.record(task, "ServiceTask", "system", result or None)
+
+    def _start_process(self, key: str, variables: dict, business_key: str | None = None) -> int:
+        """Start another case in this same transaction (e.g. follow-up visits when a repair ends)."""
+        started = self.engine.start(self.session, key, self.actor, business_key=business_key, variables=variables)
+        if started.state == "error":
+            raise RuntimeError(f"'{key}' started in error at {started.error_element}: {started.error_message}")
+        return started.id
 
     def advance(self, wf) -> None:
         """Run everything that needs no person; a failure parks the instance in ``error``."""

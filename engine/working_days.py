@@ -11,6 +11,7 @@ hours count only the time between ``day_start`` and ``day_end`` on working days.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -76,6 +77,14 @@ class WorkingCalendar:
                 return (local + remaining).astimezone(UTC)
             remaining -= end_of_day - local
             local = datetime.combine(self._next_working_day(local.date()), self.day_start, self.tz)
+
+    def add_months(self, start: datetime, months: int) -> datetime:
+        """Same day ``months`` later (the month's last day if shorter), moved into working time."""
+        local = start.astimezone(self.tz)
+        month0 = local.month - 1 + months
+        year, month = local.year + month0 // 12, month0 % 12 + 1
+        day = min(local.day, calendar.monthrange(year, month)[1])
+        return self._into_working_time(local.replace(year=year, month=month, day=day)).astimezone(UTC)
 
     def working_days_between(self, start: datetime, end: datetime) -> int:
         """Whole working days from ``start`` to ``end`` (for reports and overdue marks)."""

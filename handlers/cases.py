@@ -109,3 +109,37 @@ def register(registry: HandlerRegistry) -> None:
     registry.register("case.escalate", escalate)
     registry.register("fees.calculate", calculate_fee)
     registry.register("followup.record", record_follow_up)
+    register_follow_up(registry)
+
+
+FOLLOW_UP_FIELDS = ("customer_name", "customer_phone", "product_model", "serial_no")
+
+
+def schedule_follow_up(ctx: HandlerContext) -> dict:
+    """R15: after acceptance, calls in the 3rd, 6th and 12th month — a follow_up case of its own."""
+    if ctx.start_process is None:
+        raise RuntimeError("this engine cannot start cases from handlers")
+    v = ctx.variables
+    case_no = v.get("case_no") or ctx.business_key
+    variables = {k: v.get(k) for k in FOLLOW_UP_FIELDS if v.get(k) is not None}
+    variables |= {"case_no": case_no, "accepted_at": ctx.now.isoformat()}
+    instance_id = ctx.start_process("follow_up", variables, business_key=f"FV-{case_no}")
+    return {"follow_up_instance": instance_id}
+
+
+def record_visit(ctx: HandlerContext) -> dict:
+    """R14: each periodic call leaves a follow-up record."""
+    v = ctx.variables
+    month = ctx.element_id.rsplit("_", 1)[-1]
+    documents.create(ctx, "follow_up", {
+        "case_no": v.get("case_no"), "month": int(month) if month.isdigit() else None,
+        **{k: v.get(k) for k in ("satisfaction_quality", "satisfaction_timeliness", "satisfaction_attitude",
+                                 "follow_up_comments", "further_needs")},
+        "called_by": ctx.actor, "called_at": ctx.now.isoformat(),
+    }, number=f"FV-{v.get('case_no')}-M{month}")
+    return {}
+
+
+def register_follow_up(registry: HandlerRegistry) -> None:
+    registry.register("followup.schedule", schedule_follow_up)
+    registry.register("followup.visit", record_visit)
