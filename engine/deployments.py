@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .diagram import ParsedFile, parse_files, read_files
+from . import schedules
+from .diagram import ParsedFile, parse_files, read_files, timer_starts
 from .errors import DiagramInvalid, NotFound, Problem
 from .models import Definition, Deployment
 from .specs import dependencies, latest
@@ -58,9 +60,26 @@ def validate(session: Session, files: dict[str, bytes], topics: set[str]) -> lis
             if k in seen:
                 raise DiagramInvalid([Problem(pf.filename, k, None, f"'{k}' is also defined in {seen[k]}")])
             seen[k] = pf.filename
+    problems = [p for pf in first if pf.kind == "bpmn" for p in _timer_start_problems(pf)]
+    if problems:
+        raise DiagramInvalid(problems)
     context = _context(session, files, own)
     parsed, _parser = parse_files(files, topics, context)
     return parsed
+
+
+def _timer_starts(pf: ParsedFile) -> list[tuple[str, str, str, str, int | None]]:
+    return timer_starts(etree.fromstring(pf.content))
+
+
+def _timer_start_problems(pf: ParsedFile) -> list[Problem]:
+    problems = []
+    for _key, element, kind, text, line in _timer_starts(pf):
+        try:
+            schedules.parse(kind, text)
+        except ValueError as exc:
+            problems.append(Problem(pf.filename, element, line, str(exc)))
+    return problems
 
 
 def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetime, topics: set[str],
@@ -85,6 +104,13 @@ def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetim
                 deployed_at=now, deployed_by=user, comment=comment,
             ))
             result.definitions.append(DeployedDefinition(key, version, pf.kind, True))
+            if pf.kind == "bpmn":
+                starts = [t for t in _timer_starts(pf) if t[0] == key]
+                if starts:
+                    _key, element, kind, text, _line = starts[0]
+                    schedules.register(session, key, element, kind, text, now)
+                else:
+                    schedules.unregister(session, key)
     session.flush()
     result.deployment_id = deployment.id if deployment else None
     return result

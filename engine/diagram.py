@@ -157,6 +157,7 @@ def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
         raise DiagramInvalid([Problem(filename, None, line, f"not well-formed XML: {exc.msg}")]) from exc
+    strip_timer_starts(root)
     for node in root.iter():
         if not isinstance(node.tag, str):
             continue
@@ -190,6 +191,30 @@ def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
             if reason:
                 problems.append(Problem(filename, _owner_id(node), node.sourceline, f"script: {reason}"))
     return root, problems
+
+
+def timer_starts(root) -> list[tuple[str, str, str, str, int | None]]:
+    """(process id, start event id, timeCycle|timeDate|timeDuration, expression, line) per timer start."""
+    found = []
+    for process in root.findall(f"{{{BPMN_NS}}}process"):
+        for start in process.findall(f"{{{BPMN_NS}}}startEvent"):
+            timer = start.find(f"{{{BPMN_NS}}}timerEventDefinition")
+            if timer is None:
+                continue
+            for child in timer:
+                if isinstance(child.tag, str) and child.tag in _TIMER_TAGS:
+                    found.append((process.get("id"), start.get("id"), etree.QName(child).localname,
+                                  (child.text or "").strip(), child.sourceline))
+    return found
+
+
+def strip_timer_starts(root) -> None:
+    """A timer start becomes a plain start for SpiffWorkflow; ``engine.schedules`` starts the cases."""
+    for process in root.findall(f"{{{BPMN_NS}}}process"):
+        for start in process.findall(f"{{{BPMN_NS}}}startEvent"):
+            timer = start.find(f"{{{BPMN_NS}}}timerEventDefinition")
+            if timer is not None:
+                start.remove(timer)
 
 
 # --- parsing a set of files ------------------------------------------------------------

@@ -16,11 +16,20 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import company_calendar, deployments, forms
+from . import company_calendar, deployments, forms, schedules
 from .clock import Clock, use_clock
 from .db import as_utc
 from .errors import Conflict, FormInvalid, InvalidRequest, NoMatchingMessage, NotFound, NotPermitted
-from .models import Definition, HistoryEntry, Instance, MessageWait, OpenTask, ProcessedMessage, Timer
+from .models import (
+    Definition,
+    HistoryEntry,
+    Instance,
+    MessageWait,
+    OpenTask,
+    ProcessedMessage,
+    ScheduledStart,
+    Timer,
+)
 from .service_tasks import HandlerRegistry
 from .specs import ProcessSpecs, SpecCache
 from .state import clean_data
@@ -339,6 +348,15 @@ class ProcessEngine:
     def next_timer_due(self, session: Session) -> datetime | None:
         row = session.scalars(select(Timer.due_at).order_by(Timer.due_at).limit(1)).first()
         return as_utc(row)
+
+    def due_starts(self, session: Session) -> list[ScheduledStart]:
+        return schedules.due(session, self.clock.now())
+
+    def start_scheduled(self, session: Session, row: ScheduledStart) -> Instance | None:
+        """Start the case a timer start event asks for; None when another worker claimed it first."""
+        if not schedules.claim(session, row, self.clock.now()):
+            return None
+        return self.start(session, row.key, SYSTEM)
 
     def fire_timers(self, session: Session, instance_id: int) -> bool:
         """Advance one instance whose timer is due. False when another worker got there first."""

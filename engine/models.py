@@ -191,3 +191,16 @@ class ProcessedMessage(Base):
     name: Mapped[str] = mapped_column(String(200))
     instance_ids: Mapped[list] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScheduledStart(Base):
+    """The next start of a process whose start event is a timer (one row per process key)."""
+
+    __tablename__ = "scheduled_starts"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # timeCycle|timeDate|timeDuration
+    expression: Mapped[str] = mapped_column(String(300))
+    anchor: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    remaining: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -14,6 +14,7 @@ PREFIXES = {
     "return": "RMA",
     "complaint": "CP",
     "coupon": "CPN",
+    "replenishment_request": "RP",
     "work_order": "WO",
     "outbound_slip": "OS",
     "procurement": "PR",

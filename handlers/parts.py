@@ -160,3 +160,36 @@ def register(registry: HandlerRegistry) -> None:
     registry.register("parts.receive", receive)
     registry.register("parts.issue", issue)
     registry.register("parts.reconcile", reconcile)
+    register_replenishment(registry)
+
+
+def request_replenishment(ctx: HandlerContext) -> dict:
+    """R22: every Friday, ask the base warehouse to top every part up to its quota."""
+    parts = ctx.session.scalars(select(Part).order_by(Part.part_no)).all()
+    lines = [{"part_no": p.part_no, "name": p.name, "quantity": p.quota - p.on_hand} for p in parts if p.on_hand < p.quota]
+    if not lines:
+        return {"replenishment_needed": False, "replenishment_lines": []}
+    doc = documents.create(ctx, "replenishment_request", {"lines": lines, "status": "requested",
+                                                          "requested_at": ctx.now.isoformat()})
+    ctx.set_business_key(doc.number)
+    return {"replenishment_needed": True, "replenishment_no": doc.number, "replenishment_lines": lines}
+
+
+def receive_replenishment(ctx: HandlerContext) -> dict:
+    """Goods from the base warehouse enter stock only after the inspection passed (R22)."""
+    doc = documents.find(ctx.session, ctx.instance_id, "replenishment_request")
+    if doc is None:
+        raise PartsError("no replenishment request for this case")
+    if not ctx.variables.get("inspection_passed"):
+        doc.data = {**doc.data, "status": "rejected", "inspection_note": ctx.variables.get("inspection_note")}
+        return {"replenishment_status": "rejected"}
+    for line in doc.data["lines"]:
+        _part(ctx.session, line["part_no"]).on_hand += line["quantity"]
+        _move(ctx, line["part_no"], "receipt", line["quantity"], doc.number)
+    doc.data = {**doc.data, "status": "received", "received_at": ctx.now.isoformat()}
+    return {"replenishment_status": "received"}
+
+
+def register_replenishment(registry: HandlerRegistry) -> None:
+    registry.register("parts.replenishment_request", request_replenishment)
+    registry.register("parts.replenishment_receive", receive_replenishment)

@@ -31,10 +31,12 @@ class TimerScheduler:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
-        """Fire every timer due now; returns how many instances moved on."""
+        """Start the cases timer start events ask for, then fire every timer due now.
+
+        Returns how many cases were started or moved on."""
+        fired = self.run_scheduled_starts()
         with self.sessions() as session:
             due = self.engine.due_timers(session)
-        fired = 0
         for instance_id in due:
             with self.sessions() as session:
                 try:
@@ -47,6 +49,26 @@ class TimerScheduler:
                     session.rollback()
                     log.warning("timer for instance %s not fired, database unavailable: %s", instance_id, exc)
         return fired
+
+    def run_scheduled_starts(self) -> int:
+        started = 0
+        with self.sessions() as session:
+            due = self.engine.due_starts(session)
+        for row in due:
+            with self.sessions() as session:
+                try:
+                    row = session.merge(row)
+                    if self.engine.start_scheduled(session, row) is not None:
+                        session.commit()
+                        started += 1
+                    else:
+                        session.rollback()
+                except (Conflict, StaleDataError):
+                    session.rollback()
+                except Exception:  # a broken start must not stop the other schedules
+                    session.rollback()
+                    log.exception("scheduled start of %s failed", row.key)
+        return started
 
     def run_notifications(self) -> tuple[int, int]:
         """Mark newly overdue tasks, then hand what is due in the outbox to the sender."""

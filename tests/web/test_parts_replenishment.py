@@ -1,0 +1,56 @@
+"""Weekly top-up from the base warehouse (R22), started by the timer start event every Friday."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from handlers.records import Part
+from web.scheduler import TimerScheduler
+
+FRIDAY_17 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # Friday 17:00 Shanghai
+
+
+def test_every_friday_a_top_up_is_requested_and_booked_after_inspection(deployed, clock, app):
+    api = deployed
+    ext = app.extensions["aftersales"]
+    worker = TimerScheduler(ext["engine"], ext["sessions"])
+    clock.set(datetime(2026, 11, 27, 8, 59, tzinfo=UTC))
+    assert worker.run_once() == 0
+    assert api.get("admin", "/api/process-instances?key=parts_replenishment").json == []
+    clock.set(FRIDAY_17.replace(second=1))
+    assert worker.run_once() == 1
+    assert worker.run_once() == 0  # once per Friday
+    (inst,) = api.get("admin", "/api/process-instances?key=parts_replenishment").json
+    iid = inst["id"]
+    view = api.get("warehouse", f"/api/process-instances/{iid}").json
+    assert view["state"] == "running", view["error"]
+    # stock seeded: P-100 10/30, P-200 50/60, P-400 0/10 -> top up to quota
+    assert view["variables"]["replenishment_lines"] == [
+        {"part_no": "P-100", "name": "Compressor board", "quantity": 20},
+        {"part_no": "P-200", "name": "Thermostat", "quantity": 10},
+        {"part_no": "P-400", "name": "Inverter module", "quantity": 10}]
+    api.complete("warehouse", iid, "base_ship", shipped_all=False, ship_note="P-400 缺货")
+    api.complete("warehouse", iid, "base_procure", procured=True)
+    with ext["sessions"]() as s:
+        assert s.get(Part, "P-400").on_hand == 0  # not before inspection
+    done = api.complete("warehouse", iid, "receive_inspect", inspection_passed=True)
+    assert done["state"] == "completed"
+    with ext["sessions"]() as s:
+        assert [(p.part_no, p.on_hand) for p in s.query(Part).order_by(Part.part_no)] == [
+            ("P-100", 30), ("P-200", 60), ("P-400", 10)]
+    # next Friday: everything is at quota, nothing to ask for
+    clock.set(datetime(2026, 12, 4, 9, 0, 1, tzinfo=UTC))
+    assert worker.run_once() == 1
+    latest = api.get("admin", "/api/process-instances?key=parts_replenishment").json[0]
+    assert latest["state"] == "completed" and latest["id"] != iid
+
+
+def test_cron_and_bad_cycles_are_refused_with_the_line(api):
+    from tests.conftest import PROCESSES
+
+    xml = (PROCESSES / "parts_replenishment.bpmn").read_bytes()
+    bad = xml.replace(b"R/2026-11-27T17:00:00+08:00/P7D", b"0 0 17 ? * FRI")
+    r = api.deploy("owner", {"parts_replenishment.bpmn": bad})
+    assert r.status_code == 400
+    (err,) = r.json["errors"]
+    assert err["element_id"] == "every_friday" and err["line"] and "cron" in err["message"]
