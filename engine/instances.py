@@ -380,6 +380,7 @@ class ProcessEngine:
             "process_key": instance.key, "business_key": instance.business_key,
             "candidate_groups": _csv(task.candidate_groups), "candidate_users": _csv(task.candidate_users),
             "assignee": task.assignee, "created_at": iso(task.created_at), "due_at": iso(task.due_at),
+            "overdue": bool(task.due_at and as_utc(task.due_at) < self.clock.now()),  # type: ignore[operator]
         }
         if with_form:
             view["form"] = {"fields": [f.to_dict() for f in self.task_form(session, task)]}

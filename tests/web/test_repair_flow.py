@@ -242,3 +242,29 @@ def test_depot_plan_uses_transfer_request(deployed):
                  unit_returns_to_customer=True)
     inst = api.complete("technician", iid, "depot_repair", repair_steps="返厂检修", repair_result="修复", tested_ok=True)
     assert [t["element_id"] for t in inst["tasks"]] == ["qc"]
+
+
+def test_work_order_not_taken_within_a_working_hour_alerts_the_supervisor(deployed, clock, app):
+    """R8: dispatch within 1 hour; a late one is flagged overdue and the supervisor is told."""
+    from datetime import UTC, datetime
+
+    from engine.models import Notification
+    from web.scheduler import TimerScheduler
+
+    api = deployed
+    clock.set(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))  # Monday 10:00 in Shanghai
+    iid = start(api)["id"]
+    api.complete("customer_service", iid, "check_scope", identity_confirmed=True, in_scope=True, in_warranty=True)
+    diagnose(api, iid, parts_needed="")
+    api.complete("supervisor", iid, "approve_plan", plan_approved=True)
+    task = api.task("technician", iid, "accept_work_order")
+    assert task["due_at"] == "2026-11-23T03:00:00+00:00" and task["overdue"] is False
+    ext = app.extensions["aftersales"]
+    clock.set(datetime(2026, 11, 23, 3, 0, 1, tzinfo=UTC))
+    TimerScheduler(ext["engine"], ext["sessions"]).run_once()
+    assert api.task("technician", iid, "accept_work_order")["overdue"] is True
+    with ext["sessions"]() as s:
+        (notice,) = s.query(Notification).filter_by(instance_id=iid, kind="staff").all()
+        assert notice.recipient == "group:supervisor" and "R8" in notice.subject
+    through_dispatch(api, iid, parts_used="", old=0)  # the case carries on
+    assert api.task("supervisor", iid, "qc")

@@ -1,4 +1,5 @@
-"""Messages to customers (SMS or e-mail) through the outbox, e.g. the reminder to ship goods back."""
+"""Notices through the outbox: to customers (SMS or e-mail, e.g. the reminder to ship goods back) and
+to staff groups (e.g. the supervisor when a work order is not taken within the hour, R8)."""
 
 from __future__ import annotations
 
@@ -27,5 +28,20 @@ def notify_customer(ctx: HandlerContext) -> dict:
     return {"customer_notified_at": ctx.now.isoformat()}
 
 
+STAFF_TEMPLATES = {
+    "notify_supervisor": ("supervisor", "派工超时 Work order not taken within 1 working hour (R8)"),
+}
+
+
+def notify_staff(ctx: HandlerContext) -> dict:
+    group, subject = STAFF_TEMPLATES.get(ctx.element_id, ("supervisor", f"督办 Attention: {ctx.element_id}"))
+    case = ctx.variables.get("case_no") or ctx.business_key or ctx.instance_id
+    notifications.queue(ctx.session, kind="staff", recipient=f"group:{group}", subject=f"{subject}: {case}",
+                        body=f"案件 Case {case} · 工单 {ctx.variables.get('work_order_no') or '-'}", now=ctx.now,
+                        instance_id=ctx.instance_id, dedupe_key=f"staff:{ctx.instance_id}:{ctx.element_id}:{ctx.now.isoformat()}")
+    return {}
+
+
 def register(registry: HandlerRegistry) -> None:
     registry.register("notify.customer", notify_customer)
+    registry.register("notify.staff", notify_staff)
