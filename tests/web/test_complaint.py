@@ -94,3 +94,14 @@ def test_missed_deadline_escalates_to_the_supervisor(cx, clock):
     # the forward task is still there, and done late it carries on as usual
     inst = cx.complete("customer_service", iid, "forward", responsible="tech_support")
     assert sorted(t["element_id"] for t in inst["tasks"]) == ["deadline_escalation", "verify"]
+
+
+def test_customer_refusing_the_plan_sends_it_back(cx):
+    iid = start(cx)["id"]
+    cx.complete("customer_service", iid, "forward", responsible="tech_support")
+    cx.complete("tech_support", iid, "verify", substantiated=True, findings="属实")
+    cx.complete("tech_support", iid, "plan", **PLAN)
+    cx.complete("supervisor", iid, "approve_plan", plan_approved=True)
+    inst = cx.complete("customer_service", iid, "customer_agreement", customer_accepts=False, agreement_signed=False)
+    assert [t["element_id"] for t in inst["tasks"]] == ["plan"]
+    assert [d["kind"] for d in docs(cx, iid)] == ["complaint_record"]  # no agreement, nothing shipped

@@ -54,3 +54,16 @@ def test_cron_and_bad_cycles_are_refused_with_the_line(api):
     assert r.status_code == 400
     (err,) = r.json["errors"]
     assert err["element_id"] == "every_friday" and err["line"] and "cron" in err["message"]
+
+
+def test_rejected_receipt_leaves_stock_unchanged(deployed, clock, app):
+    api = deployed
+    ext = app.extensions["aftersales"]
+    clock.set(FRIDAY_17.replace(second=1))
+    TimerScheduler(ext["engine"], ext["sessions"]).run_once()
+    (inst,) = api.get("admin", "/api/process-instances?key=parts_replenishment").json
+    api.complete("warehouse", inst["id"], "base_ship", shipped_all=True)
+    done = api.complete("warehouse", inst["id"], "receive_inspect", inspection_passed=False, inspection_note="受潮")
+    assert done["state"] == "completed" and done["variables"]["replenishment_status"] == "rejected"
+    with ext["sessions"]() as s:
+        assert s.get(Part, "P-100").on_hand == 10
