@@ -119,7 +119,7 @@ def main() -> None:
     d.to_qc(i)
     samples: dict[int, list[float]] = {}
     marks = {0, 200, args.loops}
-    window = 20
+    window = 50
     for loop in range(args.loops + window):
         t = time.perf_counter()
         d.complete(i, SUP, dict(qc_passed=False), "qc")

@@ -69,12 +69,11 @@ def task_rows_opened(rows: Iterable[dict], business_key: str | None, now: dateti
         groups = [g for g in row["candidate_groups"].split(",") if g]
         recipients = [f"user:{row['assignee']}"] if row["assignee"] else \
             [f"user:{u}" for u in users] + [f"group:{g}" for g in groups]
-        due = f"\n截止 due: {row['due_at'].isoformat()}" if row["due_at"] else ""
-        for r in recipients:
+        due = f" · 截止 due {row['due_at'].isoformat()}" if row["due_at"] else ""
+        for r in recipients:  # the subject says it all; kept short, as the outbox is kept for a while
             out.append({"kind": "task_assigned", "recipient": r, "instance_id": row["instance_id"],
-                        "subject": f"新任务 New task: {row['name']} ({business_key or row['instance_id']})",
-                        "body": f"任务 Task: {row['name']}\n案件 Case: {business_key or row['instance_id']}{due}",
-                        "dedupe_key": None, "created_at": now, "next_attempt_at": now, "attempts": 0})
+                        "subject": f"新任务 New task: {row['name']} ({business_key or row['instance_id']}){due}",
+                        "body": "", "dedupe_key": None, "created_at": now, "next_attempt_at": now, "attempts": 0})
     return out
 
 
@@ -120,7 +119,7 @@ def deliver(session: Session, sender: Sender, now: datetime, limit: int = 50) ->
             if not addresses:
                 raise LookupError(f"no address for {row.recipient}")
             for address in addresses:
-                sender.send(address, row.subject, row.body)
+                sender.send(address, row.subject, row.body or row.subject)
         except Exception as exc:  # a sender failure must not lose the row
             row.attempts += 1
             row.last_error = f"{type(exc).__name__}: {exc}"
