@@ -208,6 +208,27 @@ class ProcessEngine:
         ts = self.spec_for(session, instance).task_specs_by_element.get(task.element_id)
         return list(getattr(ts, "form_fields", []) or [])
 
+    def field_labels(self, session: Session, instance: Instance) -> dict[str, str]:
+        """Variable name -> the label the diagram's forms give it (for timelines)."""
+        labels: dict[str, str] = {}
+        specs = self.spec_for(session, instance)
+        start = self._start_fields(specs)
+        for ts in [*specs.task_specs_by_element.values()]:
+            for f in getattr(ts, "form_fields", None) or []:
+                labels.setdefault(f.id, f.label)
+        for f in start:
+            labels.setdefault(f.id, f.label)
+        return labels
+
+    def task_data(self, session: Session, task: OpenTask) -> dict:
+        """The variables as the task sees them (form defaults, read-only fields)."""
+        instance = self.get_instance(session, task.instance_id)
+        if instance.workflow is None:
+            return {}
+        wf = Step(self, session, instance, SYSTEM).load()
+        found = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task.id), None)
+        return clean_data(found.data) if found is not None else {}
+
     def list_tasks(self, session: Session, actor: Actor, *, mine: bool = False, group: str | None = None,
                    instance_id: int | None = None, limit: int = 500) -> list[OpenTask]:
         q = select(OpenTask).order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at).limit(limit)

@@ -88,6 +88,10 @@ class Instance(Base):
     version: Mapped[int] = mapped_column(Integer)
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
     state: Mapped[str] = mapped_column(String(20), index=True)  # running|completed|error|cancelled
+    # Who the case is about, copied from its variables for the inbox filters and search.
+    customer_name: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    customer_phone: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
+    serial_no: Mapped[str | None] = mapped_column(String(120), nullable=True, index=True)
     # Versions of called processes, fixed when the case starts: {"dispatch": 3}.
     bindings: Mapped[dict] = mapped_column(JSON, default=dict)
     # The live workflow without its spec (specs come from ``definitions``); None once finished.
@@ -204,3 +208,13 @@ class ScheduledStart(Base):
     anchor: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     next_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     remaining: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class SavedFilter(Base):
+    """An inbox filter a user saved under a name."""
+
+    __tablename__ = "saved_filters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    query: Mapped[str] = mapped_column(String(1000))

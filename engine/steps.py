@@ -252,6 +252,7 @@ class Step:
             finished = True
         else:
             inst.workflow = state.dump(wf)
+        self._note_customer(wf, inst.variables if finished else None)
         self._sync_open_tasks(wf, finished)
         self._sync_waits(wf, finished)
         if self.history:
@@ -261,6 +262,20 @@ class Step:
             self.session.flush()
         except StaleDataError as exc:
             raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again") from exc
+
+    _CUSTOMER = {"customer_name": ("customer_name", "contact_name"), "customer_phone": ("customer_phone", "contact_phone"),
+                 "serial_no": ("serial_no",)}
+
+    def _note_customer(self, wf, final: dict | None) -> None:
+        """Copy who the case is about onto the instance row (inbox filters, search)."""
+        data = final
+        if data is None:
+            live = wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+            data = live[0].data if live else {}
+        for column, names in self._CUSTOMER.items():
+            value = next((data[n] for n in names if data.get(n)), None)
+            if value is not None and getattr(self.instance, column) != str(value):
+                setattr(self.instance, column, str(value)[:200])
 
     @staticmethod
     def _last_data(wf) -> dict:

@@ -25,6 +25,25 @@ def make_sender():
                       starttls=os.environ.get("SMTP_STARTTLS", "") in ("1", "true", "yes"))
 
 
+def secret_key(app: Flask) -> str:
+    """``AFTERSALES_SECRET_KEY``, else one made once and kept in the instance folder (never in git)."""
+    if os.environ.get("AFTERSALES_SECRET_KEY"):
+        return os.environ["AFTERSALES_SECRET_KEY"]
+    import secrets
+
+    path = os.path.join(app.instance_path, "secret_key")
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        os.makedirs(app.instance_path, exist_ok=True)
+        key = secrets.token_hex(32)
+        with open(path, "w") as f:
+            f.write(key)
+        os.chmod(path, 0o600)
+        return key
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
@@ -34,6 +53,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         CLOCK=None,
         SETTINGS={},
         TIMERS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -43,9 +66,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                  clock=app.config["CLOCK"], settings=app.config["SETTINGS"])
     app.extensions["aftersales"] = {"engine": engine, "sessions": sessions, "db": db}
 
+    from flask_wtf.csrf import CSRFProtect
+
+    from . import i18n, pages
     from .api import blueprint
 
+    app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or secret_key(app)
+    i18n.init(app)
+    # Every page form carries a CSRF token; the API authenticates each request itself (Basic/Bearer,
+    # no cookie), so it is not checked there.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf = CSRFProtect(app)
+
+    @app.before_request
+    def _csrf():
+        from flask import request
+
+        if app.config.get("WTF_CSRF_ENABLED", True) and not request.path.startswith("/api/"):
+            csrf.protect()
+
     app.register_blueprint(blueprint())
+    pages.register(app)
     context.register(app)
     errors.register(app)
 

@@ -1,0 +1,82 @@
+"""The inbox pages without a browser: login, CSRF, filters, saved filters, claim and assign."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.web.test_repair_flow import REQUEST
+
+
+@pytest.fixture
+def site(app, deployed):
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app
+
+
+def login(app, user):
+    client = app.test_client()
+    page = client.get("/login").data.decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    r = client.post("/login", data={"username": user, "password": "demo", "csrf_token": token})
+    assert r.status_code == 302
+    client.token = token
+    return client
+
+
+def csrf(client, path="/"):
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).data.decode())[1]
+
+
+def test_login_cookie_and_csrf(site):
+    client = site.test_client()
+    assert client.get("/").status_code == 302
+    page = client.get("/login").data.decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    assert client.post("/login", data={"username": "admin", "password": "demo"}).status_code == 400  # no token
+    bad = client.post("/login", data={"username": "admin", "password": "nope", "csrf_token": token})
+    assert bad.status_code == 401 and "用户名或密码错误" in bad.data.decode()
+    r = client.post("/login", data={"username": "admin", "password": "demo", "csrf_token": token})
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_filters_saved_filters_claim_and_assign(site, api):
+    for phone, serial in (("13811112222", "SN-A"), ("13933334444", "SN-B")):
+        api.post("customer_service", "/api/process-definitions/repair/start",
+                 {"variables": {**REQUEST, "customer_phone": phone, "serial_no": serial}})
+    cs = login(site, "customer_service")
+    page = cs.get("/?tab=group").data.decode()
+    assert page.count("data-task=\"check_scope\"") == 2
+    page = cs.get("/?tab=group&phone=3333").data.decode()
+    assert page.count("data-task=\"check_scope\"") == 1 and "13933334444" in page
+    assert cs.get("/?tab=group&serial=SN-A").data.decode().count("data-task=") == 1
+    token = csrf(cs)
+    cs.post("/inbox/filters", data={"name": "B 客户", "query": "tab=group&phone=3333", "csrf_token": token})
+    page = cs.get("/").data.decode()
+    assert "B 客户" in page and "?tab=group&amp;phone=3333" in page
+    task_id = re.search(r'/tasks/([0-9a-f-]{36})/claim', cs.get("/?tab=group&phone=3333").data.decode())[1]
+    cs.post(f"/tasks/{task_id}/claim", data={"csrf_token": token})
+    mine = cs.get("/?tab=mine").data.decode()
+    assert mine.count("data-task=") == 1 and re.search(r'data-tab="mine">[^<]*<span class="count">1<', mine)
+    # a colleague of the same group can be given the task; someone outside it cannot
+    r = cs.post(f"/tasks/{task_id}/assign", data={"user": "admin", "csrf_token": token})
+    assert r.status_code == 400
+    r = cs.post(f"/tasks/{task_id}/unclaim", data={"csrf_token": token})
+    assert r.status_code == 302 and cs.get("/?tab=mine").data.decode().count("data-task=") == 0
+
+
+def test_double_submit_does_not_complete_twice(site, api):
+    iid = api.post("customer_service", "/api/process-definitions/repair/start", {"variables": REQUEST}).json["id"]
+    task = api.task("customer_service", iid, "check_scope")
+    cs = login(site, "customer_service")
+    token = csrf(cs, f"/tasks/{task['id']}")
+    form = {"identity_confirmed": ["false", "true"], "in_scope": ["false", "true"], "in_warranty": "false",
+            "csrf_token": token}
+    first = cs.post(f"/tasks/{task['id']}", data=form)
+    second = cs.post(f"/tasks/{task['id']}", data=form)
+    assert first.status_code == 302 and second.status_code == 302
+    inst = api.get("admin", f"/api/process-instances/{iid}").json
+    assert [h["element_id"] for h in inst["history"] if h["kind"] == "UserTask"] == ["check_scope"]
+    assert "该任务已完成" in cs.get("/").data.decode()

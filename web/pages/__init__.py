@@ -1,0 +1,14 @@
+"""The staff inbox: server-rendered pages (Flask + Jinja) with a little JavaScript."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import cases, inbox, labels, login, tasks
+
+
+def register(app: Flask) -> None:
+    login.init(app)
+    labels.init(app)
+    for module in (login, inbox, tasks, cases):
+        app.register_blueprint(module.bp)

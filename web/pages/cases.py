@@ -1,0 +1,165 @@
+"""Cases: start one from a diagram's start form, the case page (diagram, timeline, documents), search."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import login_required
+from lxml import etree
+from sqlalchemy import or_, select
+
+from engine import deployments
+from engine.errors import FormInvalid, NotPermitted
+from engine.models import Definition, HistoryEntry, Instance, OpenTask
+from handlers import documents as case_documents
+
+from ..context import db, engine
+from .login import actor
+from .tasks import submitted
+
+bp = Blueprint("cases", __name__)
+VENDOR = pathlib.Path(__file__).resolve().parents[2] / "node_modules"
+# R29: customer data only for those who need it
+SEE_ALL = {"admin", "supervisor", "customer_service"}
+SUPERVISE = {"admin", "supervisor"}
+
+
+def startable() -> list[tuple[Definition, list]]:
+    latest = db().execute(select(Definition.key).where(Definition.kind == "bpmn").group_by(Definition.key)).scalars()
+    found = []
+    for key in sorted(latest):
+        fields = engine().start_form(db(), key)
+        if fields:
+            found.append((deployments.get_definition(db(), key), fields))
+    return found
+
+
+def may_see(instance: Instance) -> bool:
+    a = actor()
+    if a.groups & SEE_ALL or instance.started_by == a.username:
+        return True
+    tasks = db().scalars(select(OpenTask).where(OpenTask.instance_id == instance.id))
+    if any(engine().may_act(t, a) for t in tasks):
+        return True
+    return db().scalars(select(HistoryEntry.id).where(HistoryEntry.instance_id == instance.id,
+                                                      HistoryEntry.completed_by == a.username)).first() is not None
+
+
+def visible_case(instance_id: int) -> Instance:
+    instance = engine().get_instance(db(), instance_id)
+    if not may_see(instance):
+        raise NotPermitted(_("This case is not yours to see."))
+    return instance
+
+
+@bp.get("/start")
+@login_required
+def pick():
+    return render_template("start_pick.html", processes=startable())
+
+
+@bp.route("/start/<key>", methods=["GET", "POST"])
+@login_required
+def start(key: str):
+    e = engine()
+    definition = deployments.get_definition(db(), key)
+    fields = e.start_form(db(), key)
+    values = {f.id: f.default for f in fields}
+    errors: dict = {}
+    if request.method == "POST":
+        values = submitted(fields)
+        try:
+            instance = e.start(db(), key, actor(), variables=values)
+        except FormInvalid as exc:
+            db().rollback()
+            errors = exc.errors
+        else:
+            return redirect(url_for("cases.show", instance_id=instance.id, new=1))
+    status = 422 if errors else 200
+    return render_template("start.html", definition=definition, fields=fields, values=values, errors=errors), status
+
+
+def _elements(xml: bytes) -> set[str]:
+    root = etree.fromstring(xml)
+    return {str(i) for i in root.xpath("//*[local-name()='process']//@id")}
+
+
+@bp.get("/cases/<int:instance_id>")
+@login_required
+def show(instance_id: int):
+    e = engine()
+    instance = visible_case(instance_id)
+    view = e.instance_view(db(), instance)
+    definition = db().get(Definition, instance.definition_id)
+    drawn = _elements(definition.xml)
+    done = sorted({h["element_id"] for h in view["history"] if h["element_id"] in drawn})
+    open_here = sorted({t["element_id"] for t in view["tasks"] if t["element_id"] in drawn})
+    if any(t["element_id"] not in drawn for t in view["tasks"]):  # waiting inside a called process
+        root = etree.fromstring(definition.xml)
+        open_here += [str(i) for i in root.xpath("//*[local-name()='callActivity']/@id") if str(i) not in done]
+    return render_template(
+        "case.html", case=view, instance=instance, documents=case_documents.of_case(db(), instance_id),
+        highlight=json.dumps({"done": done, "open": open_here}), supervisor=bool(actor().groups & SUPERVISE),
+        labels=e.field_labels(db(), instance),
+        is_new=request.args.get("new") == "1")
+
+
+@bp.get("/cases/<int:instance_id>/diagram.xml")
+@login_required
+def diagram(instance_id: int):
+    instance = visible_case(instance_id)
+    definition = db().get(Definition, instance.definition_id)
+    return Response(definition.xml, mimetype="application/xml")
+
+
+@bp.get("/cases/<int:instance_id>/documents/<number>")
+@login_required
+def document(instance_id: int, number: str):
+    instance = visible_case(instance_id)
+    found = next((d for d in case_documents.of_case(db(), instance_id) if d.number == number), None)
+    if found is None:
+        abort(404)
+    return render_template("document.html", doc=found, instance=instance)
+
+
+@bp.post("/cases/<int:instance_id>/cancel")
+@login_required
+def cancel(instance_id: int):
+    engine().cancel(db(), instance_id, actor())
+    flash(_("Case cancelled."))
+    return redirect(url_for("cases.show", instance_id=instance_id))
+
+
+@bp.get("/search")
+@login_required
+def search():
+    q = request.args.get("q", "").strip()
+    found: list[Instance] = []
+    if q:
+        like = [Instance.business_key.contains(q), Instance.customer_name.contains(q),
+                Instance.customer_phone.contains(q), Instance.serial_no.contains(q)]
+        candidates = db().scalars(select(Instance).where(or_(*like)).order_by(Instance.id.desc()).limit(100))
+        found = [i for i in candidates if may_see(i)]
+    return render_template("search.html", q=q, found=found)
+
+
+@bp.get("/vendor/<path:filename>")
+def vendor(filename: str):
+    """Front-end libraries installed from the npm registry (package-lock.json), never a CDN."""
+    allowed = ("bpmn-js/dist/",)
+    if not filename.startswith(allowed):
+        abort(404)
+    return send_from_directory(VENDOR, filename, max_age=86400)

@@ -1,0 +1,81 @@
+"""A task: the form the diagram defines, the case so far beside it, errors next to each field."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine.errors import Conflict, FormInvalid
+from engine.forms import FormField
+from engine.models import OpenTask
+
+from ..context import db, engine
+from .login import actor
+
+bp = Blueprint("tasks", __name__)
+
+
+def submitted(fields: list[FormField]) -> dict:
+    """Form posts are strings; checkboxes post a hidden "false" then, when ticked, "true"."""
+    values: dict = {}
+    for f in fields:
+        if f.readonly:
+            continue
+        posted = request.form.getlist(f.id)
+        if not posted:
+            continue
+        values[f.id] = posted[-1] if f.type == "boolean" else posted[0]
+    return values
+
+
+def _page(task: OpenTask, values: dict, errors: dict, status: int = 200):
+    e = engine()
+    instance = e.get_instance(db(), task.instance_id)
+    view = e.task_view(db(), task, with_form=True)
+    return render_template("task.html", task=view, fields=e.task_form(db(), task), values=values, errors=errors,
+                           instance=instance, history=e.history(db(), instance.id), may_act=e.may_act(task, actor()),
+                           labels=e.field_labels(db(), instance),
+                           now=e.clock.now()), status
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def show(task_id: str):
+    task = engine().get_task(db(), task_id, actor())
+    data = engine().task_data(db(), task)
+    fields = engine().task_form(db(), task)
+    values = {f.id: data.get(f.id, f.default) for f in fields}
+    return _page(task, values, {})
+
+
+@bp.post("/tasks/<task_id>")
+@login_required
+def complete(task_id: str):
+    e = engine()
+    try:
+        task = e.get_task(db(), task_id, actor())
+    except Conflict:
+        flash(_("This task was already completed; nothing was changed."), "error")
+        return redirect(url_for("inbox.inbox"))
+    fields = e.task_form(db(), task)
+    values = submitted(fields)
+    instance_id = task.instance_id
+    try:
+        e.complete_task(db(), task_id, actor(), values)
+    except FormInvalid as exc:
+        db().rollback()
+        task = e.get_task(db(), task_id, actor())
+        data = e.task_data(db(), task)
+        shown = {f.id: values.get(f.id, data.get(f.id, f.default)) for f in fields}
+        return _page(task, shown, exc.errors, 422)
+    except Conflict as exc:
+        db().rollback()
+        flash(_("Not saved: %(reason)s", reason=str(exc)), "error")
+        return redirect(url_for("cases.show", instance_id=instance_id))
+    flash(_("Task completed."))
+    mine = [t for t in e.list_tasks(db(), actor(), instance_id=instance_id) if e.may_act(t, actor())
+            and t.assignee in (None, actor().username)]
+    if mine:
+        return redirect(url_for("tasks.show", task_id=mine[0].id))
+    return redirect(url_for("inbox.inbox"))
