@@ -80,3 +80,13 @@ def test_double_submit_does_not_complete_twice(site, api):
     inst = api.get("admin", f"/api/process-instances/{iid}").json
     assert [h["element_id"] for h in inst["history"] if h["kind"] == "UserTask"] == ["check_scope"]
     assert "该任务已完成" in cs.get("/").data.decode()
+
+
+def test_every_flow_can_be_started_from_the_inbox(site):
+    cs = login(site, "customer_service")
+    page = cs.get("/start").data.decode()
+    assert re.findall(r'data-process="(\w+)"', page) == [
+        "complaint", "follow_up", "parts_replenishment", "repair", "return_exchange"]
+    token = csrf(cs, "/start/parts_replenishment")
+    r = cs.post("/start/parts_replenishment", data={"csrf_token": token})
+    assert r.status_code == 302 and "/cases/" in r.headers["Location"]

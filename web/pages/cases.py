@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 
 from engine import deployments
 from engine.errors import FormInvalid, NotPermitted
-from engine.models import Definition, HistoryEntry, Instance, OpenTask
+from engine.models import Definition, HistoryEntry, Instance, OpenTask, ScheduledStart
 from handlers import documents as case_documents
 
 from ..context import db, engine
@@ -38,11 +38,13 @@ SUPERVISE = {"admin", "supervisor"}
 
 
 def startable() -> list[tuple[Definition, list]]:
+    """Processes with a start form, and scheduled ones (which may also be run now by hand)."""
     latest = db().execute(select(Definition.key).where(Definition.kind == "bpmn").group_by(Definition.key)).scalars()
+    scheduled = set(db().scalars(select(ScheduledStart.key)))
     found = []
     for key in sorted(latest):
         fields = engine().start_form(db(), key)
-        if fields:
+        if fields or key in scheduled:
             found.append((deployments.get_definition(db(), key), fields))
     return found
 
