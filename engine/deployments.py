@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from . import schedules
 from .diagram import ParsedFile, parse_files, read_files, timer_starts
 from .errors import DiagramInvalid, NotFound, Problem
-from .models import Definition, Deployment
-from .specs import dependencies, latest
+from .models import CurrentVersion, Definition, Deployment, VersionEvent
+from .specs import current, dependencies, latest
 
 
 @dataclass
@@ -83,7 +83,7 @@ def _timer_start_problems(pf: ParsedFile) -> list[Problem]:
 
 
 def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetime, topics: set[str],
-           comment: str = "", source: str = "api") -> DeployResult:
+           comment: str = "", source: str = "api", git_commit: str | None = None) -> DeployResult:
     parsed = validate(session, files, topics)
     result = DeployResult(deployment_id=None)
     deployment: Deployment | None = None
@@ -94,7 +94,8 @@ def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetim
                 result.definitions.append(DeployedDefinition(key, current.version, pf.kind, False))
                 continue
             if deployment is None:
-                deployment = Deployment(deployed_at=now, deployed_by=user, comment=comment, source=source)
+                deployment = Deployment(deployed_at=now, deployed_by=user, comment=comment, source=source,
+                                        git_commit=git_commit)
                 session.add(deployment)
                 session.flush()
             version = (current.version if current else 0) + 1
@@ -104,6 +105,14 @@ def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetim
                 deployed_at=now, deployed_by=user, comment=comment,
             ))
             result.definitions.append(DeployedDefinition(key, version, pf.kind, True))
+            pointer = session.get(CurrentVersion, key)
+            session.add(VersionEvent(key=key, kind="deploy", from_version=pointer.version if pointer else None,
+                                     to_version=version, by=user, at=now, detail={"comment": comment,
+                                                                                  "git_commit": git_commit}))
+            if pointer is None:
+                session.add(CurrentVersion(key=key, version=version))
+            else:
+                pointer.version = version
             if pf.kind == "bpmn":
                 starts = [t for t in _timer_starts(pf) if t[0] == key]
                 if starts:
@@ -117,8 +126,9 @@ def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetim
 
 
 def get_definition(session: Session, key: str, version: int | None = None) -> Definition:
+    """A given version, or the one new cases start on."""
     if version is None:
-        found = latest(session, key)
+        found = current(session, key)
     else:
         found = session.scalars(select(Definition).where(Definition.key == key, Definition.version == version)).first()
     if found is None:

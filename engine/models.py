@@ -59,6 +59,7 @@ class Deployment(Base):
     deployed_by: Mapped[str] = mapped_column(String(80))
     comment: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(40), default="api")
+    git_commit: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class Definition(Base):
@@ -218,3 +219,25 @@ class SavedFilter(Base):
     username: Mapped[str] = mapped_column(String(80), index=True)
     name: Mapped[str] = mapped_column(String(120))
     query: Mapped[str] = mapped_column(String(1000))
+
+
+class CurrentVersion(Base):
+    """Which version of a process new cases start on (the newest, unless an admin rolled back)."""
+
+    __tablename__ = "current_versions"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class VersionEvent(Base):
+    """The record of deployments, roll-backs and migrations, per process key."""
+
+    __tablename__ = "version_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # deploy|rollback|migrate
+    from_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_version: Mapped[int] = mapped_column(Integer)
+    by: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from .diagram import BPMN_NS, build_parser, prepare
 from .errors import DiagramInvalid, NotFound, Problem
-from .models import Definition
+from .models import CurrentVersion, Definition
 
 _CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 
@@ -33,6 +33,14 @@ def latest(session: Session, key: str) -> Definition | None:
     return session.scalars(
         select(Definition).where(Definition.key == key).order_by(Definition.version.desc()).limit(1)
     ).first()
+
+
+def current(session: Session, key: str) -> Definition | None:
+    """The version new cases of ``key`` start on: the newest unless rolled back."""
+    pointer = session.get(CurrentVersion, key)
+    if pointer is None:
+        return latest(session, key)
+    return session.scalars(select(Definition).where(Definition.key == key, Definition.version == pointer.version)).first()
 
 
 def latest_versions(session: Session) -> dict[str, int]:
@@ -58,7 +66,7 @@ def dependencies(session: Session, xmls: list[bytes], own: set[str]) -> dict[str
         key = pending.pop()
         if key in found or key in own:
             continue
-        definition = latest(session, key)
+        definition = current(session, key)
         if definition is None:
             continue  # reported by the parser, naming the element that needs it
         found[key] = definition
@@ -87,7 +95,7 @@ class SpecCache:
             key = pending.pop()
             if key in bindings or key == definition.key:
                 continue
-            found = latest(session, key)
+            found = current(session, key)
             if found is None:
                 raise DiagramInvalid([Problem(definition.filename, None, None,
                                               f"'{definition.key}' calls '{key}', which is not deployed")])

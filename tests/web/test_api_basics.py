@@ -37,8 +37,9 @@ def test_deploy_permissions_and_report(api):
     r = api.deploy("owner", process_files(), "first")
     assert r.status_code == 201 and {d["key"] for d in r.json["definitions"]} >= {"repair", "dispatch", "return_eligibility"}
     r = api.get("tech_support", "/api/process-definitions/repair")
-    assert r.json["versions"] == [{"version": 1, "deployed_at": r.json["versions"][0]["deployed_at"],
-                                   "deployed_by": "owner", "comment": "first"}]
+    (v1,) = r.json["versions"]
+    assert (v1["version"], v1["deployed_by"], v1["comment"], v1["current"]) == (1, "owner", "first", True)
+    assert r.json["current_version"] == 1
     xml = api.get("tech_support", "/api/process-definitions/repair/xml?version=1")
     assert xml.status_code == 200 and xml.data == process_files()["repair.bpmn"]
     assert api.get("tech_support", "/api/process-definitions/repair/xml?version=7").status_code == 404

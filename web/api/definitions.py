@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select
 
-from engine import deployments
+from engine import deployments, versions
 from engine.errors import DiagramInvalid, InvalidRequest, Problem
 from engine.instances import iso as _iso
 from engine.models import Definition
@@ -55,8 +55,8 @@ def list_definitions():
 def get_definition(key: str):
     d = deployments.get_definition(db(), key)
     body = _definition(d)
-    body["versions"] = [{"version": v.version, "deployed_at": _iso(v.deployed_at), "deployed_by": v.deployed_by,
-                         "comment": v.comment} for v in deployments.versions(db(), key)]
+    body["current_version"] = d.version
+    body["versions"] = [{**v, "deployed_at": _iso(v["deployed_at"])} for v in versions.versions_with_counts(db(), key)]
     if d.kind == "bpmn":
         body["start_form"] = {"fields": [f.to_dict() for f in engine().start_form(db(), key)]}
     return jsonify(body)

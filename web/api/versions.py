@@ -1,0 +1,81 @@
+"""Versions for admins and process owners: roll back, compare, move running cases."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from engine import deployments, diagram_diff, versions
+from engine.errors import InvalidRequest, NotPermitted
+from engine.instances import iso
+
+from ..auth import current_actor, login_required
+from ..context import db, engine
+from .body import json_body
+
+bp = Blueprint("versions", __name__)
+
+
+def _owner():
+    actor = current_actor()
+    if not actor.groups & {"admin", "process_owner"}:
+        raise NotPermitted("only admins and process owners manage versions")
+    return actor
+
+
+def _int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise InvalidRequest(f"'{name}' must be a version number")
+    return int(value)
+
+
+@bp.post("/process-definitions/<key>/rollback")
+@login_required
+def rollback(key: str):
+    version = _int(json_body().get("version"), "version")
+    versions.rollback(db(), key, version, current_actor(), engine().clock.now())
+    return jsonify({"key": key, "current_version": version})
+
+
+@bp.get("/process-definitions/<key>/diff")
+@login_required
+def compare(key: str):
+    _owner()
+    a = deployments.get_definition(db(), key, _int(request.args.get("from"), "from"))
+    b = deployments.get_definition(db(), key, _int(request.args.get("to"), "to"))
+    return jsonify({"key": key, "from": a.version, "to": b.version, **diagram_diff.diff(a.xml, b.xml)})
+
+
+@bp.get("/process-definitions/<key>/history")
+@login_required
+def history(key: str):
+    _owner()
+    return jsonify([{"kind": e.kind, "from_version": e.from_version, "to_version": e.to_version, "by": e.by,
+                     "at": iso(e.at), "detail": e.detail} for e in versions.events(db(), key)])
+
+
+@bp.post("/process-definitions/<key>/migrations")
+@login_required
+def migrate(key: str):
+    """Dry run by default; ``"dry_run": false`` moves the cases that can move, one commit per case."""
+    actor = current_actor()
+    body = json_body()
+    dry_run = body.get("dry_run", True) is not False
+    if not dry_run and not actor.is_admin:
+        raise NotPermitted("only admins migrate cases")
+    _owner()
+    source = _int(body.get("from_version"), "from_version")
+    target = deployments.get_definition(db(), key, _int(body.get("to_version"), "to_version"))
+    ids = body.get("instances")
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+        raise InvalidRequest("'instances' must be a list of case ids")
+    mapping = versions._validate_mapping(body.get("mapping"))
+    results = []
+    for instance in versions.candidates(db(), key, source, ids):
+        check = engine().check_migration(db(), instance, target, mapping, apply=not dry_run, actor=actor)
+        if dry_run or not check.can_move:
+            db().rollback()  # a dry run or a case that cannot move changes nothing
+        else:
+            db().commit()  # one transaction per moved case
+        results.append(check.to_dict())
+    return jsonify({"key": key, "from_version": source, "to_version": target.version, "dry_run": dry_run,
+                    "results": results})
