@@ -82,6 +82,19 @@ def _timer_start_problems(pf: ParsedFile) -> list[Problem]:
     return problems
 
 
+def preview(session: Session, files: dict[str, bytes], *, topics: set[str]) -> DeployResult:
+    """What a deployment would do, after the full validation; nothing is stored."""
+    parsed = validate(session, files, topics)
+    result = DeployResult(deployment_id=None)
+    for pf in parsed:
+        for key in pf.keys:
+            current = latest(session, key)
+            unchanged = current is not None and current.content_hash == pf.content_hash
+            version = current.version if unchanged and current else (current.version if current else 0) + 1
+            result.definitions.append(DeployedDefinition(key, version, pf.kind, not unchanged))
+    return result
+
+
 def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetime, topics: set[str],
            comment: str = "", source: str = "api", git_commit: str | None = None) -> DeployResult:
     parsed = validate(session, files, topics)

@@ -193,6 +193,60 @@ def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
     return root, problems
 
 
+_FLOW_NODE_SKIP = {"laneSet", "lane", "sequenceFlow", "textAnnotation", "association", "dataObject",
+                   "dataObjectReference", "dataStoreReference", "extensionElements", "documentation", "ioSpecification",
+                   "property", "group", "category"}
+
+
+def structure_problems(root, filename: str) -> list[Problem]:
+    """Unknown candidate groups, gateway branches that cannot be chosen, elements nothing leads to."""
+    from .groups import GROUPS
+
+    problems = []
+    for process in root.findall(f"{{{BPMN_NS}}}process"):
+        nodes = {n.get("id"): n for n in process if isinstance(n.tag, str) and n.get("id")
+                 and etree.QName(n).localname not in _FLOW_NODE_SKIP}
+        flows = [f for f in process.findall(f"{{{BPMN_NS}}}sequenceFlow")]
+        outgoing: dict[str, list] = {}
+        for f in flows:
+            outgoing.setdefault(f.get("sourceRef"), []).append(f)
+        for nid, node in nodes.items():
+            for group in _split(node.get(_C + "candidateGroups")):
+                if not expressions.is_juel(group) and group not in GROUPS:
+                    problems.append(Problem(filename, nid, node.sourceline,
+                                            f"unknown candidate group '{group}' (known: {', '.join(GROUPS)})"))
+            local = etree.QName(node).localname
+            out = outgoing.get(nid, [])
+            if local in ("exclusiveGateway", "inclusiveGateway") and len(out) > 1:
+                default = node.get("default")
+                bare = [f.get("id") for f in out if f.get("id") != default and
+                        not (f.find(f"{{{BPMN_NS}}}conditionExpression") is not None
+                             and (f.find(f"{{{BPMN_NS}}}conditionExpression").text or "").strip())]
+                if bare:
+                    problems.append(Problem(filename, nid, node.sourceline,
+                                            f"gateway branch {', '.join(bare)} has no condition and is not the default"))
+        # reachability from the start events (boundary events are reached through their task)
+        starts = [nid for nid, n in nodes.items() if etree.QName(n).localname == "startEvent"]
+        attached: dict[str, list[str]] = {}
+        for nid, n in nodes.items():
+            if etree.QName(n).localname == "boundaryEvent":
+                attached.setdefault(n.get("attachedToRef"), []).append(nid)
+        seen, todo = set(starts), list(starts)
+        while todo:
+            current = todo.pop()
+            for nxt in [f.get("targetRef") for f in outgoing.get(current, [])] + attached.get(current, []):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        for nid, n in nodes.items():
+            local = etree.QName(n).localname
+            if nid in seen or local in ("subProcess", "transaction") and n.get("triggeredByEvent") == "true":
+                continue
+            if local == "boundaryEvent" or (starts and nid not in seen):
+                problems.append(Problem(filename, nid, n.sourceline, "unreachable: no sequence flow leads here"))
+    return problems
+
+
 def timer_starts(root) -> list[tuple[str, str, str, str, int | None]]:
     """(process id, start event id, timeCycle|timeDate|timeDuration, expression, line) per timer start."""
     found = []
@@ -272,6 +326,8 @@ def read_files(files: dict[str, bytes]) -> tuple[list[ParsedFile], dict[str, etr
             continue
         if not keys:
             problems.append(Problem(filename, None, None, "contains no process or decision"))
+        if kind == "bpmn":
+            problems.extend(structure_problems(root, filename))
         digest = hashlib.sha256(data).hexdigest()
         parsed.append(ParsedFile(filename, data, kind, keys, names, digest))
     return parsed, roots, problems

@@ -57,11 +57,14 @@ class ProcessEngine:
     # --- definitions ---------------------------------------------------------------------
 
     def deploy(self, session: Session, files: dict[str, bytes], actor: Actor, comment: str = "",
-               source: str = "api") -> deployments.DeployResult:
+               source: str = "api", git_commit: str | None = None, dry_run: bool = False) -> deployments.DeployResult:
+        """Validate, then store a version per changed key; ``dry_run`` validates and stores nothing."""
         if not actor.may_deploy():
             raise NotPermitted("only admin and process_owner may deploy")
+        if dry_run:
+            return deployments.preview(session, files, topics=self.handlers.topics)
         return deployments.deploy(session, files, user=actor.username, now=self.clock.now(),
-                                  topics=self.handlers.topics, comment=comment, source=source)
+                                  topics=self.handlers.topics, comment=comment, source=source, git_commit=git_commit)
 
     def spec_for(self, session: Session, instance: Instance) -> ProcessSpecs:
         cached = self.specs.cached(instance.definition_id, instance.bindings or {})

@@ -53,10 +53,27 @@ def _build():
     return build(handlers.default_registry(), os.environ.get("DATABASE_URL"))
 
 
+def _git_commit(paths: tuple[str, ...]) -> str | None:
+    """The commit the files come from, when they are in a git checkout ("+dirty" if changed)."""
+    import subprocess
+
+    where = pathlib.Path(paths[0] if paths else _processes_dir())
+    where = where if where.is_dir() else where.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--", "."], capture_output=True,
+                               text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (commit[:32] + "+dirty") if dirty else commit
+
+
 def _deploy(sessions, engine, paths, comment: str, source: str) -> None:
+    commit = _git_commit(paths)
     with sessions() as session:
         try:
-            result = engine.deploy(session, _files(paths), SYSTEM, comment=comment, source=source)
+            result = engine.deploy(session, _files(paths), SYSTEM, comment=comment, source=source, git_commit=commit)
         except DiagramInvalid as exc:
             for p in exc.problems:
                 click.echo(f"  {p}", err=True)
@@ -87,6 +104,32 @@ def deploy(paths: tuple[str, ...], comment: str) -> None:
     """Deploy .bpmn/.dmn files (default: processes/). Unchanged files create no version."""
     engine, sessions, _db = _build()
     _deploy(sessions, engine, paths, comment, "cli")
+
+
+@main.command()
+@click.argument("folder", default="exported", type=click.Path(file_okay=False))
+def export(folder: str) -> None:
+    """Write the current version of every process and decision table to FOLDER."""
+    from sqlalchemy import select
+
+    from engine import deployments as deps
+    from engine.models import Definition
+
+    _engine, sessions, _db = _build()
+    out = pathlib.Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    with sessions() as session:
+        keys = sorted(set(session.scalars(select(Definition.key))))
+        written: dict[str, str] = {}
+        for key in keys:
+            d = deps.get_definition(session, key)
+            if d.filename in written and written[d.filename] != d.content_hash:
+                name = f"{key}.{d.kind}"
+            else:
+                name = d.filename
+            (out / name).write_bytes(d.xml)
+            written[name] = d.content_hash
+            click.echo(f"  {out / name}  ({key} v{d.version})")
 
 
 @main.group()

@@ -98,3 +98,15 @@ def test_form_with_unsupported_type_is_refused(core):
     bad = CLAIM.replace(b'id="amount" label="Claimed amount" type="long"', b'id="amount" label="Claimed amount" type="money"')
     (p,) = _problems(engine, sessions, {"claim.bpmn": bad})
     assert p.element_id == "StartEvent_1" and "unsupported type 'money'" in p.message
+
+
+def test_structure_is_checked_before_anything_is_stored(core):
+    engine, sessions = core
+    bad = (CLAIM.replace(b'camunda:candidateGroups="finance"', b'camunda:candidateGroups="accounting"')
+           .replace(b'${!approved}', b'').replace(b'<bpmn:sequenceFlow id="Flow_StartEvent_1_Activity_review"',
+                                                  b'<bpmn:sequenceFlow id="Flow_StartEvent_1_Activity_review_x"'))
+    bad = bad.replace(b'sourceRef="StartEvent_1" targetRef="Activity_review"', b'sourceRef="StartEvent_1" targetRef="Event_done"')
+    problems = {(p.element_id, p.message.split(" (")[0].split(":")[0]) for p in _problems(engine, sessions, {"c.bpmn": bad})}
+    assert ("Activity_pay", "unknown candidate group 'accounting'") in problems
+    assert ("Gateway_ok", "gateway branch Flow_Gateway_ok_Activity_fix has no condition and is not the default") in problems
+    assert ("Activity_review", "unreachable") in problems

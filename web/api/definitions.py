@@ -36,8 +36,11 @@ def deploy():
         if len(data) > MAX_FILE:
             raise DiagramInvalid([Problem(upload.filename or "?", None, None, "file larger than 5 MB")])
         files[upload.filename or f"upload{len(files)}.bpmn"] = data
-    result = engine().deploy(db(), files, current_actor(), comment=request.form.get("comment", ""))
+    dry_run = request.args.get("dry_run") in ("1", "true")
+    result = engine().deploy(db(), files, current_actor(), comment=request.form.get("comment", ""), dry_run=dry_run)
     body = {"deployment_id": result.deployment_id, "definitions": [d.to_dict() for d in result.definitions]}
+    if dry_run:
+        return jsonify({"valid": True, "dry_run": True, **body})
     return jsonify(body), (201 if result.changed else 200)
 
 
