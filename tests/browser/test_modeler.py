@@ -1,0 +1,72 @@
+"""Issue 5 in a real browser: open a deployed diagram in the modeler, change a task's name and
+candidate group in the Camunda properties panel, deploy, and see the diff mark that task."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from engine.users import Actor
+from tests.conftest import DATA
+
+
+def test_modeler_edit_deploy_and_diff(people, live_app):
+    ext = live_app.extensions["aftersales"]
+    with ext["sessions"]() as s:
+        ext["engine"].deploy(s, {"warranty_claim.bpmn": (DATA / "warranty_claim.bpmn").read_bytes()},
+                             Actor("admin", frozenset({"admin"})))
+        s.commit()
+    admin = people("admin")
+    page = admin.go("/admin/definitions/warranty_claim")
+    page.click("text=在建模器中打开")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    page.click(".djs-element[data-element-id='Activity_review']")
+    page.click("[data-group-id='group-general'] .bio-properties-panel-group-header")
+    page.fill("#bio-properties-panel-name", "审核索赔 Review the claim")
+    page.click("[data-group-id='group-CamundaPlatform__UserAssignment'] .bio-properties-panel-group-header")
+    page.fill("#bio-properties-panel-candidateGroups", "supervisor")
+    page.fill("#comment", "审核交给主管")
+    admin.shot("09-modeler-edited")
+    page.click("#validate")
+    expect(page.locator("#modeler-status")).to_contain_text("warranty_claim v2")
+    page.click("#deploy")
+    page.wait_for_url(re.compile(r".*/admin/definitions/warranty_claim/diff.*"))
+    expect(page.locator(".diagram[data-side='new'][data-ready='1']")).to_have_count(1)
+    expect(page.locator(".diagram[data-side='new'] .djs-element.diff-changed[data-element-id='Activity_review']")).to_have_count(1)
+    expect(page.locator(".diagram[data-side='old'] .djs-element.diff-changed[data-element-id='Activity_review']")).to_have_count(1)
+    rows = page.locator("tr[data-change='Activity_review']")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("camunda:candidateGroups")
+    expect(rows.nth(0)).to_contain_text("supervisor")
+    expect(rows.nth(1)).to_contain_text("审核索赔 Review the claim")
+    admin.shot("10-diff")
+    # the new version runs with the new group
+    r = ext["engine"]
+    with ext["sessions"]() as s:
+        inst = r.start(s, "warranty_claim", Actor("customer_service", frozenset({"customer_service"})),
+                       variables={"customer": "Acme", "amount": 5})
+        s.commit()
+        assert inst.version == 2
+        (task,) = r.list_tasks(s, Actor("supervisor", frozenset({"supervisor"})), instance_id=inst.id)
+        assert task.name == "审核索赔 Review the claim"
+
+
+def test_broken_upload_shows_the_report_and_changes_nothing(people, tmp_path):
+    admin = people("admin")
+    broken = tmp_path / "broken.bpmn"
+    broken.write_bytes((DATA / "warranty_claim.bpmn").read_bytes().replace(b"</bpmn:process>", b""))
+    page = admin.go("/admin/deploy")
+    page.set_input_files("#file", str(broken))
+    page.click("button[value='deploy']")
+    expect(page.locator("table.report")).to_contain_text("broken.bpmn")
+    expect(page.locator("table.report")).to_contain_text("not well-formed")
+    admin.shot("11-deploy-report")
+    page = admin.go("/admin/")
+    expect(page.locator("tr[data-key='warranty_claim']")).to_have_count(0)
+
+
+def test_staff_cannot_reach_admin_pages(people):
+    cs = people("customer_service")
+    response = cs.page.goto(cs.base + "/admin/")
+    assert response.status == 403

@@ -1,0 +1,149 @@
+"""Admin pages: definitions and versions, deploy with a validation report, the in-browser modeler,
+diff of two versions, roll-back and migration. Admins and process owners only; roll-back and
+migration for admins."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from engine import deployments, diagram_diff, versions
+from engine.errors import DiagramInvalid, InvalidRequest, NotPermitted
+from engine.models import Definition
+
+from ..context import db, engine
+from .login import actor
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def _only_owners():
+    if not actor().groups & {"admin", "process_owner"}:
+        raise NotPermitted(_("Only admins and process owners manage flows."))
+
+
+def _int(value, name: str) -> int:
+    if value is None or not str(value).isdigit():
+        raise InvalidRequest(_("%(name)s must be a version number", name=name))
+    return int(value)
+
+
+@bp.get("/")
+def definitions():
+    keys = sorted(set(db().scalars(select(Definition.key))))
+    rows = [(deployments.get_definition(db(), k), len(deployments.versions(db(), k))) for k in keys]
+    return render_template("admin/definitions.html", rows=rows)
+
+
+@bp.get("/definitions/<key>")
+def definition(key: str):
+    current = deployments.get_definition(db(), key)
+    return render_template("admin/definition.html", key=key, current=current,
+                           versions=versions.versions_with_counts(db(), key), events=versions.events(db(), key))
+
+
+@bp.get("/definitions/<key>/<int:version>.xml")
+def xml(key: str, version: int):
+    d = deployments.get_definition(db(), key, version)
+    return Response(d.xml, mimetype="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="{d.filename}"'})
+
+
+@bp.post("/definitions/<key>/rollback")
+def rollback(key: str):
+    version = _int(request.form.get("version"), "version")
+    versions.rollback(db(), key, version, actor(), engine().clock.now())
+    flash(_("New cases of %(key)s now start on version %(version)s.", key=key, version=version))
+    return redirect(url_for("admin.definition", key=key))
+
+
+def _files() -> dict[str, bytes]:
+    files = {f.filename or "upload.bpmn": f.read() for f in request.files.getlist("file") if f.filename}
+    if request.form.get("xml"):
+        files[request.form.get("filename") or "diagram.bpmn"] = request.form["xml"].encode()
+    return files
+
+
+@bp.route("/deploy", methods=["GET", "POST"])
+def deploy():
+    report, result = None, None
+    if request.method == "POST":
+        dry_run = request.form.get("action") == "validate"
+        try:
+            result = engine().deploy(db(), _files(), actor(), comment=request.form.get("comment", ""), dry_run=dry_run)
+        except DiagramInvalid as exc:
+            db().rollback()
+            report = exc.problems
+        else:
+            if not dry_run:
+                flash(_("Deployed.") if result.changed else _("Nothing changed: identical to the deployed versions."))
+    status = 400 if report else 200
+    return render_template("admin/deploy.html", report=report, result=result), status
+
+
+@bp.get("/modeler")
+def modeler():
+    key, version = request.args.get("key"), request.args.get("version")
+    d = deployments.get_definition(db(), key, int(version) if version and version.isdigit() else None) if key else None
+    return render_template("admin/modeler.html", definition=d)
+
+
+@bp.post("/modeler/check")
+def modeler_check():
+    """Validate (``action=validate``) or deploy the modeler's XML; answers JSON for the page script."""
+    dry_run = request.form.get("action") != "deploy"
+    try:
+        result = engine().deploy(db(), _files(), actor(), comment=request.form.get("comment", ""), dry_run=dry_run)
+    except DiagramInvalid as exc:
+        db().rollback()
+        return jsonify({"ok": False, "errors": [p.to_dict() for p in exc.problems]}), 400
+    return jsonify({"ok": True, "dry_run": dry_run, "definitions": [d.to_dict() for d in result.definitions]})
+
+
+@bp.get("/definitions/<key>/diff")
+def diff(key: str):
+    all_versions = deployments.versions(db(), key)
+    newest = all_versions[-1].version
+    a = _int(request.args.get("from", max(1, newest - 1)), "from")
+    b = _int(request.args.get("to", newest), "to")
+    da, dbv = deployments.get_definition(db(), key, a), deployments.get_definition(db(), key, b)
+    result = diagram_diff.diff(da.xml, dbv.xml)
+    return render_template("admin/diff.html", key=key, a=da, b=dbv, diff=result, versions=all_versions,
+                           marks=json.dumps({"added": result["added"], "removed": result["removed"],
+                                             "changed": result["changed"]}))
+
+
+@bp.route("/definitions/<key>/migrate", methods=["GET", "POST"])
+def migrate(key: str):
+    all_versions = deployments.versions(db(), key)
+    results, form = None, request.form
+    if request.method == "POST":
+        execute = form.get("action") == "execute"
+        if execute and not actor().is_admin:
+            raise NotPermitted(_("Only admins move cases."))
+        source = _int(form.get("from_version"), "from")
+        target = deployments.get_definition(db(), key, _int(form.get("to_version"), "to"))
+        ids = [int(x) for x in form.get("instances", "").replace(",", " ").split() if x.isdigit()] or None
+        mapping = {}
+        for line in form.get("mapping", "").splitlines():
+            if "=" in line:
+                old, new = (p.strip() for p in line.split("=", 1))
+                if old and new:
+                    mapping[old] = new
+        results = []
+        for instance in versions.candidates(db(), key, source, ids):
+            check = engine().check_migration(db(), instance, target, mapping, apply=execute, actor=actor())
+            if execute and check.can_move:
+                db().commit()  # one transaction per case
+            else:
+                db().rollback()
+            results.append(check)
+        if execute:
+            flash(_("%(n)s cases moved.", n=sum(1 for r in results if r.can_move)))
+    return render_template("admin/migrate.html", key=key, versions=all_versions, results=results, form=form)
