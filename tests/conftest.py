@@ -135,3 +135,20 @@ def deployed(api):
     r = api.deploy("admin", process_files(), "initial")
     assert r.status_code == 201, r.json
     return api
+
+
+@pytest.fixture
+def running(deployed, app):
+    """The deployed API with the background worker and the database at hand."""
+    from web.scheduler import TimerScheduler
+
+    ext = app.extensions["aftersales"]
+    deployed.scheduler = TimerScheduler(ext["engine"], ext["sessions"])
+    deployed.sessions = ext["sessions"]
+    return deployed
+
+
+def start_case(api, key: str, variables: dict, user: str = "customer_service") -> dict:
+    r = api.post(user, f"/api/process-definitions/{key}/start", {"variables": variables})
+    assert r.status_code == 201, r.json
+    return r.json

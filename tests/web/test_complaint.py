@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from handlers.records import Approval
-from web.scheduler import TimerScheduler
+from tests.conftest import start_case
 
 MONDAY_10 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 Shanghai
 COMPLAINT = dict(customer_name="孙七", customer_phone="13600000000", product_model="KX-200",
@@ -16,18 +16,13 @@ PLAN = dict(plan_text="更换整机并致歉", compensation_goods="KX-200 整机
 
 
 @pytest.fixture
-def cx(deployed, clock, app):
+def cx(running, clock):
     clock.set(MONDAY_10)
-    ext = app.extensions["aftersales"]
-    deployed.scheduler = TimerScheduler(ext["engine"], ext["sessions"])
-    deployed.sessions = ext["sessions"]
-    return deployed
+    return running
 
 
 def start(api, **over):
-    r = api.post("customer_service", "/api/process-definitions/complaint/start", {"variables": {**COMPLAINT, **over}})
-    assert r.status_code == 201, r.json
-    return r.json
+    return start_case(api, "complaint", {**COMPLAINT, **over})
 
 
 def docs(api, iid):

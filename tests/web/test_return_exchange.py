@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from engine.models import Notification
-from web.scheduler import TimerScheduler
+from tests.conftest import start_case
 
 # Wednesday 30 Sep 2026, 16:00 in Shanghai: the last working day before National Day (1-7 Oct)
 FILED = datetime(2026, 9, 30, 8, 0, tzinfo=UTC)
@@ -18,18 +18,13 @@ REQUEST = dict(order_no="SO-778", product="实木餐桌 Dining table", quantity=
 
 
 @pytest.fixture
-def rx(deployed, clock, app):
+def rx(running, clock):
     clock.set(FILED)
-    ext = app.extensions["aftersales"]
-    deployed.scheduler = TimerScheduler(ext["engine"], ext["sessions"])
-    deployed.sessions = ext["sessions"]
-    return deployed
+    return running
 
 
 def start(api, **over):
-    r = api.post("customer_service", "/api/process-definitions/return_exchange/start", {"variables": {**REQUEST, **over}})
-    assert r.status_code == 201, r.json
-    return r.json
+    return start_case(api, "return_exchange", {**REQUEST, **over})
 
 
 @pytest.mark.parametrize("over, eligible, basis", [
