@@ -16,7 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import company_calendar, deployments, forms, schedules, state
+from . import company_calendar, deployments, forms, schedules
 from .clock import Clock, use_clock
 from .db import as_utc
 from .errors import Conflict, FormInvalid, InvalidRequest, NoMatchingMessage, NotFound, NotPermitted
@@ -313,85 +313,12 @@ class ProcessEngine:
         step.save(wf)
         return instance
 
-    # --- moving cases between versions --------------------------------------------------------
-
-    def _retarget(self, wf, specs: ProcessSpecs, mapping: dict[str, str], version: int) -> list[str]:
-        """Point every task of ``wf`` at the target specs; returns why not, or [] when done."""
-        problems: list[str] = []
-        waiting = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
-        plan: list[tuple] = []
-        for workflow, new_spec in [(wf, specs.spec), *[(sp, specs.subprocess_specs.get(sp.spec.name))
-                                                        for sp in wf.subprocesses.values()]]:
-            if new_spec is None:
-                problems.append(f"v{version} no longer calls '{workflow.spec.name}', where this case is waiting")
-                continue
-            for task in workflow.tasks.values():
-                name = mapping.get(task.task_spec.name, task.task_spec.name)
-                target = new_spec.task_specs.get(name)
-                if target is None and task.has_state(waiting):
-                    problems.append(f"waiting in '{element_id(task)}', which v{version} does not have"
-                                    + ("" if task.task_spec.name in mapping else " (give a mapping if it was renamed)"))
-                elif target is not None:
-                    plan.append((task, target))
-            plan.append((workflow, new_spec))
-        if problems:
-            return problems
-        for obj, target in plan:
-            if hasattr(obj, "task_spec"):
-                obj.task_spec = target
-            else:
-                obj.spec = target
-        wf.subprocess_specs = specs.subprocess_specs
-        for workflow in [wf, *wf.subprocesses.values()]:
-            for task in list(workflow.get_tasks(state=TaskState.READY | TaskState.WAITING, skip_subprocesses=True)):
-                if task.id in workflow.tasks:
-                    task.reset_branch(dict(task.data))  # keep the variables: the parent may be compacted away
-        return []
-
     def check_migration(self, session: Session, instance: Instance, target: Definition,
                         mapping: dict[str, str] | None = None, apply: bool = False, actor: Actor = SYSTEM):
-        """Whether ``instance`` can move to ``target`` (and, with ``apply``, move it)."""
-        from .versions import MigrationCheck
+        """Whether ``instance`` can move to ``target`` (and, with ``apply``, move it): see engine.versions."""
+        from .versions import check_migration
 
-        def result(ok: bool, reason: str, waiting: list[str]) -> MigrationCheck:
-            return MigrationCheck(instance.id, instance.business_key, ok, reason, waiting)
-
-        if instance.key != target.key:
-            raise InvalidRequest(f"instance {instance.id} is a {instance.key} case, not {target.key}")
-        if instance.state not in ("running", "error") or instance.workflow is None:
-            return result(False, f"case is {instance.state}", [])
-        if instance.definition_id == target.id:
-            return result(False, f"case is already on v{target.version}", [])
-        step = Step(self, session, instance, actor)
-        wf = step.load()
-        waiting = sorted({element_id(t) for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)})
-        bindings = self.specs.bind(session, target)
-        specs = self.specs.get(session, target, bindings)
-        problems = self._retarget(wf, specs, mapping or {}, target.version)
-        if problems:
-            return result(False, "; ".join(problems), waiting)
-        try:
-            blob = state.dump(wf)
-            moved = state.load(blob, specs.spec, specs.subprocess_specs, StepScriptEngine(step))
-        except Exception as exc:  # the moved state must survive a save and a load, or nothing moves
-            return result(False, f"the moved case would not load again: {type(exc).__name__}: {exc}", waiting)
-        if not apply:
-            return result(True, "can move", waiting)
-        from_version = instance.version
-        claims = {t.id: t.assignee for t in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id))}
-        step._open_before = set(claims)  # rows are rebuilt: element ids and names may have changed
-        instance.definition_id, instance.version, instance.bindings = target.id, target.version, bindings
-        step.note(f"v{from_version} → v{target.version}", "migration", actor.username)
-        step.history[-1]["data"] = {"from_version": from_version, "to_version": target.version, "mapping": mapping or {}}
-        step._sync_open_tasks(moved, finished=True)  # removes every old row
-        step._open_before = set()
-        step.save(moved)
-        for task_id, assignee in claims.items():
-            row = session.get(OpenTask, task_id)
-            if row is not None and assignee:
-                row.assignee = assignee
-        session.flush()
-        return result(True, "moved", waiting)
+        return check_migration(self, session, instance, target, mapping, apply, actor)
 
     # --- events ----------------------------------------------------------------------------
 

@@ -190,15 +190,13 @@ class Step:
             business_key=self.instance.business_key, element_id=element_id(task), variables=task.data,
             actor=self.actor.username, settings=self.engine.settings, start_process=self._start_process,
         )
-        savepoint = self.session.begin_nested()
         try:
-            result = handler(ctx)
-            self.session.flush()
+            with self.session.begin_nested():  # a savepoint: released on success, rolled back on error
+                result = handler(ctx)
+                self.session.flush()
         except Exception as exc:
-            savepoint.rollback()
             message = str(exc) if isinstance(exc, AftersalesError) else f"{type(exc).__name__}: {exc}"
             raise HandlerFailed(element_id(task), message) from exc
-        savepoint.commit()
         if result:
             task.data.update(result)
         if ctx.new_business_key and not self.instance.business_key:
