@@ -140,7 +140,10 @@ class ProcessEngine:
     def variables(self, session: Session, instance: Instance) -> dict:
         if instance.workflow is None:
             return dict(instance.variables or {})
-        wf = Step(self, session, instance, SYSTEM).load()
+        return self._live_variables(Step(self, session, instance, SYSTEM).load())
+
+    @staticmethod
+    def _live_variables(wf) -> dict:
         live = [t for t in wf.get_tasks(state=TaskState.NOT_FINISHED_MASK & ~TaskState.PREDICTED_MASK)]
         live.sort(key=lambda t: t.last_state_change)
         merged: dict = {}
@@ -166,7 +169,7 @@ class ProcessEngine:
             raise Conflict(f"instance {instance_id} is {instance.state}")
         step = Step(self, session, instance, actor)
         wf = step.load()
-        variables = self.variables(session, instance)
+        variables = self._live_variables(wf)
         wf.cancel()
         instance.state = "cancelled"
         instance.ended_at = step.now

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .diagram import BPMN_NS, build_parser, prepare
@@ -43,9 +43,6 @@ def current(session: Session, key: str) -> Definition | None:
     return session.scalars(select(Definition).where(Definition.key == key, Definition.version == pointer.version)).first()
 
 
-def latest_versions(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Definition.key, func.max(Definition.version)).group_by(Definition.key))
-    return dict(rows.all())
 
 
 def references(xml: bytes) -> set[str]:

@@ -93,22 +93,10 @@ def candidates(session: Session, key: str, from_version: int, instance_ids: list
     return list(session.scalars(q))
 
 
-def target_definition(session: Session, key: str, to_version: int) -> Definition:
-    return deployments.get_definition(session, key, to_version)
 
 
-def spec_names(workflow, skip_finished: bool = True) -> list[str]:
-    """Task spec names the workflow's live tree (top level) still uses."""
-    names = []
-    for task in workflow.tasks.values():
-        if skip_finished and task.has_state(TaskState.FINISHED_MASK):
-            continue
-        names.append(task.task_spec.name)
-    return names
 
 
-def open_task_rows(session: Session, instance_id: int) -> list[OpenTask]:
-    return list(session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id)))
 
 
 def _retarget(wf, specs: ProcessSpecs, mapping: dict[str, str], version: int) -> list[str]:

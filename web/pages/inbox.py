@@ -80,13 +80,10 @@ def inbox():
     f = {k: request.args.get(k, "").strip() for k in FILTERS}
     now = engine().clock.now()
     a = actor()
-    counts = {
-        "mine": len(task_rows("mine", f)),
-        "group": len(task_rows("group", f)),
-        "started": len(started_rows(f)),
-    }
-    rows = task_rows(tab, f) if tab != "started" else []
-    cases = started_rows(f) if tab == "started" else []
+    lists = {"mine": task_rows("mine", f), "group": task_rows("group", f), "started": started_rows(f)}
+    counts = {name: len(found) for name, found in lists.items()}
+    rows = lists[tab] if tab != "started" else []
+    cases = lists["started"] if tab == "started" else []
     processes = db().execute(select(Definition.key, Definition.name).where(Definition.kind == "bpmn")
                              .group_by(Definition.key, Definition.name).order_by(Definition.key)).all()
     saved = db().scalars(select(SavedFilter).where(SavedFilter.username == a.username).order_by(SavedFilter.name)).all()
