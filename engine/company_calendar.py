@@ -1,50 +1,183 @@
-"""Company closed days, kept in the database, and the working calendar built from them."""
+"""The calendar as data the admins own: company days, imported official schedules, the log of
+every change, the year view the API and the admin page show, and the coverage warning.
+
+Due dates that depend on the calendar are counted again after each change by
+``engine/due_dates.py`` (the engine calls both in one transaction).
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .errors import Conflict, InvalidRequest, NotFound, NotPermitted
-from .models import ClosedDay
+from . import calendar_import, notifications, official_calendar
+from .errors import Conflict, InvalidRequest, NotFound, NotPermitted, ScheduleInvalid
+from .models import CalendarChange, CalendarDay, CalendarImport, ImportedDay, Notification
 from .users import Actor
-from .working_days import WorkingCalendar
+from .working_days import SHANGHAI, WorkingCalendar, WorkingHours
+
+DAY_KINDS = ("closed", "working")
+WARNING_HORIZON = timedelta(days=90)
 
 
-def load(session: Session) -> WorkingCalendar:
-    return WorkingCalendar(session.scalars(select(ClosedDay.day)))
+def load(session: Session, settings: dict[str, Any] | None = None) -> WorkingCalendar:
+    settings = settings or {}
+    company = session.execute(select(CalendarDay.day, CalendarDay.kind, CalendarDay.reason)).all()
+    imported = session.execute(select(ImportedDay.day, ImportedDay.kind, ImportedDay.name)).all()
+    return WorkingCalendar(
+        [d for d, kind, _ in company if kind == "closed"], working_days=[d for d, kind, _ in company if kind == "working"],
+        company_reasons={d: reason for d, _, reason in company},
+        imported={d: (kind == "working", name) for d, kind, name in imported},
+        imported_years=session.scalars(select(CalendarImport.year)).all(),
+        tz=settings.get("time_zone", SHANGHAI), hours=settings.get("working_hours") or WorkingHours(),
+    )
 
 
-def closed_days(session: Session) -> list[ClosedDay]:
-    return list(session.scalars(select(ClosedDay).order_by(ClosedDay.day)))
+def company_days(session: Session, kind: str | None = None) -> list[CalendarDay]:
+    q = select(CalendarDay).order_by(CalendarDay.day)
+    return list(session.scalars(q.where(CalendarDay.kind == kind) if kind else q))
 
 
-def _day(text: str) -> date:
+def changes(session: Session, limit: int = 50) -> list[CalendarChange]:
+    return list(session.scalars(select(CalendarChange).order_by(CalendarChange.id.desc()).limit(limit)))
+
+
+def imports(session: Session) -> list[CalendarImport]:
+    return list(session.scalars(select(CalendarImport).order_by(CalendarImport.year)))
+
+
+def parse_day(text: Any) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except (TypeError, ValueError):
         raise InvalidRequest(f"'{text}' is not a date (YYYY-MM-DD)") from None
+    if not 2000 <= day.year <= 2100:
+        raise InvalidRequest(f"{day} is out of range (2000–2100)")
+    return day
 
 
-def add_closed_day(session: Session, actor: Actor, day: str, reason: str, now: datetime) -> ClosedDay:
+def _admin(actor: Actor) -> None:
     if not actor.is_admin:
         raise NotPermitted("only admins change the company calendar")
-    when = _day(day)
-    if session.get(ClosedDay, when) is not None:
-        raise Conflict(f"{when} is already a closed day")
-    row = ClosedDay(day=when, reason=reason or "", added_by=actor.username, added_at=now)
-    session.add(row)
-    session.flush()
-    return row
 
 
-def remove_closed_day(session: Session, actor: Actor, day: str) -> None:
-    if not actor.is_admin:
-        raise NotPermitted("only admins change the company calendar")
-    row = session.get(ClosedDay, _day(day))
-    if row is None:
-        raise NotFound(f"{day} is not a closed day")
+def add_day(session: Session, actor: Actor, day_text: Any, kind: Any, reason: Any, now: datetime,
+            calendar: WorkingCalendar) -> CalendarChange:
+    """A company closed day or extra working day; a day the calendar already treats so is refused."""
+    _admin(actor)
+    day = parse_day(day_text)
+    if kind not in DAY_KINDS:
+        raise InvalidRequest(f"kind must be 'closed' or 'working', not '{kind}'")
+    reason = "" if reason is None else str(reason).strip()
+    if len(reason) > 200:
+        raise InvalidRequest("the reason is longer than 200 characters")
+    existing = session.get(CalendarDay, day)
+    if existing is not None:
+        raise Conflict(f"{day} is already a company {existing.kind} day")
+    current = calendar.day(day)
+    if current.working == (kind == "working"):
+        what = "a working day" if current.working else f"a day off ({current.name or 'weekend'})"
+        raise InvalidRequest(f"{day} is already {what}")
+    session.add(CalendarDay(day=day, kind=kind, reason=reason, added_by=actor.username, added_at=now))
+    return _log(session, actor, now, "add_day", day=day, detail={"kind": kind, "reason": reason})
+
+
+def remove_day(session: Session, actor: Actor, day_text: str, now: datetime, kind: str | None = None) -> CalendarChange:
+    _admin(actor)
+    day = parse_day(day_text)
+    row = session.get(CalendarDay, day)
+    if row is None or (kind and row.kind != kind):
+        raise NotFound(f"{day} is not a company {kind or 'calendar'} day")
     session.delete(row)
+    return _log(session, actor, now, "remove_day", day=day, detail={"kind": row.kind, "reason": row.reason})
+
+
+def import_schedule(session: Session, actor: Actor, filename: str, content: bytes, now: datetime,
+                    year: int | None = None) -> CalendarChange:
+    """Replace a year's official days by the uploaded schedule (nothing changes if it has a problem)."""
+    _admin(actor)
+    schedule = calendar_import.read(filename, content, year)
+    taken = session.execute(select(ImportedDay.day, ImportedDay.year).where(
+        ImportedDay.day.in_([d.day for d in schedule.days]), ImportedDay.year != schedule.year)).all()
+    if taken:
+        lines = {d.day: d.line for d in schedule.days}
+        raise ScheduleInvalid(filename, [(lines[d], f"{d} belongs to the imported schedule of {y}") for d, y in taken])
+    replaced = session.get(CalendarImport, schedule.year)
+    if replaced is not None:
+        session.execute(delete(ImportedDay).where(ImportedDay.year == schedule.year))
+        replaced.filename, replaced.imported_by, replaced.imported_at = filename[:300], actor.username, now
+    else:
+        session.add(CalendarImport(year=schedule.year, filename=filename[:300], imported_by=actor.username,
+                                   imported_at=now))
     session.flush()
+    session.add_all(ImportedDay(day=d.day, year=schedule.year, kind=d.kind, name=d.name[:200]) for d in schedule.days)
+    return _log(session, actor, now, "import", year=schedule.year, detail={
+        "filename": filename[:300], "replaced": replaced is not None,
+        "holidays": sum(d.kind == "holiday" for d in schedule.days),
+        "working": sum(d.kind == "working" for d in schedule.days)})
+
+
+def _log(session: Session, actor: Actor, now: datetime, action: str, *, day: date | None = None,
+         year: int | None = None, detail: dict | None = None) -> CalendarChange:
+    change = CalendarChange(at=now, by=actor.username, action=action, day=day,
+                            year=year if year is not None else (day.year if day else None), detail=detail)
+    session.add(change)
+    session.flush()
+    return change
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def year_view(calendar: WorkingCalendar, year: int) -> dict:
+    """Every day of ``year`` that differs from Monday–Friday, with its kind, source and name."""
+    days = []
+    day = date(year, 1, 1)
+    while day.year == year:
+        d = calendar.day(day)
+        if d.working != (day.weekday() < 5):
+            days.append({"day": day.isoformat(), "kind": "working" if d.working else "holiday",
+                         "source": d.source, "name": d.name})
+        day += timedelta(days=1)
+    return {"year": year, "coverage": calendar.coverage(year), "days": days,
+            "library": official_calendar.SOURCE, "time_zone": str(calendar.tz), "working_hours": str(calendar.hours)}
+
+
+def coverage_status(calendar: WorkingCalendar, today: date) -> dict:
+    """``official_until`` — the last day of published (or imported) data from ``today`` on — and a
+    warning when any day of the next 90 days lies in a year without it."""
+    year = today.year
+    while calendar.covers(year) and year <= 2100:
+        year += 1
+    official_until = date(year - 1, 12, 31)
+    horizon = today + WARNING_HORIZON
+    short = [y for y in range(today.year, horizon.year + 1) if not calendar.covers(y)]
+    warning = None
+    if short:
+        warning = "; ".join(
+            f"{y}: holiday data is {calendar.coverage(y)} ({official_calendar.SOURCE}) — import the State Council's "
+            f"schedule for {y} on the calendar page" for y in short)
+    return {"official_until": official_until.isoformat(), "warning": warning,
+            "years": {str(y): calendar.coverage(y) for y in range(today.year, horizon.year + 1)}}
+
+
+def warn_admins(session: Session, calendar: WorkingCalendar, now: datetime) -> int:
+    """One notice to the admins per year that lacks published data within the horizon (never daily)."""
+    status = coverage_status(calendar, now.astimezone(calendar.tz).date())
+    queued = 0
+    for year, kind in status["years"].items():
+        if kind in ("official", "imported"):
+            continue
+        key = f"calendar-coverage:{year}"
+        if session.scalars(select(Notification.id).where(Notification.dedupe_key == key)).first() is not None:
+            continue
+        notifications.queue(
+            session, kind="calendar", recipient="group:admin", now=now, dedupe_key=key,
+            subject=f"{year} 年节假日安排缺失 Holiday schedule for {year} missing",
+            body=(f"{year} 年只有推算的节假日数据（{kind}），调休上班日未知：请在日历页面导入国务院公布的 {year} 年安排。\n"
+                  f"The holiday data for {year} is {kind}; import the official schedule on the calendar page."))
+        queued += 1
+    return queued

@@ -7,6 +7,8 @@
     ├── Conflict              the thing changed under the caller (task no longer open, claimed
     │                         by someone else, instance moved on)
     ├── FormInvalid           submitted values fail the form; ``errors`` maps field -> message
+    ├── InvalidRequest        a malformed request
+    │   └── ScheduleInvalid   an uploaded holiday schedule; ``problems`` lists line / message
     ├── HandlerFailed         a service-task handler raised; the instance is in state ``error``
     ├── ScriptFailed          a condition or script in a diagram failed
     └── NoMatchingMessage     a message that nothing waits for
@@ -79,6 +81,18 @@ class FormInvalid(AftersalesError):
 
 class InvalidRequest(AftersalesError):
     """A request is malformed in a way that is not about a form field."""
+
+
+class ScheduleInvalid(InvalidRequest):
+    def __init__(self, filename: str, problems: list[tuple[int | None, str]]):
+        self.filename = filename
+        self.problems = problems
+        super().__init__("; ".join(f"{filename}:{line}: {msg}" if line else f"{filename}: {msg}"
+                                   for line, msg in problems))
+
+    def to_dict(self) -> dict:
+        return {"error": "calendar file invalid",
+                "errors": [{"file": self.filename, "line": line, "message": msg} for line, msg in self.problems]}
 
 
 class HandlerFailed(AftersalesError):

@@ -16,7 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import company_calendar, deployments, forms, schedules
+from . import company_calendar, deployments, due_dates, forms, schedules
 from .clock import Clock, use_clock
 from .db import as_utc
 from .errors import Conflict, FormInvalid, InvalidRequest, NoMatchingMessage, NotFound, NotPermitted
@@ -52,7 +52,31 @@ class ProcessEngine:
         self.specs = SpecCache()
 
     def calendar(self, session: Session) -> WorkingCalendar:
-        return company_calendar.load(session)
+        return company_calendar.load(session, self.settings)
+
+    # --- the calendar: every change counts rule-based due dates again, in the same transaction ---
+
+    def add_calendar_day(self, session: Session, actor: Actor, day: Any, kind: Any, reason: Any = "") -> dict:
+        change = company_calendar.add_day(session, actor, day, kind, reason, self.clock.now(), self.calendar(session))
+        return self._follow_calendar(session, actor, change)
+
+    def remove_calendar_day(self, session: Session, actor: Actor, day: str, kind: str | None = None) -> dict:
+        change = company_calendar.remove_day(session, actor, day, self.clock.now(), kind)
+        return self._follow_calendar(session, actor, change)
+
+    def import_calendar(self, session: Session, actor: Actor, filename: str, content: bytes,
+                        year: int | None = None) -> dict:
+        change = company_calendar.import_schedule(session, actor, filename, content, self.clock.now(), year)
+        return self._follow_calendar(session, actor, change)
+
+    def _follow_calendar(self, session: Session, actor: Actor, change) -> dict:
+        what = {"add_day": f"{change.day} {(change.detail or {}).get('kind')}",
+                "remove_day": f"{change.day} removed", "import": f"{change.year} imported"}[change.action]
+        moved = due_dates.follow_calendar(self, session, actor, f"calendar: {what}")
+        change.detail = {**(change.detail or {}), "moved": moved}
+        session.flush()
+        return {"action": change.action, "day": change.day.isoformat() if change.day else None,
+                "year": change.year, "detail": change.detail}
 
     # --- definitions ---------------------------------------------------------------------
 

@@ -121,6 +121,9 @@ class OpenTask(Base):
     assignee: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # How due_at was counted ({"fn": "working_days", "args": [2], "from": ISO}), so that a calendar
+    # change can count it again; None for fixed dates and plain durations.
+    due_rule: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class HistoryEntry(Base):
@@ -146,6 +149,7 @@ class Timer(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
     element_id: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    due_rule: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # as on OpenTask
 
 
 class MessageWait(Base):
@@ -156,14 +160,49 @@ class MessageWait(Base):
     element_id: Mapped[str] = mapped_column(String(200))
 
 
-class ClosedDay(Base):
-    """A company-specific day off (stocktaking, company holiday) on top of the official calendar."""
+class CalendarDay(Base):
+    """A company day on top of the official calendar: ``closed`` (stocktaking, company holiday) or
+    ``working`` (a working Saturday, a company shift)."""
 
-    __tablename__ = "closed_days"
+    __tablename__ = "calendar_days"
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # closed|working
     reason: Mapped[str] = mapped_column(String(200), default="")
     added_by: Mapped[str] = mapped_column(String(80))
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CalendarImport(Base):
+    """A year's official schedule an admin imported; it replaces the library's data for the year."""
+
+    __tablename__ = "calendar_imports"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    imported_by: Mapped[str] = mapped_column(String(80))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ImportedDay(Base):
+    """One day of an imported schedule: a day off (``holiday``) or an adjusted working day."""
+
+    __tablename__ = "imported_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    year: Mapped[int] = mapped_column(ForeignKey("calendar_imports.year", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # holiday|working
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CalendarChange(Base):
+    """Who changed the calendar when, and what moved because of it."""
+
+    __tablename__ = "calendar_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    by: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(20))  # add_day|remove_day|import
+    day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class Notification(Base):

@@ -8,6 +8,7 @@ exactly one flushes and the other gets :class:`Conflict`.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -27,14 +28,14 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, Table, delete, insert
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import expressions, notifications, state
+from . import due_dates, expressions, notifications, state
 from .clock import use_clock
 from .db import as_utc
 from .errors import AftersalesError, Conflict, HandlerFailed
 from .models import HistoryEntry, Instance, MessageWait, Notification, OpenTask, Timer
 from .sandbox import SandboxEnvironment
 from .service_tasks import HandlerContext
-from .working_days import WorkingCalendar
+from .working_days import RULES, WorkingCalendar
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -59,7 +60,15 @@ class StepScriptEngine(PythonScriptEngine):
         self.step = step
 
     def evaluate(self, task, expression, external_context=None):
-        return super().evaluate(task, expression, {**self.step.functions(), **(external_context or {})})
+        calls = self.step.calendar_calls
+        first = len(calls)
+        result = super().evaluate(task, expression, {**self.step.functions(), **(external_context or {})})
+        if len(calls) > first and isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+            # A working-time timer: keep its rule so a calendar change can count it again.
+            rule = due_dates.rule_for(result, calls[first:], self.step.now)
+            if rule:
+                task._set_internal_data(due_rule=rule)
+        return result
 
     def run_handler(self, task, topic: str) -> None:
         self.step.run_handler(task, topic)
@@ -94,29 +103,15 @@ def _resolve(text: str | None, data: dict) -> str | None:
     return text
 
 
-def _due(text: str | None, data: dict, created: datetime, functions: dict) -> datetime | None:
-    if not text:
-        return None
-    value: Any = text.strip()
-    if expressions.is_juel(value):
-        value = evaluate(value, data, functions)
+def _fixed_due(value: Any, text: str, created: datetime) -> datetime:
     if isinstance(value, datetime):
-        return as_utc(value)
+        return cast(datetime, as_utc(value))
     if isinstance(value, str):
         if expressions.ISO_DURATION.match(value):
             duration = isodate.parse_duration(value)
             return created + (duration if isinstance(duration, timedelta) else duration.totimedelta(start=created))
-        return as_utc(datetime.fromisoformat(value))
+        return cast(datetime, as_utc(datetime.fromisoformat(value)))
     raise ValueError(f"due date '{text}' is neither a date nor a duration")
-
-
-def _moment(value: Any, calendar: WorkingCalendar) -> datetime:
-    """A date or date-time from a variable; a bare date means the start of that working day."""
-    text = str(value)
-    if len(text) == 10:
-        return datetime.combine(datetime.fromisoformat(text).date(), calendar.day_start, calendar.tz)
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=calendar.tz)
 
 
 class Step:
@@ -132,6 +127,7 @@ class Step:
         self._waits_before: frozenset = frozenset()
         self._functions: dict[str, Any] | None = None
         self._calendar: WorkingCalendar | None = None
+        self.calendar_calls: list[due_dates.Call] = []  # what the calendar functions answered this step
 
     # --- loading and running ------------------------------------------------------------
 
@@ -139,13 +135,29 @@ class Step:
         """Date helpers a diagram may call in due dates, timers and conditions."""
         if self._functions is None:
             now = self.now
-            self._functions = {
-                "working_days": lambda n: self.calendar().add_working_days(now, int(n)).isoformat(),
-                "working_hours": lambda n: self.calendar().add_working_hours(now, float(n)).isoformat(),
-                "now": lambda: now.isoformat(),
-                "add_months": lambda when, n: self.calendar().add_months(_moment(when, self.calendar()), int(n)).isoformat(),
-            }
+            self._functions = {name: self._calendar_function(name) for name in RULES}
+            self._functions["now"] = lambda: now.isoformat()
         return self._functions
+
+    def _calendar_function(self, name: str):
+        def call(*args):
+            args = [a if isinstance(a, int | float) else str(a) for a in args]
+            result = RULES[name](self.calendar(), self.now, *args).isoformat()
+            self.calendar_calls.append((name, args, result))
+            return result
+        return call
+
+    def due(self, text: str | None, data: dict) -> tuple[datetime | None, dict | None]:
+        """A task's due date, and the rule to count it again by when it came from the calendar."""
+        if not text:
+            return None, None
+        value: Any = text.strip()
+        rule = None
+        if expressions.is_juel(value):
+            first = len(self.calendar_calls)
+            value = evaluate(value, data, self.functions())
+            rule = due_dates.rule_for(value, self.calendar_calls[first:], self.now)
+        return _fixed_due(value, text, self.now), rule
 
     def calendar(self) -> WorkingCalendar:
         if self._calendar is None:
@@ -299,12 +311,13 @@ class Step:
             a = getattr(task.task_spec, "assignment", None)
             groups = [_resolve(g, task.data) for g in (a.candidate_groups if a else [])]
             users = [_resolve(u, task.data) for u in (a.candidate_users if a else [])]
+            due_at, due_rule = self.due(a.due_date, task.data) if a else (None, None)
             rows.append({
                 "id": task_id, "instance_id": inst.id, "element_id": element_id(task), "name": element_name(task),
                 "candidate_groups": "," + ",".join(g for g in groups if g) + ",",
                 "candidate_users": "," + ",".join(u for u in users if u) + ",",
                 "assignee": _resolve(a.assignee, task.data) if a else None,
-                "created_at": self.now, "due_at": _due(a.due_date, task.data, self.now, self.functions()) if a else None,
+                "created_at": self.now, "due_at": due_at, "due_rule": due_rule,
             })
         if rows:
             self.session.execute(insert(_OPEN_TASKS), rows)
@@ -314,7 +327,7 @@ class Step:
         self._open_before = set(ready)
 
     def _waits(self, wf) -> list[tuple]:
-        waits = []
+        waits: list[tuple] = []
         for task in wf.event_manager.tasks.values():
             definition = task.task_spec.event_definition
             if isinstance(definition, TimerEventDefinition):
@@ -324,7 +337,7 @@ class Step:
                         definition.has_fired(task)
                     value = definition.details(task).value
                 if isinstance(value, str):
-                    waits.append(("timer", element_id(task), value))
+                    waits.append(("timer", element_id(task), value, due_dates.dumps(task._get_internal_data("due_rule"))))
             elif isinstance(definition, MessageEventDefinition):
                 waits.append(("message", element_id(task), definition.name))
         return waits
@@ -338,9 +351,9 @@ class Step:
             self.session.execute(delete(Timer).where(Timer.instance_id == inst.id))
         if any(w[0] == "message" for w in self._waits_before):
             self.session.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
-        timers = [{"instance_id": inst.id, "element_id": el, "due_at": as_utc(datetime.fromisoformat(v))}
-                  for kind, el, v in waits if kind == "timer"]
-        messages = [{"instance_id": inst.id, "name": v, "element_id": el} for kind, el, v in waits if kind == "message"]
+        timers = [{"instance_id": inst.id, "element_id": w[1], "due_at": as_utc(datetime.fromisoformat(w[2])),
+                   "due_rule": json.loads(w[3]) if w[3] else None} for w in waits if w[0] == "timer"]
+        messages = [{"instance_id": inst.id, "name": w[2], "element_id": w[1]} for w in waits if w[0] == "message"]
         if timers:
             self.session.execute(insert(_TIMERS), timers)
         if messages:

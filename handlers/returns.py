@@ -22,7 +22,7 @@ def register_return(ctx: HandlerContext) -> dict:
     v = ctx.variables
     rma_no = next_number(ctx.session, "return", ctx.now)
     ctx.set_business_key(ctx.business_key or rma_no)
-    today = ctx.now.astimezone(SHANGHAI).date()
+    today = ctx.now.astimezone(ctx.settings.get("time_zone", SHANGHAI)).date()
     days = (today - date.fromisoformat(str(v["purchase_date"])[:10])).days
     data = {k: v.get(k) for k in RETURN_REQUEST_FIELDS} | {"requested_at": ctx.now.isoformat(), "registered_by": ctx.actor}
     documents.create(ctx, "return_request", data, number=rma_no)

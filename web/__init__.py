@@ -92,7 +92,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/health")
     def health():
-        return jsonify({"status": "ok"})
+        from engine import company_calendar
+
+        with sessions() as session:
+            cal = engine.calendar(session)
+        today = engine.clock.now().astimezone(cal.tz).date()
+        status = company_calendar.coverage_status(cal, today)
+        return jsonify({"status": "ok", "calendar": {"official_until": status["official_until"],
+                                                     "warning": status["warning"]}})
 
     if app.config["TIMERS"]:
         from web.scheduler import TimerScheduler

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import notifications
+from engine import company_calendar, notifications
 from engine.errors import Conflict
 from engine.instances import ProcessEngine
 from engine.notifications import Sender
@@ -29,6 +30,7 @@ class TimerScheduler:
         self.sender = sender
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._calendar_checked = float("-inf")
 
     def run_once(self) -> int:
         """Start the cases timer start events ask for, then fire every timer due now.
@@ -70,6 +72,17 @@ class TimerScheduler:
                     log.exception("scheduled start of %s failed", row.key)
         return started
 
+    def check_calendar(self, every_seconds: float = 3600) -> int:
+        """Tell the admins (once per year concerned) when the next 90 days reach a year without
+        published holiday data. Checked hourly, not every round."""
+        if time.monotonic() - self._calendar_checked < every_seconds:
+            return 0
+        self._calendar_checked = time.monotonic()
+        with self.sessions() as session:
+            queued = company_calendar.warn_admins(session, self.engine.calendar(session), self.engine.clock.now())
+            session.commit()
+        return queued
+
     def run_notifications(self) -> tuple[int, int]:
         """Mark newly overdue tasks, then hand what is due in the outbox to the sender."""
         if self.sender is None:
@@ -96,6 +109,7 @@ class TimerScheduler:
         while not self._stop.is_set():
             try:
                 self.run_once()
+                self.check_calendar()
                 self.run_notifications()
             except Exception:  # keep the scheduler alive whatever one round did
                 log.exception("background round failed")

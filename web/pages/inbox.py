@@ -12,9 +12,9 @@ from sqlalchemy import or_, select
 
 from engine.db import as_utc
 from engine.models import Definition, Instance, OpenTask, SavedFilter, User
-from engine.working_days import SHANGHAI
 
 from ..context import db, engine
+from .labels import time_zone
 from .login import actor
 
 bp = Blueprint("inbox", __name__)
@@ -59,7 +59,7 @@ def marks(task: OpenTask, now: datetime) -> dict:
     due = as_utc(task.due_at)
     if due is None:
         return {"overdue": False, "today": False}
-    return {"overdue": due < now, "today": due >= now and due.astimezone(SHANGHAI).date() == now.astimezone(SHANGHAI).date()}
+    return {"overdue": due < now, "today": due >= now and due.astimezone(time_zone()).date() == now.astimezone(time_zone()).date()}
 
 
 def colleagues(task: OpenTask) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 from engine.db import as_utc
@@ -48,6 +48,37 @@ _ERRORS = [
     (re.compile(r"^must be at least (\S+)$"), lambda m: _l("must be at least %(n)s", n=m[1])),
     (re.compile(r"^must be at most (\S+)$"), lambda m: _l("must be at most %(n)s", n=m[1])),
     (re.compile(r"^'(.*)' is not one of: (.*)$"), lambda m: _l("“%(value)s” is not one of the choices", value=m[1])),
+    # the working calendar (engine/company_calendar.py, engine/calendar_import.py)
+    (re.compile(r"^'(.*)' is not a date \(YYYY-MM-DD\)$"), lambda m: _l("“%(value)s” is not a date (YYYY-MM-DD)", value=m[1])),
+    (re.compile(r"^(\S+) is out of range \(2000–2100\)$"), lambda m: _l("%(day)s is out of range (2000–2100)", day=m[1])),
+    (re.compile(r"^(\S+) is already a working day$"), lambda m: _l("%(day)s is already a working day", day=m[1])),
+    (re.compile(r"^(\S+) is already a day off \((.*)\)$"),
+     lambda m: _l("%(day)s is already a day off (%(name)s)", day=m[1], name=m[2] if m[2] != "weekend" else _l("weekend"))),
+    (re.compile(r"^(\S+) is already a company (closed|working) day$"),
+     lambda m: _l("%(day)s is already a company day", day=m[1])),
+    (re.compile(r"^(\S+) is not a company (\S+ )?day$"), lambda m: _l("%(day)s is not a company day", day=m[1])),
+    (re.compile(r"^kind must be 'closed' or 'working', not '(.*)'$"), lambda m: _l("choose closed or working")),
+    (re.compile(r"^only admins change the company calendar$"), lambda m: _l("only admins change the calendar")),
+    (re.compile(r"^the reason is longer than 200 characters$"), lambda m: _l("the reason is longer than 200 characters")),
+    (re.compile(r"^(\S+) is listed twice \(first on line (\d+)\)$"),
+     lambda m: _l("%(day)s is listed twice (first on line %(line)s)", day=m[1], line=m[2])),
+    (re.compile(r"^kind '(.*)' is neither holiday \(休\) nor working \(班\)$"),
+     lambda m: _l("“%(value)s” is neither a day off (休) nor a working day (班)", value=m[1])),
+    (re.compile(r"^(\S+) is outside the schedule of (\d+)$"),
+     lambda m: _l("%(day)s is outside the schedule of %(year)s", day=m[1], year=m[2])),
+    (re.compile(r"^(\S+) belongs to the imported schedule of (\d+)$"),
+     lambda m: _l("%(day)s belongs to the imported schedule of %(year)s", day=m[1], year=m[2])),
+    (re.compile(r"^the file lists no days$"), lambda m: _l("the file lists no days")),
+    (re.compile(r"^the file is not UTF-8 text$"), lambda m: _l("the file is not UTF-8 text")),
+    (re.compile(r"^the file is not text$"), lambda m: _l("the file is not UTF-8 text")),
+    (re.compile(r"^the file is larger than (\d+) KB$"), lambda m: _l("the file is larger than %(n)s KB", n=m[1])),
+    (re.compile(r"^the file lists (\d+) days; .*$"), lambda m: _l("the file lists %(n)s days, far more than a year's schedule", n=m[1])),
+    (re.compile(r"^not a valid iCalendar file \((.*)\)$"), lambda m: _l("not a valid iCalendar file")),
+    (re.compile(r"^DTSTART '(.*)' is not a date$"), lambda m: _l("the start date “%(value)s” is not a date", value=m[1])),
+    (re.compile(r"^the event has no start date \(DTSTART\)$"), lambda m: _l("the event has no start date")),
+    (re.compile(r"^the event ends \((\S+)\) before it starts \((\S+)\)$"),
+     lambda m: _l("the event ends (%(end)s) before it starts (%(start)s)", end=m[1], start=m[2])),
+    (re.compile(r"^the event spans (\d+) days; .*$"), lambda m: _l("the event spans %(n)s days, longer than any holiday", n=m[1])),
 ]
 
 
@@ -60,11 +91,15 @@ def translate_error(message: str) -> str:
 
 
 def local(value) -> str:
-    """A stored moment as Shanghai wall-clock time."""
+    """A stored moment as wall-clock time in the configured zone (default Asia/Shanghai)."""
     if value in (None, ""):
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return as_utc(moment).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
+    return as_utc(moment).astimezone(time_zone()).strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
+
+
+def time_zone():
+    return current_app.extensions["aftersales"]["engine"].settings.get("time_zone", SHANGHAI)
 
 
 def show(value) -> str:
