@@ -9,7 +9,8 @@
     ├── FormInvalid           submitted values fail the form; ``errors`` maps field -> message
     ├── HandlerFailed         a service-task handler raised; the instance is in state ``error``
     ├── ScriptFailed          a condition or script in a diagram failed
-    └── NoMatchingMessage     a message that nothing waits for
+    ├── NoMatchingMessage     a message that nothing waits for
+    └── SchemaOutdated        the database schema is not at this code's migration head
 
 HTTP status codes for these are chosen in one place: ``web/errors.py``.
 """
@@ -97,3 +98,7 @@ class ScriptFailed(AftersalesError):
 
 class NoMatchingMessage(NotFound):
     pass
+
+
+class SchemaOutdated(AftersalesError):
+    """The database needs ``aftersales db upgrade`` (or newer code) before this code may use it."""
