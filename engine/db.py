@@ -13,8 +13,6 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Base
-
 DEFAULT_URL = "sqlite:///aftersales.db"
 SQLITE_SYNCHRONOUS = os.environ.get("AFTERSALES_SQLITE_SYNCHRONOUS", "FULL")
 
@@ -57,8 +55,10 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table registered on the shared metadata (engine's and handlers')."""
-    Base.metadata.create_all(engine)
+    """An empty database gets every table (stamped at the migration head); any other must be at head."""
+    from .schema import ensure
+
+    ensure(engine)
 
 
 def as_utc(value: datetime | None) -> datetime | None:

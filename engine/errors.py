@@ -11,7 +11,8 @@
     │   └── ScheduleInvalid   an uploaded holiday schedule; ``problems`` lists line / message
     ├── HandlerFailed         a service-task handler raised; the instance is in state ``error``
     ├── ScriptFailed          a condition or script in a diagram failed
-    └── NoMatchingMessage     a message that nothing waits for
+    ├── NoMatchingMessage     a message that nothing waits for
+    └── SchemaOutdated        the database schema is not at this code's migration head
 
 HTTP status codes for these are chosen in one place: ``web/errors.py``.
 """
@@ -111,3 +112,7 @@ class ScriptFailed(AftersalesError):
 
 class NoMatchingMessage(NotFound):
     pass
+
+
+class SchemaOutdated(AftersalesError):
+    """The database needs ``aftersales db upgrade`` (or newer code) before this code may use it."""

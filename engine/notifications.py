@@ -1,24 +1,34 @@
 """Notifications through an outbox: a task assigned to a user or group, a task overdue, a message
 to a customer. Rows are written in the step's transaction (so they exist exactly when the step
 committed) and delivered afterwards by a pluggable :class:`Sender`; a sender that is down loses
-nothing — the row is retried with back-off."""
+nothing — the row is retried with back-off.
+
+Delivery is three steps, each its own transaction at the caller's edge, so a slow mail server never
+holds a database transaction and two workers never send one row twice: :func:`claim` leases due rows
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, and a conditional update everywhere: only the worker whose
+update still finds the row due gets it), the caller sends them with no transaction open
+(:func:`send`), and :func:`finish` records the outcome. A worker that dies mid-send leaves its rows
+leased; they are due again when the lease ends (at least once, never lost)."""
 
 from __future__ import annotations
 
 import logging
 import smtplib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .models import Notification, OpenTask, User
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
+LEASE = timedelta(minutes=5)  # longer than any send may take (SMTP timeout 10 s per address)
 
 
 class Sender(Protocol):
@@ -57,8 +67,12 @@ def queue(session: Session, *, kind: str, recipient: str, subject: str, body: st
           instance_id: int | None = None, dedupe_key: str | None = None) -> None:
     if dedupe_key and session.scalars(select(Notification.id).where(Notification.dedupe_key == dedupe_key)).first():
         return
-    session.add(Notification(kind=kind, recipient=recipient, subject=subject, body=body, dedupe_key=dedupe_key,
-                             instance_id=instance_id, created_at=now, next_attempt_at=now))
+    values = dict(kind=kind, recipient=recipient, subject=subject, body=body, dedupe_key=dedupe_key,
+                  instance_id=instance_id, created_at=now, next_attempt_at=now, attempts=0)
+    # Two workers noticing the same overdue task at once: the second insert is a no-op, not an error.
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(Notification).values(**values).on_conflict_do_nothing(
+        index_elements=[Notification.dedupe_key]))
 
 
 def task_rows_opened(rows: Iterable[dict], business_key: str | None, now: datetime) -> list[dict]:
@@ -108,26 +122,60 @@ def _addresses(session: Session, recipient: str) -> list[str]:
     return found
 
 
-def deliver(session: Session, sender: Sender, now: datetime, limit: int = 50) -> tuple[int, int]:
-    """Send what is due; returns (sent, failed). The caller commits."""
-    rows = session.scalars(select(Notification).where(Notification.sent_at.is_(None), Notification.next_attempt_at <= now)
-                           .order_by(Notification.id).limit(limit)).all()
-    sent = failed = 0
-    for row in rows:
-        addresses = _addresses(session, row.recipient)
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    addresses: list[str]
+    subject: str
+    body: str
+    recipient: str
+
+
+def claim(session: Session, now: datetime, limit: int = 50) -> list[Claimed]:
+    """Lease up to ``limit`` due rows to the caller, who commits before sending."""
+    due = (select(Notification.id).where(Notification.sent_at.is_(None), Notification.next_attempt_at <= now)
+           .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True))
+    ids = list(session.scalars(due))
+    if not ids:
+        return []
+    leased = cast(CursorResult, session.execute(
+        update(Notification).where(Notification.id.in_(ids), Notification.sent_at.is_(None),
+                                   Notification.next_attempt_at <= now)
+        .values(next_attempt_at=now + LEASE).returning(Notification.id)
+        .execution_options(synchronize_session=False)))
+    mine = sorted(leased.scalars())
+    rows = session.scalars(select(Notification).where(Notification.id.in_(mine)).order_by(Notification.id)).all()
+    return [Claimed(r.id, _addresses(session, r.recipient), r.subject, r.body or r.subject, r.recipient) for r in rows]
+
+
+def send(sender: Sender, claimed: list[Claimed]) -> dict[int, str | None]:
+    """Send leased rows with no transaction open; returns row id -> error (None when sent)."""
+    outcome: dict[int, str | None] = {}
+    for row in claimed:
         try:
-            if not addresses:
+            if not row.addresses:
                 raise LookupError(f"no address for {row.recipient}")
-            for address in addresses:
-                sender.send(address, row.subject, row.body or row.subject)
+            for address in row.addresses:
+                sender.send(address, row.subject, row.body)
         except Exception as exc:  # a sender failure must not lose the row
-            row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"
+            outcome[row.id] = f"{type(exc).__name__}: {exc}"
+            continue
+        outcome[row.id] = None
+    return outcome
+
+
+def finish(session: Session, outcome: dict[int, str | None], now: datetime) -> tuple[int, int]:
+    """Record what :func:`send` did; returns (sent, failed). The caller commits."""
+    sent = failed = 0
+    for row in session.scalars(select(Notification).where(Notification.id.in_(list(outcome)))):
+        error = outcome[row.id]
+        row.attempts += 1
+        if error is None:
+            row.sent_at = now
+            sent += 1
+        else:
+            row.last_error = error
             row.next_attempt_at = now + min(MAX_BACKOFF, timedelta(seconds=30 * 2 ** min(row.attempts, 10)))
             failed += 1
-            continue
-        row.sent_at = now
-        row.attempts += 1
-        sent += 1
     session.flush()
     return sent, failed

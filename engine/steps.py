@@ -9,6 +9,7 @@ exactly one flushes and the other gets :class:`Conflict`.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -26,6 +27,7 @@ from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, Table, delete, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import due_dates, expressions, notifications, state
@@ -50,6 +52,24 @@ _MESSAGE_WAITS = cast(Table, MessageWait.__table__)
 _NOTIFICATIONS = cast(Table, Notification.__table__)
 _RECORDED = (ScriptTask, BusinessRuleTask, IntermediateCatchEvent, BoundaryEvent, EndEvent)
 _sandbox = SandboxEnvironment()
+log = logging.getLogger(__name__)
+
+
+def _database_error(exc: BaseException) -> BaseException | None:
+    """The database error behind ``exc``, if any: those fail the whole step (nothing is stored and the
+    caller answers 503/409), they never park the case in ``error`` with SQL text in its message."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DBAPIError | StaleDataError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _unexpected(exc: BaseException, instance_id: int, where: str) -> str:
+    """Log an exception none of our code raised on purpose with its traceback; the case keeps the message."""
+    log.error("unexpected error in instance %s at %s", instance_id, where, exc_info=exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 class StepScriptEngine(PythonScriptEngine):
@@ -207,7 +227,9 @@ class Step:
                 result = handler(ctx)
                 self.session.flush()
         except Exception as exc:
-            message = str(exc) if isinstance(exc, AftersalesError) else f"{type(exc).__name__}: {exc}"
+            if _database_error(exc) is not None:
+                raise
+            message = str(exc) if isinstance(exc, AftersalesError) else _unexpected(exc, self.instance.id, element_id(task))
             raise HandlerFailed(element_id(task), message) from exc
         if result:
             task.data.update(result)
@@ -231,12 +253,21 @@ class Step:
                     if not any(not t.task_spec.manual for t in wf.get_tasks(state=TaskState.READY)):
                         break
         except (AftersalesError, SpiffWorkflowException, Exception) as exc:  # noqa: B014
+            database = _database_error(exc)
+            if database is not None:
+                raise database from None
             failed = wf.get_tasks(state=TaskState.ERROR)
             for task in failed:
                 task._set_state(TaskState.READY)
             task = getattr(exc, "task", None) or (failed[0] if failed else None)
             where = getattr(exc, "element_id", None) or (element_id(task) if task is not None else "?")
-            message = getattr(exc, "message", None) if isinstance(exc, HandlerFailed) else str(exc)
+            if isinstance(exc, HandlerFailed):
+                message = exc.message
+            elif isinstance(exc, AftersalesError | SpiffWorkflowException):
+                message = str(exc)
+                log.info("instance %s stopped at %s: %s", self.instance.id, where, message)
+            else:
+                message = _unexpected(exc, self.instance.id, where)
             self.instance.state = "error"
             self.instance.error_element = where
             self.instance.error_message = message or type(exc).__name__

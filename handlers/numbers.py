@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .records import Counter
@@ -25,13 +25,12 @@ PREFIXES = {
 def next_number(session: Session, kind: str, now: datetime) -> str:
     prefix = PREFIXES[kind]
     day = now.strftime("%Y%m%d")
-    # An UPDATE first takes the row lock, so concurrent cases never share a number.
-    bumped = session.execute(
-        update(Counter).where(Counter.prefix == prefix, Counter.day == day).values(last=Counter.last + 1)
-        .returning(Counter.last)
-    ).scalar()
-    if bumped is None:
-        session.add(Counter(prefix=prefix, day=day, last=1))
-        session.flush()
-        bumped = 1
+    # One statement that inserts the day's first number or bumps the row: the database takes the row
+    # lock, so concurrent cases queue for it instead of both inserting (read-then-write raced on PostgreSQL).
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Counter).values(prefix=prefix, day=day, last=1).on_conflict_do_update(
+        index_elements=[Counter.prefix, Counter.day], set_={"last": Counter.last + 1}
+    ).returning(Counter.last)
+    bumped = session.execute(statement).scalar_one()
     return f"{prefix}-{day}-{bumped:04d}"
+

@@ -35,6 +35,8 @@ def database_url(tmp_path):
     if url:
         eng = make_engine(url)
         Base.metadata.drop_all(eng)
+        with eng.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
         eng.dispose()
         return url
     return f"sqlite:///{tmp_path}/test.db"

@@ -1,4 +1,4 @@
-"""The ``aftersales`` command: init-db, deploy, users add, serve, demo."""
+"""The ``aftersales`` command: db upgrade / init-db, deploy, users add, serve, demo."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import click
 
 import handlers
 from engine.clock import SystemClock
-from engine.errors import AftersalesError, DiagramInvalid
+from engine.errors import AftersalesError, DiagramInvalid, SchemaOutdated
 from engine.groups import GROUPS, STAFF_GROUPS
 from engine.users import SYSTEM, add_user
 from engine.wiring import build
@@ -50,7 +50,25 @@ def _files(paths: tuple[str, ...]) -> dict[str, bytes]:
 
 
 def _build():
-    return build(handlers.default_registry(), os.environ.get("DATABASE_URL"))
+    try:
+        return build(handlers.default_registry(), os.environ.get("DATABASE_URL"))
+    except SchemaOutdated as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _upgrade(revision: str = "head") -> None:
+    from engine import schema
+    from engine.db import make_engine
+
+    db = make_engine(os.environ.get("DATABASE_URL"))
+    try:
+        found = schema.upgrade(db, revision)
+        click.echo(f"schema at revision {schema.current(db)} (found {found}) "
+                   f"on {db.url.render_as_string(hide_password=True)}")
+    except SchemaOutdated as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.dispose()
 
 
 def _git_commit(paths: tuple[str, ...]) -> str | None:
@@ -88,13 +106,64 @@ def main() -> None:
     """aftersales: BPMN-driven after-sales service (repair, dispatch, returns, complaints)."""
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 @main.command("init-db")
 def init_db() -> None:
-    """Create the database schema (idempotent)."""
-    _engine, _sessions, db = _build()
-    click.echo(f"schema ready at {db.url.render_as_string(hide_password=True)}")
+    """Create or upgrade the database schema to the newest revision (idempotent)."""
+    _upgrade()
+
+
+@main.group()
+def db() -> None:
+    """Schema migrations (Alembic)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the schema of DATABASE_URL to REVISION (default: the newest)."""
+    _upgrade(revision)
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the schema revision of DATABASE_URL and the newest this code knows."""
+    from engine import schema
+    from engine.db import make_engine
+
+    engine = make_engine(os.environ.get("DATABASE_URL"))
+    try:
+        click.echo(f"{schema.status(engine)}: database at {schema.current(engine)}, code at {schema.head()}")
+    finally:
+        engine.dispose()
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the change is, e.g. 'add notes to parts'.")
+def db_revision(message: str) -> None:
+    """Write a new revision from the difference between the models and DATABASE_URL (at head)."""
+    from alembic import command
+
+    from engine import schema
+    from engine.db import make_engine
+
+    engine = make_engine(os.environ.get("DATABASE_URL"))
+    try:
+        schema.ensure(engine)
+        cfg = schema.config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            script = command.revision(cfg, message=message, autogenerate=True)
+    except SchemaOutdated as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    scripts = script if isinstance(script, list) else [script]
+    for sc in scripts:
+        if sc is not None:
+            click.echo(f"wrote {sc.path}: review it, then run the tests")
 
 
 @main.command()
@@ -205,6 +274,10 @@ def seed_demo(engine, sessions) -> list[str]:
 @click.option("--port", default=5000, show_default=True, type=int)
 def demo(host: str, port: int) -> None:
     """Create the schema, deploy processes/, add demo users and stock, and serve."""
+    from engine.db import database_url
+
+    if database_url(os.environ.get("DATABASE_URL")).startswith("sqlite"):
+        _upgrade()  # a demo on its own file keeps itself current; a shared database is upgraded on purpose
     engine, sessions, db = _build()
     click.echo(f"database: {db.url.render_as_string(hide_password=True)}")
     _deploy(sessions, engine, (), "demo", "demo")

@@ -24,7 +24,13 @@ def register(app: Flask) -> None:
         session = g.get("db")
         if session is not None:
             if response.status_code < 400:
-                session.commit()  # a failure here is handled by the error handlers: nothing was stored
+                try:
+                    session.commit()
+                except Exception as exc:  # noqa: BLE001 - error handlers do not see after_request failures
+                    session.rollback()
+                    from .errors import database_failure
+
+                    return current_app.make_response(database_failure(exc))
             else:
                 session.rollback()
         return response

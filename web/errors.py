@@ -74,22 +74,11 @@ def register(app: Flask) -> None:
             response.headers["WWW-Authenticate"] = 'Basic realm="aftersales"'
         return response
 
-    def _answer(status: int, message: str):
-        return _page(status, message) if _wants_page() else (jsonify({"error": message}), status)
-
     @app.errorhandler(StaleDataError)
-    def _stale(exc):
-        return _answer(409, "changed by someone else at the same moment; reload and try again")
-
     @app.errorhandler(IntegrityError)
-    def _integrity(exc):
-        log.warning("integrity error: %s", exc)
-        return _answer(409, "conflicting change; reload and try again")
-
     @app.errorhandler(OperationalError)
-    def _db_down(exc):
-        log.error("database error: %s", exc)
-        return _answer(503, "database unavailable; nothing was changed, try again shortly")
+    def _database(exc):
+        return database_failure(exc)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
@@ -99,5 +88,35 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unexpected error")
-        return _answer(500, "internal error; nothing was changed")
+        error_id = _error_id()
+        log.exception("unexpected error [error id %s]", error_id)
+        return _answer(500, f"internal error; nothing was changed (error id {error_id})", error_id)
+
+
+def _answer(status: int, message: str, error_id: str | None = None):
+    if _wants_page():
+        return _page(status, message)
+    body = {"error": message} | ({"error_id": error_id} if error_id else {})
+    return jsonify(body), status
+
+
+def _error_id() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:12]
+
+
+def database_failure(exc: Exception):
+    """A failed statement or commit: the SQL goes to the log under an id, the user gets the id."""
+    error_id = _error_id()
+    if isinstance(exc, StaleDataError):
+        log.info("concurrent change [error id %s]: %s", error_id, exc)
+        return _answer(409, "changed by someone else at the same moment; reload and try again", error_id)
+    if isinstance(exc, IntegrityError):
+        log.warning("integrity error [error id %s]: %s", error_id, exc)
+        return _answer(409, "conflicting change; reload and try again", error_id)
+    if isinstance(exc, OperationalError):
+        log.error("database error [error id %s]: %s", error_id, exc)
+        return _answer(503, "database unavailable; nothing was changed, try again shortly", error_id)
+    log.error("database failure [error id %s]", error_id, exc_info=exc)
+    return _answer(500, f"internal error; nothing was changed (error id {error_id})", error_id)

@@ -1,4 +1,5 @@
-"""Fires due timers by itself: a background thread in ``serve``/``demo`` (a job edge: it commits).
+"""Fires due timers by itself: a background thread in ``serve``/``demo`` when no Celery broker is
+configured. It runs the job functions of ``web/jobs.py``, as the Celery worker does.
 
 Several workers may run this at once (several processes on PostgreSQL): firing goes through
 the instance revision, so a timer one worker fired is a :class:`Conflict` for the others, whose
@@ -11,13 +12,11 @@ import logging
 import threading
 import time
 
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
-
-from engine import company_calendar, notifications
-from engine.errors import Conflict
+from engine import company_calendar
 from engine.instances import ProcessEngine
 from engine.notifications import Sender
+
+from . import jobs
 
 log = logging.getLogger(__name__)
 
@@ -36,41 +35,10 @@ class TimerScheduler:
         """Start the cases timer start events ask for, then fire every timer due now.
 
         Returns how many cases were started or moved on."""
-        fired = self.run_scheduled_starts()
-        with self.sessions() as session:
-            due = self.engine.due_timers(session)
-        for instance_id in due:
-            with self.sessions() as session:
-                try:
-                    if self.engine.fire_timers(session, instance_id):
-                        session.commit()
-                        fired += 1
-                except (Conflict, StaleDataError):
-                    session.rollback()  # another worker fired it first
-                except OperationalError as exc:
-                    session.rollback()
-                    log.warning("timer for instance %s not fired, database unavailable: %s", instance_id, exc)
-        return fired
+        return jobs.run_scheduled_starts(self.engine, self.sessions) + jobs.fire_due_timers(self.engine, self.sessions)
 
     def run_scheduled_starts(self) -> int:
-        started = 0
-        with self.sessions() as session:
-            due = self.engine.due_starts(session)
-        for row in due:
-            with self.sessions() as session:
-                try:
-                    row = session.merge(row)
-                    if self.engine.start_scheduled(session, row) is not None:
-                        session.commit()
-                        started += 1
-                    else:
-                        session.rollback()
-                except (Conflict, StaleDataError):
-                    session.rollback()
-                except Exception:  # a broken start must not stop the other schedules
-                    session.rollback()
-                    log.exception("scheduled start of %s failed", row.key)
-        return started
+        return jobs.run_scheduled_starts(self.engine, self.sessions)
 
     def check_calendar(self, every_seconds: float = 3600) -> int:
         """Tell the admins (once per year concerned) when the next 90 days reach a year without
@@ -87,14 +55,8 @@ class TimerScheduler:
         """Mark newly overdue tasks, then hand what is due in the outbox to the sender."""
         if self.sender is None:
             return 0, 0
-        now = self.engine.clock.now()
-        with self.sessions() as session:
-            notifications.queue_overdue(session, now)
-            session.commit()
-        with self.sessions() as session:
-            result = notifications.deliver(session, self.sender, now)
-            session.commit()
-        return result
+        jobs.queue_overdue(self.engine, self.sessions)
+        return jobs.deliver_notifications(self.engine, self.sessions, self.sender)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="aftersales-timers", daemon=True)

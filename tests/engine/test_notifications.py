@@ -58,3 +58,95 @@ def test_overdue_tasks_are_announced_once(core, clock):
         s.commit()
         overdue = s.query(Notification).filter_by(kind="task_overdue").one()
         assert overdue.recipient == "group:customer_service" and "Call back" in overdue.subject
+
+
+def _outbox(sessions, now, n):
+    with sessions() as s:
+        for i in range(n):
+            notifications.queue(s, kind="customer", recipient=f"email:c{i}@example.com", subject=f"notice {i}",
+                                body="", now=now)
+        s.commit()
+
+
+class Slow(Recorder):
+    def __init__(self, lock):
+        super().__init__()
+        self.lock = lock
+
+    def send(self, address, subject, body):
+        import time
+
+        time.sleep(0.005)
+        with self.lock:
+            self.sent.append((address, subject))
+
+
+def test_two_workers_never_send_one_notification_twice(core, clock, database_url):
+    """Two servers on one database, each with its own connections, draining one outbox at once."""
+    import threading
+
+    import handlers
+    from engine.wiring import build
+
+    engine, sessions = core
+    _outbox(sessions, clock.now(), 60)
+    other_engine, other_sessions, other_db = build(handlers.default_registry(), database_url, clock=clock)
+    lock = threading.Lock()
+    a, b = Slow(lock), Slow(lock)
+    workers = [TimerScheduler(engine, sessions, sender=a), TimerScheduler(other_engine, other_sessions, sender=b)]
+    barrier = threading.Barrier(2)
+    totals = []
+
+    def drain(worker):
+        barrier.wait()
+        total = 0
+        while (sent := worker.run_notifications()[0]) > 0:
+            total += sent
+        totals.append(total)
+
+    threads = [threading.Thread(target=drain, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    other_db.dispose()
+    subjects = sorted(subject for _address, subject in a.sent + b.sent)
+    assert subjects == sorted(f"notice {i}" for i in range(60))  # each once, none lost
+    assert sum(totals) == 60
+    with sessions() as s:
+        assert s.query(Notification).filter(Notification.sent_at.is_(None)).count() == 0
+        assert {r.attempts for r in s.query(Notification)} == {1}
+
+
+def test_a_slow_mail_server_holds_no_database_transaction(core, clock):
+    import threading
+    import time
+
+    from handlers.records import Part
+
+    engine, sessions = core
+    _outbox(sessions, clock.now(), 1)
+    sending, release = threading.Event(), threading.Event()
+
+    class Stuck(Recorder):
+        def send(self, address, subject, body):
+            sending.set()
+            release.wait(10)
+            super().send(address, subject, body)
+
+    stuck = Stuck()
+    worker = threading.Thread(target=TimerScheduler(engine, sessions, sender=stuck).run_notifications)
+    worker.start()
+    assert sending.wait(10)
+    started = time.monotonic()
+    with sessions() as s:  # a writer and a reader while the mail server hangs
+        s.get(Part, "P-100").on_hand = 11
+        s.commit()
+        assert s.query(Notification).one().sent_at is None
+    waited = time.monotonic() - started
+    release.set()
+    worker.join(10)
+    assert waited < 1.0, f"a writer waited {waited:.2f}s for the outbox"
+    assert [subject for _a, subject in stuck.sent] == ["notice 0"]
+    with sessions() as s:
+        assert s.query(Notification).one().sent_at is not None

@@ -1,0 +1,93 @@
+"""Background jobs, each a job edge (it commits): fire due timers, start scheduled cases, deliver the
+outbox, run an asynchronous service task. The embedded thread (``web/scheduler.py``) and the Celery
+worker (``web/celery_app.py``) call these same functions. Every job is safe to run twice or on two
+workers at once: timers and starts go through the instance revision or a conditional update, outbox
+rows are leased (see ``engine.notifications``), so at-least-once delivery has an exactly-once effect.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import notifications
+from engine.errors import Conflict
+from engine.instances import ProcessEngine
+from engine.models import ScheduledStart
+from engine.notifications import Sender
+
+log = logging.getLogger(__name__)
+
+
+def due_timer_instances(engine: ProcessEngine, sessions, limit: int = 100) -> list[int]:
+    with sessions() as session:
+        return engine.due_timers(session, limit=limit)
+
+
+def fire_timer(engine: ProcessEngine, sessions, instance_id: int) -> bool:
+    """Fire what is due on one instance; False when nothing was due or another worker fired it."""
+    with sessions() as session:
+        try:
+            if engine.fire_timers(session, instance_id):
+                session.commit()
+                return True
+        except (Conflict, StaleDataError):
+            session.rollback()  # another worker fired it first
+        except OperationalError as exc:
+            session.rollback()
+            log.warning("timer for instance %s not fired, database unavailable: %s", instance_id, exc)
+    return False
+
+
+def fire_due_timers(engine: ProcessEngine, sessions) -> int:
+    return sum(fire_timer(engine, sessions, i) for i in due_timer_instances(engine, sessions))
+
+
+def due_scheduled_starts(engine: ProcessEngine, sessions) -> list[str]:
+    with sessions() as session:
+        return [row.key for row in engine.due_starts(session)]
+
+
+def start_scheduled(engine: ProcessEngine, sessions, key: str) -> bool:
+    """Start the case a timer start event of ``key`` asks for, if still due (the row is claimed)."""
+    with sessions() as session:
+        try:
+            row = session.scalars(select(ScheduledStart).where(ScheduledStart.key == key)).first()
+            if row is not None and engine.start_scheduled(session, row) is not None:
+                session.commit()
+                return True
+            session.rollback()
+        except (Conflict, StaleDataError):
+            session.rollback()
+        except Exception:  # a broken start must not stop the other schedules
+            session.rollback()
+            log.exception("scheduled start of %s failed", key)
+    return False
+
+
+def run_scheduled_starts(engine: ProcessEngine, sessions) -> int:
+    return sum(start_scheduled(engine, sessions, key) for key in due_scheduled_starts(engine, sessions))
+
+
+def queue_overdue(engine: ProcessEngine, sessions) -> int:
+    with sessions() as session:
+        count = notifications.queue_overdue(session, engine.clock.now())
+        session.commit()
+        return count
+
+
+def deliver_notifications(engine: ProcessEngine, sessions, sender: Sender, limit: int = 50) -> tuple[int, int]:
+    """Lease due outbox rows (commit), send them with no transaction open, record the outcome (commit)."""
+    with sessions() as session:
+        claimed = notifications.claim(session, engine.clock.now(), limit)
+        session.commit()
+    if not claimed:
+        return 0, 0
+    outcome = notifications.send(sender, claimed)
+    with sessions() as session:
+        result = notifications.finish(session, outcome, engine.clock.now())
+        session.commit()
+    return result
