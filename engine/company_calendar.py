@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .errors import Conflict, InvalidRequest, NotFound, NotPermitted
+from . import access
+from .errors import Conflict, InvalidRequest, NotFound
 from .models import ClosedDay
 from .users import Actor
 from .working_days import WorkingCalendar
@@ -29,8 +30,7 @@ def _day(text: str) -> date:
 
 
 def add_closed_day(session: Session, actor: Actor, day: str, reason: str, now: datetime) -> ClosedDay:
-    if not actor.is_admin:
-        raise NotPermitted("only admins change the company calendar")
+    access.require(access.may(actor, "change_calendar"), "only admins change the company calendar")
     when = _day(day)
     if session.get(ClosedDay, when) is not None:
         raise Conflict(f"{when} is already a closed day")
@@ -41,8 +41,7 @@ def add_closed_day(session: Session, actor: Actor, day: str, reason: str, now: d
 
 
 def remove_closed_day(session: Session, actor: Actor, day: str) -> None:
-    if not actor.is_admin:
-        raise NotPermitted("only admins change the company calendar")
+    access.require(access.may(actor, "change_calendar"), "only admins change the company calendar")
     row = session.get(ClosedDay, _day(day))
     if row is None:
         raise NotFound(f"{day} is not a closed day")

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from engine import deployments, diagram_diff, versions
+from engine import access, deployments, diagram_diff, versions
 from engine.errors import DiagramInvalid, InvalidRequest, NotPermitted
 from engine.models import Definition
 
@@ -24,7 +24,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.before_request
 @login_required
 def _only_owners():
-    if not actor().groups & {"admin", "process_owner"}:
+    if not access.may(actor(), "manage_versions"):
         raise NotPermitted(_("Only admins and process owners manage flows."))
 
 
@@ -125,7 +125,7 @@ def migrate(key: str):
     results, form = None, request.form
     if request.method == "POST":
         execute = form.get("action") == "execute"
-        if execute and not actor().is_admin:
+        if execute and not access.may(actor(), "migrate"):
             raise NotPermitted(_("Only admins move cases."))
         source = _int(form.get("from_version"), "from")
         target = deployments.get_definition(db(), key, _int(form.get("to_version"), "to"))
