@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import admin, cases, inbox, labels, login, tasks
+from . import account, admin, cases, inbox, labels, login, tasks
 
 
 def register(app: Flask) -> None:
     login.init(app)
     labels.init(app)
-    for module in (login, inbox, tasks, cases, admin):
+    for module in (login, inbox, tasks, cases, admin, account):
         app.register_blueprint(module.bp)
