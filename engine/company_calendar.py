@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from . import calendar_import, notifications, official_calendar
-from .errors import Conflict, InvalidRequest, NotFound, NotPermitted, ScheduleInvalid
+from . import access, calendar_import, notifications, official_calendar
+from .errors import Conflict, InvalidRequest, NotFound, ScheduleInvalid
 from .models import CalendarChange, CalendarDay, CalendarImport, ImportedDay, Notification
 from .users import Actor
 from .working_days import SHANGHAI, WorkingCalendar, WorkingHours
@@ -60,8 +60,7 @@ def parse_day(text: Any) -> date:
 
 
 def _admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise NotPermitted("only admins change the company calendar")
+    access.require(access.may(actor, "change_calendar"), "only admins change the company calendar")
 
 
 def add_day(session: Session, actor: Actor, day_text: Any, kind: Any, reason: Any, now: datetime,

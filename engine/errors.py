@@ -12,7 +12,8 @@
     ├── HandlerFailed         a service-task handler raised; the instance is in state ``error``
     ├── ScriptFailed          a condition or script in a diagram failed
     ├── NoMatchingMessage     a message that nothing waits for
-    └── SchemaOutdated        the database schema is not at this code's migration head
+    ├── SchemaOutdated        the database schema is not at this code's migration head
+    └── TooManyAttempts       too many wrong passwords for a user or from an address: locked a while
 
 HTTP status codes for these are chosen in one place: ``web/errors.py``.
 """
@@ -116,3 +117,10 @@ class NoMatchingMessage(NotFound):
 
 class SchemaOutdated(AftersalesError):
     """The database needs ``aftersales db upgrade`` (or newer code) before this code may use it."""
+
+
+class TooManyAttempts(AftersalesError):
+    def __init__(self, field: str, value: str, retry_after: int):
+        self.field, self.value, self.retry_after = field, value, retry_after
+        what = f"user '{value}'" if field == "user" else f"address {value}"
+        super().__init__(f"too many failed logins: {what} is locked for {max(1, retry_after // 60)} min")

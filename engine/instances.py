@@ -16,7 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import company_calendar, deployments, due_dates, forms, schedules
+from . import access, company_calendar, deployments, due_dates, forms, schedules
 from .clock import Clock, use_clock
 from .db import as_utc
 from .errors import Conflict, FormInvalid, InvalidRequest, NoMatchingMessage, NotFound, NotPermitted
@@ -83,8 +83,7 @@ class ProcessEngine:
     def deploy(self, session: Session, files: dict[str, bytes], actor: Actor, comment: str = "",
                source: str = "api", git_commit: str | None = None, dry_run: bool = False) -> deployments.DeployResult:
         """Validate, then store a version per changed key; ``dry_run`` validates and stores nothing."""
-        if not actor.may_deploy():
-            raise NotPermitted("only admin and process_owner may deploy")
+        access.require(access.may(actor, "deploy"), "only admin and process_owner may deploy")
         if dry_run:
             return deployments.preview(session, files, topics=self.handlers.topics)
         return deployments.deploy(session, files, user=actor.username, now=self.clock.now(),
@@ -148,11 +147,12 @@ class ProcessEngine:
             raise NotFound(f"no process instance {instance_id}")
         return instance
 
-    def list_instances(self, session: Session, key: str | None = None, state: str | None = None,
+    def list_instances(self, session: Session, actor: Actor, key: str | None = None, state: str | None = None,
                        business_key: str | None = None, limit: int = 200) -> list[Instance]:
+        """The cases the actor may see (filtered in SQL by the access policy), newest first."""
         if state and state not in INSTANCE_STATES:
             raise InvalidRequest(f"state must be one of {', '.join(INSTANCE_STATES)}")
-        q = select(Instance).order_by(Instance.id.desc()).limit(limit)
+        q = access.visible(select(Instance).order_by(Instance.id.desc()).limit(limit), actor)
         if key:
             q = q.where(Instance.key == key)
         if state:
@@ -186,8 +186,7 @@ class ProcessEngine:
         return step, step.load()
 
     def cancel(self, session: Session, instance_id: int, actor: Actor) -> Instance:
-        if not actor.groups & {"admin", "supervisor"}:
-            raise NotPermitted("only supervisors and admins may cancel a case")
+        access.require(access.may(actor, "cancel"), "only supervisors and admins may cancel a case")
         instance = self.get_instance(session, instance_id)
         if instance.state not in ("running", "error"):
             raise Conflict(f"instance {instance_id} is {instance.state}")
@@ -204,10 +203,9 @@ class ProcessEngine:
 
     def retry(self, session: Session, instance_id: int, actor: Actor) -> Instance:
         instance = self.get_instance(session, instance_id)
+        access.require(access.may_retry(actor, instance), "only supervisors, admins or who started the case may retry it")
         if instance.state != "error":
             raise Conflict(f"instance {instance_id} is {instance.state}, not error")
-        if not actor.groups & {"admin", "supervisor"} and actor.username != instance.started_by:
-            raise NotPermitted("only supervisors, admins or who started the case may retry it")
         step = Step(self, session, instance, actor)
         wf = step.load()
         step.advance(wf)
@@ -216,12 +214,7 @@ class ProcessEngine:
 
     # --- tasks -----------------------------------------------------------------------------
 
-    @staticmethod
-    def may_act(task: OpenTask, actor: Actor) -> bool:
-        groups, users = set(_csv(task.candidate_groups)), set(_csv(task.candidate_users))
-        if task.assignee == actor.username or actor.username in users or groups & actor.groups:
-            return True
-        return not groups and not users and task.assignee is None
+    may_act = staticmethod(access.may_act)
 
     def get_task(self, session: Session, task_id: str, actor: Actor) -> OpenTask:
         task = session.get(OpenTask, task_id)
@@ -229,7 +222,7 @@ class ProcessEngine:
             if session.scalars(select(HistoryEntry.id).where(HistoryEntry.task_id == task_id)).first():
                 raise Conflict(f"task {task_id} is no longer open")
             raise NotFound(f"no task {task_id}")
-        if not (self.may_act(task, actor) or actor.is_admin):
+        if not access.may_open_task(task, actor):
             raise NotPermitted(f"task {task_id} is not for {actor.username}")
         return task
 
@@ -285,7 +278,7 @@ class ProcessEngine:
 
     def unclaim(self, session: Session, task_id: str, actor: Actor) -> OpenTask:
         task = self.get_task(session, task_id, actor)
-        if actor.groups & {"admin", "supervisor"}:
+        if access.supervises(actor):
             return self._set_assignee(session, task, None, expect=(task.assignee,))
         return self._set_assignee(session, task, None, expect=(actor.username,))
 
@@ -294,7 +287,7 @@ class ProcessEngine:
         probe = OpenTask(candidate_groups=task.candidate_groups, candidate_users=task.candidate_users, assignee=None)
         if not self.may_act(probe, user):
             raise InvalidRequest(f"{user.username} is not a candidate for task {task_id}")
-        if actor.groups & {"admin", "supervisor"}:
+        if access.supervises(actor):
             return self._set_assignee(session, task, user.username, expect=(task.assignee,))
         if not self.may_act(task, actor):
             raise NotPermitted(f"task {task_id} is not for {actor.username}")
@@ -444,7 +437,23 @@ class ProcessEngine:
             view["form"] = {"fields": [f.to_dict() for f in self.task_form(session, task)]}
         return view
 
+    def view_for(self, session: Session, instance: Instance, actor: Actor, via: str) -> dict:
+        """The case as ``actor`` may see it (engine/access.py); NotPermitted when not at all.
+        Contact data shown is recorded as a customer-data read."""
+        access.require_case(session, actor, instance)
+        view = access.redact_view(actor, self.instance_view(session, instance))
+        if access.shows_contact(actor, view["variables"], *[h["data"] for h in view["history"]]):
+            access.log_read(session, actor, instance.id, self.clock.now(), via)
+        return view
+
+    def summary_for(self, session: Session, instance: Instance, actor: Actor, via: str) -> dict:
+        """The full view when the actor may see the case, else only what identifies it."""
+        if access.may_see_case(session, actor, instance):
+            return self.view_for(session, instance, actor, via)
+        return {"id": instance.id, "key": instance.key, "business_key": instance.business_key, "state": instance.state}
+
     def instance_view(self, session: Session, instance: Instance) -> dict:
+        """Everything about a case, unfiltered: callers outside the engine use ``view_for``."""
         tasks = session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id).order_by(OpenTask.created_at))
         return {
             "id": instance.id, "key": instance.key, "version": instance.version,

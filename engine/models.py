@@ -37,6 +37,8 @@ class User(Base):
     groups: Mapped[str] = mapped_column(String(500), default="")  # ",g1,g2," for LIKE lookups
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Raised by logout, password change and disable: a session cookie carrying an older epoch is dead.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def group_list(self) -> list[str]:
@@ -50,6 +52,36 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AuthEvent(Base):
+    """Logins, failed passwords, lockouts, logouts, token and account changes.
+
+    Failed attempts in the last window are also what the lockout counts (engine/login_guard.py).
+    """
+
+    __tablename__ = "auth_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    username: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[str] = mapped_column(String(20))  # login|basic|token|session|cli
+    outcome: Mapped[str] = mapped_column(String(30))  # ok|failed|locked|disabled|logout|password_changed|...
+
+    __table_args__ = (Index("ix_auth_events_user", "username", "at"), Index("ix_auth_events_address", "address", "at"))
+
+
+class CustomerDataRead(Base):
+    """Who read a customer's contact data, when, in which case, through which route (R29)."""
+
+    __tablename__ = "customer_data_reads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    via: Mapped[str] = mapped_column(String(60))
 
 
 class Deployment(Base):

@@ -16,8 +16,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import deployments, state
-from .errors import Conflict, InvalidRequest, NotPermitted
+from . import access, deployments, state
+from .errors import Conflict, InvalidRequest
 from .models import CurrentVersion, Definition, Instance, OpenTask, VersionEvent
 from .specs import ProcessSpecs
 from .steps import Step, StepScriptEngine, element_id
@@ -44,8 +44,7 @@ def versions_with_counts(session: Session, key: str) -> list[dict]:
 
 def rollback(session: Session, key: str, version: int, actor: Actor, now: datetime) -> None:
     """Make ``version`` the one new cases start on (any existing version: also forward again)."""
-    if not actor.is_admin:
-        raise NotPermitted("only admins roll back")
+    access.require(access.may(actor, "rollback"), "only admins roll back")
     target = deployments.get_definition(session, key, version)
     pointer = session.get(CurrentVersion, key)
     previous = pointer.version if pointer else deployments.get_definition(session, key).version

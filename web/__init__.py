@@ -57,6 +57,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # Served over HTTPS (AFTERSALES_HTTPS=1): cookies only over HTTPS.
+        SESSION_COOKIE_SECURE=os.environ.get("AFTERSALES_HTTPS", "") in ("1", "true", "yes"),
+        REMEMBER_COOKIE_SECURE=os.environ.get("AFTERSALES_HTTPS", "") in ("1", "true", "yes"),
+        # Lockout counts in Redis when set (e.g. redis://127.0.0.1:6379/0), else in the database.
+        RATELIMIT_STORAGE_URI=os.environ.get("AFTERSALES_RATELIMIT_STORAGE") or None,
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -68,11 +73,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from flask_wtf.csrf import CSRFProtect
 
-    from . import i18n, pages
+    from . import auth, i18n, pages
     from .api import blueprint
 
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or secret_key(app)
     i18n.init(app)
+    auth.init(app)
     # Every page form carries a CSRF token; the API authenticates each request itself (Basic/Bearer,
     # no cookie), so it is not checked there.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False

@@ -223,6 +223,52 @@ def users_add(name: str, groups: tuple[str, ...], password: str, email: str | No
     click.echo(f"user {name} added to {', '.join(groups)}")
 
 
+@users.command("disable")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    """Disable an account: no more logins, sessions or API tokens (``enable`` undoes it)."""
+    _set_active(name, False)
+
+
+@users.command("enable")
+@click.argument("name")
+def users_enable(name: str) -> None:
+    """Enable a disabled account again (its old sessions stay ended)."""
+    _set_active(name, True)
+
+
+def _set_active(name: str, active: bool) -> None:
+    from engine import login_guard
+    from engine.users import set_active
+
+    _engine, sessions, _db = _build()
+    with sessions() as session:
+        try:
+            set_active(session, name, active)
+        except AftersalesError as exc:
+            raise click.ClickException(str(exc)) from exc
+        login_guard.record(session, SystemClock().now(), name, "", "cli", "enabled" if active else "disabled")
+        session.commit()
+    click.echo(f"user {name} {'enabled' if active else 'disabled'}")
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def users_password(name: str, password: str) -> None:
+    """Set a user's password; every session of that user ends."""
+    from engine.users import get_user, set_password
+
+    _engine, sessions, _db = _build()
+    with sessions() as session:
+        try:
+            set_password(session, get_user(session, name), password)
+        except AftersalesError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+    click.echo(f"password of {name} changed")
+
+
 def _serve(host: str, port: int) -> None:
     from waitress import serve
 

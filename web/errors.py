@@ -20,6 +20,7 @@ from engine.errors import (
     NotFound,
     NotPermitted,
     ScriptFailed,
+    TooManyAttempts,
 )
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ STATUS: dict[type[AftersalesError], int] = {
     FormInvalid: 422,
     HandlerFailed: 500,
     ScriptFailed: 500,
+    TooManyAttempts: 429,
 }
 
 
@@ -58,18 +60,25 @@ def _page(status: int, message: str):
     from flask_babel import gettext as _
 
     titles = {400: _("Bad request"), 401: _("Please log in"), 403: _("Not allowed"), 404: _("Not found"),
-              405: _("Not allowed"), 409: _("Changed meanwhile"), 422: _("Invalid input"), 500: _("Something went wrong"),
+              405: _("Not allowed"), 409: _("Changed meanwhile"), 422: _("Invalid input"), 429: _("Locked for a while"),
+              500: _("Something went wrong"),
               503: _("Service unavailable")}
     return render_template("error.html", title=titles.get(status, _("Error")), message=message), status
+
+
+def _retry_after(exc: AftersalesError) -> dict:
+    return {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else {}
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(AftersalesError)
     def _ours(exc: AftersalesError):
         if _wants_page():
-            return _page(status_for(exc), str(exc))
+            page, status = _page(status_for(exc), str(exc))
+            return page, status, _retry_after(exc)
         response = jsonify(exc.to_dict())
         response.status_code = status_for(exc)
+        response.headers.update(_retry_after(exc))
         if isinstance(exc, Unauthenticated):
             response.headers["WWW-Authenticate"] = 'Basic realm="aftersales"'
         return response

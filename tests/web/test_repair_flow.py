@@ -48,7 +48,7 @@ def diagnose(api, iid, **over):
 
 def through_dispatch(api, iid, parts_used="P-100:1", old=1):
     api.complete("technician", iid, "accept_work_order", appointment_date="2026-11-25", travel_mode="company_car")
-    inst = api.get("warehouse", f"/api/process-instances/{iid}").json
+    inst = api.get("supervisor", f"/api/process-instances/{iid}").json
     if inst["variables"].get("slip_no"):
         api.complete("warehouse", iid, "issue_parts", parts_handed_over=True)
     return api.complete("technician", iid, "onsite_repair", repair_steps="拆机更换主板", repair_result="制冷恢复",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from engine import company_calendar
+from engine import access, company_calendar
 from engine.errors import InvalidRequest
 from engine.instances import iso
 
@@ -84,6 +84,7 @@ def list_closed_days():
 @bp.post("/calendar/closed-days")
 @login_required
 def add_closed_day():
+    access.require(access.may(current_actor(), "change_calendar"), "only admins change the company calendar")
     body = json_body()
     if not isinstance(body.get("day"), str):
         raise InvalidRequest("give the day as {\"day\": \"YYYY-MM-DD\", \"reason\": \"...\"}")

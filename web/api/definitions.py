@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select
 
-from engine import deployments, versions
+from engine import access, deployments, versions
 from engine.errors import DiagramInvalid, InvalidRequest, Problem
 from engine.instances import iso as _iso
 from engine.models import Definition
@@ -27,6 +27,7 @@ def _definition(d: Definition) -> dict:
 @bp.post("/deployments")
 @login_required
 def deploy():
+    access.require(access.may(current_actor(), "deploy"), "only admin and process_owner may deploy")
     uploads = request.files.getlist("file")
     if not uploads:
         raise InvalidRequest("send the diagrams as multipart field 'file' (one or more .bpmn/.dmn)")
@@ -82,4 +83,4 @@ def start(key: str):
     if business_key is not None and not isinstance(business_key, str):
         raise InvalidRequest("business_key must be a string")
     inst = engine().start(db(), key, current_actor(), business_key=business_key, variables=body.get("variables"))
-    return jsonify(engine().instance_view(db(), inst)), 201
+    return jsonify(engine().summary_for(db(), inst, current_actor(), "api:start")), 201

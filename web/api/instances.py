@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from engine import access
 from engine.instances import iso
 
 from ..auth import current_actor, login_required
@@ -15,7 +16,7 @@ bp = Blueprint("instances", __name__)
 @bp.get("/process-instances")
 @login_required
 def list_instances():
-    found = engine().list_instances(db(), key=request.args.get("key") or None, state=request.args.get("state") or None,
+    found = engine().list_instances(db(), current_actor(), key=request.args.get("key") or None, state=request.args.get("state") or None,
                                     business_key=request.args.get("business_key") or None)
     return jsonify([{"id": i.id, "key": i.key, "version": i.version, "business_key": i.business_key,
                      "state": i.state, "started_at": iso(i.started_at), "started_by": i.started_by}
@@ -25,21 +26,21 @@ def list_instances():
 @bp.get("/process-instances/<int:instance_id>")
 @login_required
 def get_instance(instance_id: int):
-    return jsonify(engine().instance_view(db(), engine().get_instance(db(), instance_id)))
+    return jsonify(engine().view_for(db(), engine().get_instance(db(), instance_id), current_actor(), "api:case"))
 
 
 @bp.post("/process-instances/<int:instance_id>/cancel")
 @login_required
 def cancel(instance_id: int):
     inst = engine().cancel(db(), instance_id, current_actor())
-    return jsonify(engine().instance_view(db(), inst))
+    return jsonify(engine().view_for(db(), inst, current_actor(), "api:cancel"))
 
 
 @bp.post("/process-instances/<int:instance_id>/retry")
 @login_required
 def retry(instance_id: int):
     inst = engine().retry(db(), instance_id, current_actor())
-    return jsonify(engine().instance_view(db(), inst))
+    return jsonify(engine().summary_for(db(), inst, current_actor(), "api:retry"))
 
 
 @bp.get("/process-instances/<int:instance_id>/documents")
@@ -47,6 +48,8 @@ def retry(instance_id: int):
 def documents(instance_id: int):
     from handlers import documents as docs
 
-    engine().get_instance(db(), instance_id)
-    return jsonify([{"kind": d.kind, "number": d.number, "data": d.data, "created_at": iso(d.created_at),
-                     "archived_at": iso(d.archived_at)} for d in docs.of_case(db(), instance_id)])
+    instance = engine().get_instance(db(), instance_id)
+    found = docs.of_case(db(), instance_id)
+    shown = access.document_data(db(), current_actor(), instance, found, engine().clock.now(), "api:documents")
+    return jsonify([{"kind": d.kind, "number": d.number, "data": data, "created_at": iso(d.created_at),
+                     "archived_at": iso(d.archived_at)} for d, data in zip(found, shown, strict=True)])

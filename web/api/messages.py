@@ -28,4 +28,5 @@ def correlate():
     if message_id is not None and not isinstance(message_id, str):
         raise InvalidRequest("'message_id' must be a string")
     found, duplicate = engine().correlate_message(db(), name, correlation, variables, current_actor(), message_id)
-    return jsonify({"instances": [engine().instance_view(db(), i) for i in found], "duplicate": duplicate})
+    return jsonify({"instances": [engine().summary_for(db(), i, current_actor(), "api:message")
+                                  for i in found], "duplicate": duplicate})

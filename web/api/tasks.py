@@ -61,4 +61,4 @@ def complete(task_id: str):
     body = json_body()
     variables = body.get("variables", {})
     inst = engine().complete_task(db(), task_id, current_actor(), variables)
-    return jsonify({"instance": engine().instance_view(db(), inst)})
+    return jsonify({"instance": engine().summary_for(db(), inst, current_actor(), "api:complete")})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from engine import deployments, diagram_diff, versions
-from engine.errors import InvalidRequest, NotPermitted
+from engine import access, deployments, diagram_diff, versions
+from engine.errors import InvalidRequest
 from engine.instances import iso
 
 from ..auth import current_actor, login_required
@@ -17,8 +17,7 @@ bp = Blueprint("versions", __name__)
 
 def _owner():
     actor = current_actor()
-    if not actor.groups & {"admin", "process_owner"}:
-        raise NotPermitted("only admins and process owners manage versions")
+    access.require(access.may(actor, "manage_versions"), "only admins and process owners manage versions")
     return actor
 
 
@@ -31,6 +30,7 @@ def _int(value, name: str) -> int:
 @bp.post("/process-definitions/<key>/rollback")
 @login_required
 def rollback(key: str):
+    access.require(access.may(current_actor(), "rollback"), "only admins roll back")
     version = _int(json_body().get("version"), "version")
     versions.rollback(db(), key, version, current_actor(), engine().clock.now())
     return jsonify({"key": key, "current_version": version})
@@ -60,9 +60,8 @@ def migrate(key: str):
     actor = current_actor()
     body = json_body()
     dry_run = body.get("dry_run", True) is not False
-    if not dry_run and not actor.is_admin:
-        raise NotPermitted("only admins migrate cases")
     _owner()
+    access.require(dry_run or access.may(actor, "migrate"), "only admins migrate cases")
     source = _int(body.get("from_version"), "from_version")
     target = deployments.get_definition(db(), key, _int(body.get("to_version"), "to_version"))
     ids = body.get("instances")

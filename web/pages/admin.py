@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from engine import deployments, diagram_diff, versions
+from engine import access, deployments, diagram_diff, versions
 from engine.errors import DiagramInvalid, InvalidRequest, NotPermitted
-from engine.models import Definition
+from engine.models import Definition, Instance
 
 from ..context import db, engine
 from .login import actor
@@ -24,7 +24,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.before_request
 @login_required
 def _only_owners():
-    if not actor().groups & {"admin", "process_owner"}:
+    if not access.may(actor(), "manage_versions"):
         raise NotPermitted(_("Only admins and process owners manage flows."))
 
 
@@ -125,7 +125,7 @@ def migrate(key: str):
     results, form = None, request.form
     if request.method == "POST":
         execute = form.get("action") == "execute"
-        if execute and not actor().is_admin:
+        if execute and not access.may(actor(), "migrate"):
             raise NotPermitted(_("Only admins move cases."))
         source = _int(form.get("from_version"), "from")
         target = deployments.get_definition(db(), key, _int(form.get("to_version"), "to"))
@@ -147,3 +147,20 @@ def migrate(key: str):
         if execute:
             flash(_("%(n)s cases moved.", n=sum(1 for r in results if r.can_move)))
     return render_template("admin/migrate.html", key=key, versions=all_versions, results=results, form=form)
+
+
+@bp.get("/access-log")
+def access_log():
+    """Customer-data reads (R29), newest first; admins only."""
+    if not access.may(actor(), "read_access_log"):
+        raise NotPermitted(_("Only admins read the access log."))
+    instance = request.args.get("instance", "")
+    rows = access.reads(db(), instance_id=int(instance) if instance.isdigit() else None,
+                        username=request.args.get("user") or None)
+    cases = {i.id: i for i in db().scalars(select(Instance).where(Instance.id.in_({r.instance_id for r in rows})))}
+    places = {"page:case": _("Case page"), "page:task": _("Task page"), "page:document": _("Document"),
+              "page:search": _("Search"), "api:case": _("API: case"), "api:documents": _("API: documents"),
+              "api:start": _("API: start"), "api:complete": _("API: task completed"), "api:cancel": _("API: cancel"),
+              "api:retry": _("API: retry"), "api:message": _("API: message")}
+    return render_template("admin/access_log.html", rows=rows, cases=cases, instance=instance, places=places,
+                           user=request.args.get("user", ""))

@@ -21,9 +21,9 @@ from flask_login import login_required
 from lxml import etree
 from sqlalchemy import or_, select
 
-from engine import deployments
+from engine import access, deployments
 from engine.errors import FormInvalid, NotPermitted
-from engine.models import Definition, HistoryEntry, Instance, OpenTask, ScheduledStart
+from engine.models import Definition, Instance, ScheduledStart
 from handlers import documents as case_documents
 
 from ..context import db, engine
@@ -32,9 +32,6 @@ from .tasks import submitted
 
 bp = Blueprint("cases", __name__)
 VENDOR = pathlib.Path(__file__).resolve().parents[2] / "node_modules"
-# R29: customer data only for those who need it
-SEE_ALL = {"admin", "supervisor", "customer_service"}
-SUPERVISE = {"admin", "supervisor"}
 
 
 def startable() -> list[tuple[Definition, list]]:
@@ -49,20 +46,9 @@ def startable() -> list[tuple[Definition, list]]:
     return found
 
 
-def may_see(instance: Instance) -> bool:
-    a = actor()
-    if a.groups & SEE_ALL or instance.started_by == a.username:
-        return True
-    tasks = db().scalars(select(OpenTask).where(OpenTask.instance_id == instance.id))
-    if any(engine().may_act(t, a) for t in tasks):
-        return True
-    return db().scalars(select(HistoryEntry.id).where(HistoryEntry.instance_id == instance.id,
-                                                      HistoryEntry.completed_by == a.username)).first() is not None
-
-
 def visible_case(instance_id: int) -> Instance:
     instance = engine().get_instance(db(), instance_id)
-    if not may_see(instance):
+    if not access.may_see_case(db(), actor(), instance):
         raise NotPermitted(_("This case is not yours to see."))
     return instance
 
@@ -104,7 +90,7 @@ def _elements(xml: bytes) -> set[str]:
 def show(instance_id: int):
     e = engine()
     instance = visible_case(instance_id)
-    view = e.instance_view(db(), instance)
+    view = e.view_for(db(), instance, actor(), "page:case")
     definition = db().get(Definition, instance.definition_id)
     drawn = _elements(definition.xml)
     done = sorted({h["element_id"] for h in view["history"] if h["element_id"] in drawn})
@@ -114,7 +100,8 @@ def show(instance_id: int):
         open_here += [str(i) for i in root.xpath("//*[local-name()='callActivity']/@id") if str(i) not in done]
     return render_template(
         "case.html", case=view, instance=instance, documents=case_documents.of_case(db(), instance_id),
-        highlight=json.dumps({"done": done, "open": open_here}), supervisor=bool(actor().groups & SUPERVISE),
+        highlight=json.dumps({"done": done, "open": open_here}), supervisor=access.may(actor(), "cancel"),
+        contact=access.sees_contact(actor()),
         labels=e.field_labels(db(), instance),
         is_new=request.args.get("new") == "1")
 
@@ -134,7 +121,8 @@ def document(instance_id: int, number: str):
     found = next((d for d in case_documents.of_case(db(), instance_id) if d.number == number), None)
     if found is None:
         abort(404)
-    return render_template("document.html", doc=found, instance=instance)
+    data = access.document_data(db(), actor(), instance, [found], engine().clock.now(), "page:document")[0]
+    return render_template("document.html", doc=found, data=data, instance=instance)
 
 
 @bp.post("/cases/<int:instance_id>/cancel")
@@ -150,12 +138,19 @@ def cancel(instance_id: int):
 def search():
     q = request.args.get("q", "").strip()
     found: list[Instance] = []
+    a = actor()
+    contact = access.sees_contact(a)
     if q:
-        like = [Instance.business_key.contains(q), Instance.customer_name.contains(q),
-                Instance.customer_phone.contains(q), Instance.serial_no.contains(q)]
-        candidates = db().scalars(select(Instance).where(or_(*like)).order_by(Instance.id.desc()).limit(100))
-        found = [i for i in candidates if may_see(i)]
-    return render_template("search.html", q=q, found=found)
+        like = [Instance.business_key.contains(q), Instance.serial_no.contains(q)]
+        if contact:  # who may not see contact data may not search by it either
+            like += [Instance.customer_name.contains(q), Instance.customer_phone.contains(q)]
+        query = access.visible(select(Instance).where(or_(*like)).order_by(Instance.id.desc()).limit(100), a)
+        found = list(db().scalars(query))
+        now = engine().clock.now()
+        for i in found:
+            if contact and (i.customer_name or i.customer_phone):
+                access.log_read(db(), a, i.id, now, "page:search")
+    return render_template("search.html", q=q, found=found, contact=contact)
 
 
 @bp.get("/vendor/<path:filename>")

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
+from engine import access
 from engine.db import as_utc
 from engine.models import Definition, Instance, OpenTask, SavedFilter, User
 
@@ -28,6 +29,8 @@ def _visible(a):
 
 
 def _filtered(q, f: dict):
+    if f.get("phone") and not access.sees_contact(actor()):
+        f = {**f, "phone": ""}  # who may not see phone numbers may not look cases up by them either
     if f.get("process"):
         q = q.where(Instance.key == f["process"])
     if f.get("case"):
@@ -86,10 +89,15 @@ def inbox():
     cases = lists["started"] if tab == "started" else []
     processes = db().execute(select(Definition.key, Definition.name).where(Definition.kind == "bpmn")
                              .group_by(Definition.key, Definition.name).order_by(Definition.key)).all()
+    shown = {inst.id for _task, inst in lists["mine"] + lists["group"]} | {inst.id for inst in lists["started"]}
+    # contact data only where the policy lets the actor see the case (not a technician's pool work orders)
+    contact = set(db().scalars(access.visible(select(Instance.id).where(Instance.id.in_(shown)), a))) \
+        if access.sees_contact(a) and shown else set()
     saved = db().scalars(select(SavedFilter).where(SavedFilter.username == a.username).order_by(SavedFilter.name)).all()
     template = "_inbox_body.html" if request.args.get("partial") else "inbox.html"
     return render_template(template, tab=tab, f=f, rows=rows, cases=cases, counts=counts, now=now, marks=marks,
-                           processes=processes, saved=saved, colleagues=colleagues, query=urlencode(
+                           processes=processes, saved=saved, colleagues=colleagues, contact=contact,
+                           query=urlencode(
                                {k: v for k, v in {"tab": tab, **f}.items() if v}))
 
 

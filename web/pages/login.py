@@ -1,4 +1,8 @@
-"""Log in and out (Flask-Login, session cookie HttpOnly + SameSite, CSRF on every form)."""
+"""Log in and out (Flask-Login, session cookie HttpOnly + SameSite, CSRF on every form).
+
+The session remembers the user's ``session_epoch`` next to the id: logout, a password change or
+disabling the account raise the epoch, and every cookie issued before stops working.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,14 @@ from flask import Blueprint, Flask, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 
-from engine import users
+from engine import login_guard, users
+from engine.errors import TooManyAttempts
 from engine.models import User
 from engine.users import Actor
 
-from ..context import db
+from ..auth import check_password
+from ..context import db, engine
+from ..errors import Unauthenticated
 from ..i18n import COOKIE, LANGUAGES
 
 bp = Blueprint("login", __name__)
@@ -20,7 +27,8 @@ bp = Blueprint("login", __name__)
 
 class SessionUser(UserMixin):
     def __init__(self, user: User):
-        self.id = str(user.id)
+        self.user_id = user.id
+        self.id = f"{user.id}:{user.session_epoch or 0}"
         self.username = user.username
         self.display_name = user.display_name or user.username
         self.groups = user.group_list
@@ -36,9 +44,12 @@ def init(app: Flask) -> None:
     manager.login_message = None
 
     @manager.user_loader
-    def load(user_id: str):
-        user = db().get(User, int(user_id)) if user_id.isdigit() else None
-        return SessionUser(user) if user is not None and user.active else None
+    def load(session_id: str):
+        user_id, _sep, epoch = session_id.partition(":")
+        user = db().get(User, int(user_id)) if user_id.isdigit() and epoch.isdigit() else None
+        if user is None or not user.active or (user.session_epoch or 0) != int(epoch):
+            return None  # logged out, password changed or disabled since this cookie was issued
+        return SessionUser(user)
 
     @app.context_processor
     def _globals():
@@ -57,20 +68,31 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
+    error, status = None, 200
     if request.method == "POST":
-        user = users.authenticate(db(), request.form.get("username", "").strip(), request.form.get("password", ""))
-        if user is None:
-            error = _("Wrong user name or password.")
+        try:
+            row = check_password(request.form.get("username", "").strip(), request.form.get("password", ""), "login")
+        except TooManyAttempts as exc:
+            error, status = str(exc), 429
+        except Unauthenticated as exc:
+            error, status = str(exc), 401
         else:
-            login_user(SessionUser(user))
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", error=error, username=request.form.get("username", "")), (401 if error else 200)
+            user = db().get(User, row.id) if row is not None else None
+            if user is None:
+                error, status = _("Wrong user name or password."), 401
+            else:
+                login_user(SessionUser(user))
+                return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", error=error, username=request.form.get("username", "")), status
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    user = db().get(User, current_user.user_id)
+    if user is not None:
+        users.end_sessions(db(), user)  # copies of this cookie stop working too
+        login_guard.record(db(), engine().clock.now(), user.username, request.remote_addr or "", "session", "logout")
     logout_user()
     flash(_("You have logged out."))
     return redirect(url_for("login.login"))

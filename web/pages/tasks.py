@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from engine import access
 from engine.errors import Conflict, FormInvalid
 from engine.forms import FormField
 from engine.models import OpenTask
@@ -31,10 +32,13 @@ def submitted(fields: list[FormField]) -> dict:
 
 def _page(task: OpenTask, values: dict, errors: dict, status: int = 200):
     e = engine()
+    a = actor()
     instance = e.get_instance(db(), task.instance_id)
     view = e.task_view(db(), task, with_form=True)
+    # The case so far, as the policy lets this actor see it (a technician's pool task: not until claimed).
+    history = e.view_for(db(), instance, a, "page:task")["history"] if access.may_see_case(db(), a, instance) else []
     return render_template("task.html", task=view, fields=e.task_form(db(), task), values=values, errors=errors,
-                           instance=instance, history=e.history(db(), instance.id), may_act=e.may_act(task, actor()),
+                           instance=instance, history=history, may_act=access.may_act(task, a),
                            labels=e.field_labels(db(), instance),
                            now=e.clock.now()), status
 
@@ -74,7 +78,7 @@ def complete(task_id: str):
         flash(_("Not saved: %(reason)s", reason=str(exc)), "error")
         return redirect(url_for("cases.show", instance_id=instance_id))
     flash(_("Task completed."))
-    mine = [t for t in e.list_tasks(db(), actor(), instance_id=instance_id) if e.may_act(t, actor())
+    mine = [t for t in e.list_tasks(db(), actor(), instance_id=instance_id) if access.may_act(t, actor())
             and t.assignee in (None, actor().username)]
     if mine:
         return redirect(url_for("tasks.show", task_id=mine[0].id))

@@ -1,0 +1,223 @@
+"""The access policy: who may see which case, which variables, which document, and act on what (R29).
+
+Every API route and every page asks this module; none decides on its own. The rules per group are
+the table ``POLICY`` (also in the README's "Security" section):
+
+- ``cases``: ``all`` every case; ``group`` the cases with an open task for one of the actor's
+  groups, plus their own; ``own`` only the actor's own: cases they started, hold or are named on
+  an open task of, or completed a task in (a technician's own work orders).
+- ``contact``: whether customer contact data (``CONTACT_FIELDS``: name, phone, address, e-mail)
+  is shown in the cases the actor may see. Where it is not, those variables are left out of every
+  view — JSON and page alike — not hidden.
+
+An actor in several groups gets the widest rule of each column. Admins see everything.
+Reading a case with its contact data is recorded in ``customer_data_reads`` (who, when, which
+case, through what); admins list that record.
+
+Answers: a case, a case's documents or diagram the actor may not see → ``NotPermitted`` (403);
+case ids are sequential, so their existence is no secret. Another user's API token → ``NotFound``
+(404): its existence is private.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, false, or_, select
+from sqlalchemy.orm import Session
+
+from .errors import NotPermitted
+from .models import CustomerDataRead, HistoryEntry, Instance, OpenTask
+from .users import Actor
+
+CONTACT_FIELDS = frozenset({"customer_name", "customer_phone", "customer_address", "customer_email",
+                            "contact_name", "contact_phone", "contact_email"})
+# documents also name their addressee ("to": the customer's name or phone on gift and coupon slips)
+DOCUMENT_CONTACT_FIELDS = CONTACT_FIELDS | {"to"}
+
+
+@dataclass(frozen=True)
+class GroupRule:
+    cases: str  # all | group | own
+    contact: bool
+
+
+POLICY: dict[str, GroupRule] = {
+    "admin": GroupRule("all", True),
+    "supervisor": GroupRule("all", True),
+    "customer_service": GroupRule("all", True),
+    "tech_support": GroupRule("group", True),  # remote guidance: calls the customer
+    "technician": GroupRule("own", True),  # visits the customer, on their own work orders only
+    "logistics": GroupRule("group", True),  # ships to the customer's address
+    "emergency_team": GroupRule("group", True),  # major complaints: talks to the customer
+    "warehouse": GroupRule("group", False),
+    "finance": GroupRule("group", False),
+    "marketing": GroupRule("group", False),
+    "process_owner": GroupRule("own", False),  # diagrams and versions, not customers
+}
+_NOBODY = GroupRule("own", False)
+_WIDTH = {"own": 0, "group": 1, "all": 2}
+
+SUPERVISING = frozenset({"admin", "supervisor"})
+FLOW_OWNERS = frozenset({"admin", "process_owner"})
+
+
+def _rules(actor: Actor) -> list[GroupRule]:
+    return [POLICY.get(g, _NOBODY) for g in actor.groups] or [_NOBODY]
+
+
+def case_scope(actor: Actor) -> str:
+    return max((r.cases for r in _rules(actor)), key=_WIDTH.__getitem__)
+
+
+def sees_contact(actor: Actor) -> bool:
+    return any(r.contact for r in _rules(actor))
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+
+def case_filter(actor: Actor) -> ColumnElement[bool] | None:
+    """A WHERE clause on ``Instance`` for the cases the actor may see (None: every case)."""
+    scope = case_scope(actor)
+    if scope == "all":
+        return None
+    user = actor.username
+    personal = [OpenTask.assignee == user, OpenTask.candidate_users.contains(f",{user},")]
+    if scope == "group":
+        personal += [OpenTask.candidate_groups.contains(f",{g},") for g in actor.groups
+                     if POLICY.get(g, _NOBODY).cases == "group"]
+    return or_(
+        Instance.started_by == user,
+        exists(select(OpenTask.id).where(OpenTask.instance_id == Instance.id, or_(*personal))),
+        exists(select(HistoryEntry.id).where(HistoryEntry.instance_id == Instance.id,
+                                             HistoryEntry.completed_by == user)),
+    )
+
+
+def visible(query, actor: Actor):
+    """``query`` (a select over ``Instance``) limited to the cases the actor may see."""
+    clause = case_filter(actor)
+    return query if clause is None else query.where(clause)
+
+
+def may_see_case(session: Session, actor: Actor, instance: Instance) -> bool:
+    clause = case_filter(actor)
+    if clause is None:
+        return True
+    return session.scalars(select(Instance.id).where(Instance.id == instance.id, clause)).first() is not None
+
+
+def require_case(session: Session, actor: Actor, instance: Instance) -> None:
+    if not may_see_case(session, actor, instance):
+        raise NotPermitted(f"case {instance.id} is not yours to see")
+
+
+def none_visible() -> ColumnElement[bool]:
+    return false()
+
+
+# --- variables and documents ---------------------------------------------------------------
+
+
+def redact(actor: Actor, data: dict | None, fields: frozenset[str] = CONTACT_FIELDS) -> dict | None:
+    """``data`` without the variables the actor may not see."""
+    if data is None or sees_contact(actor):
+        return data
+    return {k: v for k, v in data.items() if k not in fields}
+
+
+def redact_view(actor: Actor, view: dict) -> dict:
+    """An instance view (``ProcessEngine.instance_view``) as this actor may see it."""
+    if sees_contact(actor):
+        return view
+    return {**view, "variables": redact(actor, view["variables"]),
+            "history": [{**h, "data": redact(actor, h["data"])} for h in view["history"]]}
+
+
+def shows_contact(actor: Actor, *datas: dict | None) -> bool:
+    """Whether showing these to the actor reveals customer contact data (then the read is logged)."""
+    return sees_contact(actor) and any(d and any(d.get(f) for f in DOCUMENT_CONTACT_FIELDS) for d in datas)
+
+
+def log_read(session: Session, actor: Actor, instance_id: int, now: datetime, via: str) -> None:
+    session.add(CustomerDataRead(username=actor.username, instance_id=instance_id, at=now, via=via[:60]))
+
+
+def reads(session: Session, *, instance_id: int | None = None, username: str | None = None,
+          limit: int = 500) -> list[CustomerDataRead]:
+    q = select(CustomerDataRead).order_by(CustomerDataRead.id.desc()).limit(limit)
+    if instance_id is not None:
+        q = q.where(CustomerDataRead.instance_id == instance_id)
+    if username:
+        q = q.where(CustomerDataRead.username == username)
+    return list(session.scalars(q))
+
+
+# --- acting --------------------------------------------------------------------------------
+
+
+def _csv(text: str | None) -> set[str]:
+    return {p for p in (text or "").split(",") if p}
+
+
+def may_act(task: OpenTask, actor: Actor) -> bool:
+    """Whether the actor may claim and complete this task: its assignee, a candidate user or group;
+    anyone when the diagram names nobody."""
+    groups, users = _csv(task.candidate_groups), _csv(task.candidate_users)
+    if task.assignee == actor.username or actor.username in users or groups & actor.groups:
+        return True
+    return not groups and not users and task.assignee is None
+
+
+def may_open_task(task: OpenTask, actor: Actor) -> bool:
+    return may_act(task, actor) or actor.is_admin
+
+
+def supervises(actor: Actor) -> bool:
+    """Cancels cases, reassigns and releases others' tasks."""
+    return bool(actor.groups & SUPERVISING)
+
+
+def may_retry(actor: Actor, instance: Instance) -> bool:
+    return supervises(actor) or actor.username == instance.started_by
+
+
+def owns_flows(actor: Actor) -> bool:
+    """Deploys, validates, compares versions (admin pages)."""
+    return bool(actor.groups & FLOW_OWNERS)
+
+
+def require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise NotPermitted(message)
+
+
+def may(actor: Actor, action: str, subject: Any = None) -> bool:
+    """Actions that depend on the group only, by name (the route × group test reads the same table)."""
+    return ACTIONS[action](actor)
+
+
+ACTIONS = {
+    "cancel": supervises,
+    "deploy": owns_flows,
+    "manage_versions": owns_flows,
+    "rollback": lambda a: a.is_admin,
+    "migrate": lambda a: a.is_admin,
+    "change_calendar": lambda a: a.is_admin,
+    "read_access_log": lambda a: a.is_admin,
+    "manage_users": lambda a: a.is_admin,
+}
+
+
+def document_data(session: Session, actor: Actor, instance: Instance, documents: list, now: datetime,
+                  via: str) -> list[dict]:
+    """The data of a case's documents as the actor may see it; NotPermitted for a case not theirs.
+    ``documents`` are rows with ``.data`` (handlers' ``Document``); contact data shown is logged."""
+    require_case(session, actor, instance)
+    shown = [redact(actor, d.data or {}, DOCUMENT_CONTACT_FIELDS) or {} for d in documents]
+    if shows_contact(actor, *shown):
+        log_read(session, actor, instance.id, now, via)
+    return shown
