@@ -10,7 +10,7 @@ from flask import Flask, jsonify
 import handlers
 from engine.wiring import build
 
-from . import context, errors
+from . import context, errors, guards
 
 
 def make_sender():
@@ -85,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if app.config.get("WTF_CSRF_ENABLED", True) and not request.path.startswith("/api/"):
             csrf.protect()
 
+    guards.register(app)
     app.register_blueprint(blueprint())
     pages.register(app)
     context.register(app)

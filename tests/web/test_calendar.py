@@ -22,6 +22,6 @@ def test_closed_days_shift_working_day_due_dates(api, clock):
     inst = api.post("customer_service", "/api/process-definitions/lanes/start", {"variables": {"picker": "x"}}).json
     assert inst["tasks"][0]["due_at"] == "2026-11-25T02:00:00+00:00"  # Wednesday 10:00: Tuesday is closed
 
-    assert api.client.delete("/api/calendar/closed-days/2026-11-24", headers=api._headers("admin")).status_code == 204
+    assert api.client.delete("/api/calendar/closed-days/2026-11-24", headers=api._headers("admin"), json={}).status_code == 204
     inst = api.post("customer_service", "/api/process-definitions/lanes/start", {"variables": {"picker": "x"}}).json
     assert inst["tasks"][0]["due_at"] == "2026-11-24T02:00:00+00:00"

@@ -18,10 +18,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
-from lxml import etree
 from sqlalchemy import or_, select
 
-from engine import deployments
+from engine import deployments, diagram_xml
 from engine.errors import FormInvalid, NotPermitted
 from engine.models import Definition, HistoryEntry, Instance, OpenTask, ScheduledStart
 from handlers import documents as case_documents
@@ -95,7 +94,7 @@ def start(key: str):
 
 
 def _elements(xml: bytes) -> set[str]:
-    root = etree.fromstring(xml)
+    root = diagram_xml.parse_stored(xml)
     return {str(i) for i in root.xpath("//*[local-name()='process']//@id")}
 
 
@@ -110,7 +109,7 @@ def show(instance_id: int):
     done = sorted({h["element_id"] for h in view["history"] if h["element_id"] in drawn})
     open_here = sorted({t["element_id"] for t in view["tasks"] if t["element_id"] in drawn})
     if any(t["element_id"] not in drawn for t in view["tasks"]):  # waiting inside a called process
-        root = etree.fromstring(definition.xml)
+        root = diagram_xml.parse_stored(definition.xml)
         open_here += [str(i) for i in root.xpath("//*[local-name()='callActivity']/@id") if str(i) not in done]
     return render_template(
         "case.html", case=view, instance=instance, documents=case_documents.of_case(db(), instance_id),
