@@ -64,7 +64,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     engine, sessions, db = build(handlers.default_registry(), app.config["DATABASE_URL"],
                                  clock=app.config["CLOCK"], settings=app.config["SETTINGS"])
-    app.extensions["aftersales"] = {"engine": engine, "sessions": sessions, "db": db}
+    from engine.db import make_read_session_factory
+
+    app.extensions["aftersales"] = {"engine": engine, "sessions": sessions, "db": db,
+                                    "read_sessions": make_read_session_factory(db)}
 
     from flask_wtf.csrf import CSRFProtect
 
