@@ -10,7 +10,7 @@ from flask import Flask, jsonify
 import handlers
 from engine.wiring import build
 
-from . import context, errors, guards
+from . import context, errors, guards, security_headers
 
 
 def make_sender():
@@ -89,6 +89,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             csrf.protect()
 
     guards.register(app)
+    security_headers.register(app)
     app.register_blueprint(blueprint())
     pages.register(app)
     context.register(app)
