@@ -1,7 +1,12 @@
 """Database connection: SQLite by default, PostgreSQL through ``DATABASE_URL``.
 
-SQLite runs in WAL mode with ``synchronous=FULL`` (a committed step survives power loss) and
-every transaction starts ``BEGIN IMMEDIATE``, so two writers queue instead of failing half-way.
+SQLite runs in WAL mode with ``synchronous=FULL`` (a committed step survives power loss). A
+transaction that may write starts ``BEGIN IMMEDIATE``, so two writers queue instead of failing
+half-way. Read-only sessions (:func:`make_read_session_factory`: GET requests) start a deferred
+``BEGIN`` — WAL readers never wait for the writer — and run with ``PRAGMA query_only``: a read
+transaction that tried to write could fail to upgrade (SQLITE_BUSY_SNAPSHOT), so it may not write
+at all. On PostgreSQL the same sessions are ``READ ONLY`` transactions, so both databases refuse
+a write from a read-only session alike.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///aftersales.db"
+READ_ONLY = "aftersales_read_only"
 SQLITE_SYNCHRONOUS = os.environ.get("AFTERSALES_SQLITE_SYNCHRONOUS", "FULL")
 
 
@@ -44,7 +50,12 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("PRAGMA query_only=ON")
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("PRAGMA query_only=OFF")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -52,6 +63,13 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read: no write lock on SQLite, ``READ ONLY`` on PostgreSQL."""
+    if engine.dialect.name == "sqlite":
+        return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+    return sessionmaker(engine.execution_options(postgresql_readonly=True), expire_on_commit=False)
 
 
 def create_schema(engine: Engine) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import schedules
+from . import diagram_xml, schedules
 from .diagram import ParsedFile, parse_files, read_files, timer_starts
 from .errors import DiagramInvalid, NotFound, Problem
 from .models import CurrentVersion, Definition, Deployment, VersionEvent
@@ -69,7 +68,7 @@ def validate(session: Session, files: dict[str, bytes], topics: set[str]) -> lis
 
 
 def _timer_starts(pf: ParsedFile) -> list[tuple[str, str, str, str, int | None]]:
-    return timer_starts(etree.fromstring(pf.content))
+    return timer_starts(diagram_xml.parse(pf.content, pf.filename))
 
 
 def _timer_start_problems(pf: ParsedFile) -> list[Problem]:

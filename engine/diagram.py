@@ -22,7 +22,7 @@ from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTask
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import expressions, sandbox
+from . import diagram_xml, expressions, sandbox
 from .errors import DiagramInvalid, Problem
 from .forms import FormField, constraint_problems
 from .groups import group_for_lane
@@ -152,11 +152,7 @@ def _rebind_legacy_namespace(data: bytes) -> bytes:
 def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
     """Parse one file and rewrite timers and conditions into Python; collect problems."""
     problems: list[Problem] = []
-    try:
-        root = etree.fromstring(_rebind_legacy_namespace(data), etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno else None
-        raise DiagramInvalid([Problem(filename, None, line, f"not well-formed XML: {exc.msg}")]) from exc
+    root = diagram_xml.parse(_rebind_legacy_namespace(data), filename)
     strip_timer_starts(root)
     for node in root.iter():
         if not isinstance(node.tag, str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from . import diagram_xml
 from .diagram import BPMN_NS
 
 _C = "http://camunda.org/schema/1.0/bpmn"
@@ -54,7 +55,7 @@ def signature(node) -> dict[str, str]:
 
 
 def elements(xml: bytes) -> dict[str, tuple[str, dict[str, str]]]:
-    root = etree.fromstring(xml)
+    root = diagram_xml.parse_stored(xml)
     found = {}
     for process in root.iter(f"{{{BPMN_NS}}}process"):
         for node in process.iter():

@@ -16,7 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import access, company_calendar, deployments, due_dates, forms, schedules
+from . import access, company_calendar, deployments, due_dates, forms, limits, schedules
 from .clock import Clock, use_clock
 from .db import as_utc
 from .errors import Conflict, FormInvalid, InvalidRequest, NoMatchingMessage, NotFound, NotPermitted
@@ -142,7 +142,7 @@ class ProcessEngine:
         return []
 
     def get_instance(self, session: Session, instance_id: int) -> Instance:
-        instance = session.get(Instance, instance_id)
+        instance = session.get(Instance, instance_id) if limits.valid_id(instance_id) else None
         if instance is None:
             raise NotFound(f"no process instance {instance_id}")
         return instance
@@ -326,6 +326,7 @@ class ProcessEngine:
         values = forms.validate(list(getattr(spiff_task.task_spec, "form_fields", []) or []),
                                 variables or {}, spiff_task.data)
         spiff_task.data.update(clean_data(values))
+        limits.check_case_size(spiff_task.data, str(instance.business_key or instance.id))
         with use_clock(self.clock):
             spiff_task.run()
         step.record(spiff_task, "UserTask", actor.username, values)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import datetime as _dt
 import functools
-import math
 from typing import Any
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, limited_builtins, safe_builtins
@@ -20,9 +19,15 @@ from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getit
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence, safer_getattr
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from . import script_budget as budget
+from .script_budget import BudgetExceeded, BudgetTransformer
+
 
 class SandboxViolation(Exception):
     """A diagram's script tried something the sandbox forbids, or did not compile."""
+
+
+__all__ = ["BudgetExceeded", "SandboxEnvironment", "SandboxViolation", "check_expression", "check_script"]
 
 
 def _getattr(obj: Any, name: str, default: Any = None) -> Any:
@@ -48,6 +53,7 @@ _BUILTINS.update(
             "dict": dict, "list": list, "set": set, "min": min, "max": max, "sum": sum, "any": any,
             "all": all, "sorted": sorted, "enumerate": enumerate, "zip": zip, "map": map,
             "filter": filter, "reversed": reversed, "abs": abs, "round": round, "len": len,
+            "range": budget.guarded_range, "pow": budget.guarded_pow,
         }.items()
     }
 )
@@ -55,20 +61,25 @@ for _forbidden in ("__import__", "open", "eval", "exec", "compile", "getattr", "
     _BUILTINS.pop(_forbidden, None)
 
 _INPLACE = {
-    "+=": lambda x, y: x + y, "-=": lambda x, y: x - y, "*=": lambda x, y: x * y,
-    "/=": lambda x, y: x / y, "//=": lambda x, y: x // y, "%=": lambda x, y: x % y,
+    "+=": lambda x, y: budget.binop("+", x, y), "-=": lambda x, y: x - y, "*=": lambda x, y: budget.binop("*", x, y),
+    "/=": lambda x, y: x / y, "//=": lambda x, y: x // y, "%=": lambda x, y: budget.binop("%", x, y),
+    "**=": lambda x, y: budget.binop("**", x, y), "<<=": lambda x, y: budget.binop("<<", x, y),
 }
+budget.SAFE_BIG_INT.update({_dt.date, _dt.datetime, _dt.timedelta})
 
 _GLOBALS: dict[str, Any] = {
     "__builtins__": _BUILTINS,
     "_getattr_": _getattr,
     "_getitem_": default_guarded_getitem,
-    "_getiter_": default_guarded_getiter,
+    "_getiter_": lambda it: budget.getiter(default_guarded_getiter(it)),
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
     "_write_": _write,
     "_inplacevar_": lambda op, x, y: _INPLACE[op](x, y),
-    "math": math,
+    "_tick_": budget.tick,
+    "_binop_": budget.binop,
+    "_call_": budget.call,
+    "math": budget.GUARDED_MATH,
     "date": _dt.date,
     "datetime": _dt.datetime,
     "timedelta": _dt.timedelta,
@@ -79,7 +90,7 @@ _HELPERS = frozenset(_GLOBALS)
 
 @functools.lru_cache(maxsize=4096)
 def compile_expression(source: str):
-    result = compile_restricted_eval(source.strip(), "<expression>")
+    result = compile_restricted_eval(source.strip(), "<expression>", policy=BudgetTransformer)
     if result.errors:
         raise SandboxViolation("; ".join(result.errors))
     return result.code
@@ -90,27 +101,27 @@ def compile_script(source: str):
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import | ast.ImportFrom):
             raise SandboxViolation(f"line {node.lineno}: imports are not allowed in diagram scripts")
-    result = compile_restricted_exec(source, "<string>")
+    result = compile_restricted_exec(source, "<string>", policy=BudgetTransformer)
     if result.errors:
         raise SandboxViolation("; ".join(result.errors))
     return result.code
 
 
 def check_expression(source: str) -> str | None:
-    """The reason an expression cannot run here, or None."""
+    """The reason an expression cannot run here (it does not compile, or holds a literal bomb), or None."""
     try:
         compile_expression(source)
+        return budget.literal_bomb(ast.parse(source.strip(), mode="eval"))
     except (SandboxViolation, SyntaxError) as exc:
         return str(exc)
-    return None
 
 
 def check_script(source: str) -> str | None:
     try:
         compile_script(source)
+        return budget.literal_bomb(ast.parse(source))
     except (SandboxViolation, SyntaxError) as exc:
         return str(exc)
-    return None
 
 
 def _json_safe(value: Any) -> Any:
@@ -125,20 +136,28 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _scope(context: dict, external_context: dict | None) -> dict:
+    scope = dict(_GLOBALS)
+    for name, value in (external_context or {}).items():
+        scope[name] = budget.bounded_helper(value) if callable(value) and not isinstance(value, type) else value
+    scope.update(context)
+    return scope
+
+
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     """SpiffWorkflow script environment that evaluates through RestrictedPython."""
 
     def evaluate(self, expression, context, external_context=None):
-        scope = dict(_GLOBALS)
-        scope.update(external_context or {})
-        scope.update(context)
-        return eval(compile_expression(expression), scope)  # noqa: S307 - restricted bytecode
+        scope = _scope(context, external_context)
+        code = compile_expression(expression)
+        with budget.running():
+            return eval(code, scope)  # noqa: S307 - restricted bytecode
 
     def execute(self, script, context, external_context=None):
-        scope = dict(_GLOBALS)
-        scope.update(external_context or {})
-        scope.update(context)
-        exec(compile_script(script), scope)  # noqa: S102 - restricted bytecode
+        scope = _scope(context, external_context)
+        code = compile_script(script)
+        with budget.running():
+            exec(code, scope)  # noqa: S102 - restricted bytecode
         for key, value in scope.items():
             if key in _HELPERS or key.startswith("_") or callable(value) or key in (external_context or {}):
                 continue

@@ -11,10 +11,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import diagram_xml
 from .diagram import BPMN_NS, build_parser, prepare
 from .errors import DiagramInvalid, NotFound, Problem
 from .models import CurrentVersion, Definition
@@ -47,7 +47,7 @@ def current(session: Session, key: str) -> Definition | None:
 
 def references(xml: bytes) -> set[str]:
     """Keys a file depends on: called processes and decision tables."""
-    root = etree.fromstring(xml)
+    root = diagram_xml.parse_stored(xml)
     called = root.xpath("//bpmn:callActivity/@calledElement", namespaces={"bpmn": BPMN_NS})
     decisions = root.xpath("//bpmn:businessRuleTask/@camunda:decisionRef",
                            namespaces={"bpmn": BPMN_NS, "camunda": _CAMUNDA})

@@ -103,13 +103,13 @@ class Api:
         return self.client.get(path, headers=self._headers(user), **kw)
 
     def post(self, user, path, json=None, **kw):
-        return self.client.post(path, headers=self._headers(user), json=json, **kw)
+        return self.client.post(path, headers=self._headers(user), json={} if json is None else json, **kw)
 
     def deploy(self, user, files: dict[str, bytes], comment=""):
         import io
 
         data = {"file": [(io.BytesIO(content), name) for name, content in files.items()], "comment": comment}
-        return self.client.post("/api/deployments", headers=self._headers(user), data=data,
+        return self.client.post("/api/deployments", headers={**self._headers(user), "X-Requested-With": "test"}, data=data,
                                 content_type="multipart/form-data")
 
     # conveniences for flows

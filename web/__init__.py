@@ -10,7 +10,7 @@ from flask import Flask, jsonify
 import handlers
 from engine.wiring import build
 
-from . import context, errors
+from . import context, errors, guards, security_headers
 
 
 def make_sender():
@@ -69,7 +69,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     engine, sessions, db = build(handlers.default_registry(), app.config["DATABASE_URL"],
                                  clock=app.config["CLOCK"], settings=app.config["SETTINGS"])
-    app.extensions["aftersales"] = {"engine": engine, "sessions": sessions, "db": db}
+    from engine.db import make_read_session_factory
+
+    app.extensions["aftersales"] = {"engine": engine, "sessions": sessions, "db": db,
+                                    "read_sessions": make_read_session_factory(db)}
 
     from flask_wtf.csrf import CSRFProtect
 
@@ -91,6 +94,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if app.config.get("WTF_CSRF_ENABLED", True) and not request.path.startswith("/api/"):
             csrf.protect()
 
+    guards.register(app)
+    security_headers.register(app)
     app.register_blueprint(blueprint())
     pages.register(app)
     context.register(app)

@@ -65,7 +65,7 @@ def check_password(username: str, password: str, channel: str) -> UserRow | None
     guard: LoginGuard = ext["guard"]
     cache: BasicCache = ext["basic_cache"]
     now = ext["engine"].clock.now()
-    with ext["sessions"]() as s:  # short read; closed before the hash is checked
+    with ext.get("read_sessions", ext["sessions"])() as s:  # short read (no write lock); closed before hashing
         try:
             guard.check(s, username, address(), now)
         except TooManyAttempts as exc:

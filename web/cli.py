@@ -192,13 +192,20 @@ def export(folder: str) -> None:
         written: dict[str, str] = {}
         for key in keys:
             d = deps.get_definition(session, key)
-            if d.filename in written and written[d.filename] != d.content_hash:
+            name = export_name(d.filename, f"{key}.{d.kind}")
+            if name in written and written[name] != d.content_hash:
                 name = f"{key}.{d.kind}"
-            else:
-                name = d.filename
             (out / name).write_bytes(d.xml)
             written[name] = d.content_hash
             click.echo(f"  {out / name}  ({key} v{d.version})")
+
+
+def export_name(filename: str, fallback: str) -> str:
+    """The bare file name of an upload: an uploaded ``../../x.bpmn`` is written as ``x.bpmn`` inside the folder."""
+    name = pathlib.PurePosixPath(filename.replace("\\", "/")).name
+    if name in ("", ".", "..") or name.startswith(".") or "\x00" in name:
+        return fallback
+    return name
 
 
 @main.group()

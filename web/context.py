@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+import functools
+
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from engine.instances import ProcessEngine
@@ -12,10 +14,27 @@ def engine() -> ProcessEngine:
     return current_app.extensions["aftersales"]["engine"]
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def db() -> Session:
+    """The request's session: read-only for GET/HEAD (no SQLite write lock) unless the view is
+    marked :func:`writes`; read-write, committed at the edge, for everything else."""
     if "db" not in g:
-        g.db = current_app.extensions["aftersales"]["sessions"]()
+        ext = current_app.extensions["aftersales"]
+        read_only = has_request_context() and request.method in READ_METHODS and not g.get("writes")
+        g.db = ext["read_sessions" if read_only else "sessions"]()
     return g.db
+
+
+def writes(view):
+    """Mark a GET view that writes (e.g. a log of who read what): it gets a read-write session."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        g.writes = True
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def register(app: Flask) -> None:

@@ -80,7 +80,9 @@ def register(app: Flask) -> None:
         response.status_code = status_for(exc)
         response.headers.update(_retry_after(exc))
         if isinstance(exc, Unauthenticated):
-            response.headers["WWW-Authenticate"] = 'Basic realm="aftersales"'
+            # Never "Basic": a browser would prompt, remember the credentials and send them with any
+            # cross-site form post. Bearer challenges make no browser prompt (web/guards.py).
+            response.headers["WWW-Authenticate"] = 'Bearer realm="aftersales"'
         return response
 
     @app.errorhandler(StaleDataError)

@@ -68,6 +68,10 @@ class Person:
         self.context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
         self.page.set_default_timeout(10000)
+        # Every page must work under the Content-Security-Policy: Chromium reports each refusal on the console.
+        self.csp_violations: list[str] = []
+        self.page.on("console", lambda msg: self.csp_violations.append(msg.text)
+                     if "Content Security Policy" in msg.text else None)
 
     def go(self, path: str):
         self.page.goto(self.base + path)
@@ -96,5 +100,7 @@ def people(browser, live_app):
         return p
 
     yield person
+    violations = [v for p in made for v in p.csp_violations]
     for p in made:
         p.context.close()
+    assert violations == [], violations

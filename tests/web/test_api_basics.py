@@ -90,6 +90,6 @@ def test_lost_database_is_a_clear_503(app, api):
     from sqlalchemy.orm import sessionmaker
 
     dead = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
-    app.extensions["aftersales"]["sessions"] = sessionmaker(dead)
+    app.extensions["aftersales"]["sessions"] = app.extensions["aftersales"]["read_sessions"] = sessionmaker(dead)
     r = api.get("customer_service", "/api/tasks")
     assert r.status_code == 503 and "database unavailable" in r.json["error"]

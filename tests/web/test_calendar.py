@@ -23,12 +23,12 @@ MONDAY_10 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 23 Nov 2026, 10:0
 
 def upload(api, user, content: bytes, name="2027.ics", year=None):
     data = {"file": (io.BytesIO(content), name)} | ({"year": str(year)} if year else {})
-    return api.client.post("/api/calendar/import", headers=api._headers(user), data=data,
+    return api.client.post("/api/calendar/import", headers={**api._headers(user), "X-Requested-With": "test"}, data=data,
                            content_type="multipart/form-data")
 
 
 def delete(api, user, path):
-    return api.client.delete(path, headers=api._headers(user))
+    return api.client.delete(path, headers=api._headers(user), json={})
 
 
 def test_closed_days_shift_working_day_due_dates(api, clock):

@@ -42,3 +42,24 @@ def test_deploy_records_git_commit_and_export_round_trips(tmp_path, database_url
     broken.write_text("<bpmn:definitions")
     r = runner.invoke(main, ["deploy", str(broken)])
     assert r.exit_code == 1 and "not well-formed" in r.output
+
+
+def test_export_keeps_uploaded_paths_inside_the_folder(tmp_path, database_url, monkeypatch, app):
+    from tests.conftest import Api, process_files
+
+    api = Api(app.test_client())
+    files = process_files()
+    r = api.deploy("admin", {"../../x.bpmn": files["repair.bpmn"], "/etc/cron.d/evil.dmn": files["return_eligibility.dmn"],
+                             **{k: v for k, v in files.items() if k not in ("repair.bpmn", "return_eligibility.dmn")}})
+    assert r.status_code == 201, r.json
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    r = CliRunner().invoke(main, ["export", "out"])
+    assert r.exit_code == 0, r.output
+    assert (work / "out" / "x.bpmn").read_bytes() == files["repair.bpmn"]
+    assert (work / "out" / "evil.dmn").read_bytes() == files["return_eligibility.dmn"]
+    assert not (tmp_path / "x.bpmn").exists() and not (tmp_path / "a" / "x.bpmn").exists()
+    assert sorted(p.name for p in (work / "out").iterdir()) == sorted(
+        ["x.bpmn", "evil.dmn", *(k for k in files if k not in ("repair.bpmn", "return_eligibility.dmn"))])

@@ -12,7 +12,8 @@ from engine.models import Definition
 
 from ..auth import current_actor, login_required
 from ..context import db, engine
-from .body import json_body
+from ..downloads import content_disposition
+from .body import json_body, query_int
 
 bp = Blueprint("definitions", __name__)
 
@@ -69,10 +70,10 @@ def get_definition(key: str):
 @bp.get("/process-definitions/<key>/xml")
 @login_required
 def get_xml(key: str):
-    version = request.args.get("version", type=int)
+    version = query_int("version")
     d = deployments.get_definition(db(), key, version)
     return Response(d.xml, mimetype="application/xml",
-                    headers={"Content-Disposition": f'inline; filename="{d.filename}"'})
+                    headers={"Content-Disposition": content_disposition("inline", d.filename, f"{d.key}.{d.kind}")})
 
 
 @bp.post("/process-definitions/<key>/start")

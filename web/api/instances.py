@@ -8,7 +8,7 @@ from engine import access
 from engine.instances import iso
 
 from ..auth import current_actor, login_required
-from ..context import db, engine
+from ..context import db, engine, writes
 
 bp = Blueprint("instances", __name__)
 
@@ -24,6 +24,7 @@ def list_instances():
 
 
 @bp.get("/process-instances/<int:instance_id>")
+@writes  # records who read customer contact data (engine/access.py)
 @login_required
 def get_instance(instance_id: int):
     return jsonify(engine().view_for(db(), engine().get_instance(db(), instance_id), current_actor(), "api:case"))
@@ -44,6 +45,7 @@ def retry(instance_id: int):
 
 
 @bp.get("/process-instances/<int:instance_id>/documents")
+@writes  # records who read customer contact data (engine/access.py)
 @login_required
 def documents(instance_id: int):
     from handlers import documents as docs

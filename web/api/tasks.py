@@ -9,7 +9,7 @@ from engine.errors import InvalidRequest
 
 from ..auth import current_actor, login_required
 from ..context import db, engine
-from .body import json_body
+from .body import json_body, query_int
 
 bp = Blueprint("tasks", __name__)
 
@@ -17,12 +17,10 @@ bp = Blueprint("tasks", __name__)
 @bp.get("/tasks")
 @login_required
 def list_tasks():
-    instance = request.args.get("instance")
-    if instance is not None and not instance.isdigit():
-        raise InvalidRequest("instance must be a number")
+    instance = query_int("instance")
     found = engine().list_tasks(db(), current_actor(), mine=request.args.get("mine") in ("1", "true"),
                                 group=request.args.get("group") or None,
-                                instance_id=int(instance) if instance else None)
+                                instance_id=instance)
     return jsonify([engine().task_view(db(), t) for t in found])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from engine import access, deployments, diagram_diff, versions
+from engine import access, deployments, diagram_diff, limits, versions
 from engine.errors import InvalidRequest
 from engine.instances import iso
 
@@ -22,7 +22,8 @@ def _owner():
 
 
 def _int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+    if isinstance(value, bool) or not isinstance(value, int | str) or not (str(value).isascii() and str(value).isdigit()) \
+            or not limits.valid_id(int(value)):
         raise InvalidRequest(f"'{name}' must be a version number")
     return int(value)
 
@@ -65,7 +66,8 @@ def migrate(key: str):
     source = _int(body.get("from_version"), "from_version")
     target = deployments.get_definition(db(), key, _int(body.get("to_version"), "to_version"))
     ids = body.get("instances")
-    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+    if ids is not None and (not isinstance(ids, list) or
+                            not all(isinstance(i, int) and not isinstance(i, bool) and limits.valid_id(i) for i in ids)):
         raise InvalidRequest("'instances' must be a list of case ids")
     mapping = versions._validate_mapping(body.get("mapping"))
     results = []

@@ -16,6 +16,7 @@ from engine.errors import DiagramInvalid, InvalidRequest, NotPermitted
 from engine.models import Definition, Instance
 
 from ..context import db, engine
+from ..downloads import content_disposition
 from .login import actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -52,7 +53,7 @@ def definition(key: str):
 def xml(key: str, version: int):
     d = deployments.get_definition(db(), key, version)
     return Response(d.xml, mimetype="application/xml",
-                    headers={"Content-Disposition": f'attachment; filename="{d.filename}"'})
+                    headers={"Content-Disposition": content_disposition("attachment", d.filename, f"{d.key}.{d.kind}")})
 
 
 @bp.post("/definitions/<key>/rollback")

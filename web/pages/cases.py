@@ -18,15 +18,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
-from lxml import etree
 from sqlalchemy import or_, select
 
-from engine import access, deployments
+from engine import access, deployments, diagram_xml
 from engine.errors import FormInvalid, NotPermitted
 from engine.models import Definition, Instance, ScheduledStart
 from handlers import documents as case_documents
 
-from ..context import db, engine
+from ..context import db, engine, writes
 from .login import actor
 from .tasks import submitted
 
@@ -81,11 +80,12 @@ def start(key: str):
 
 
 def _elements(xml: bytes) -> set[str]:
-    root = etree.fromstring(xml)
+    root = diagram_xml.parse_stored(xml)
     return {str(i) for i in root.xpath("//*[local-name()='process']//@id")}
 
 
 @bp.get("/cases/<int:instance_id>")
+@writes  # records who read customer contact data (engine/access.py)
 @login_required
 def show(instance_id: int):
     e = engine()
@@ -96,7 +96,7 @@ def show(instance_id: int):
     done = sorted({h["element_id"] for h in view["history"] if h["element_id"] in drawn})
     open_here = sorted({t["element_id"] for t in view["tasks"] if t["element_id"] in drawn})
     if any(t["element_id"] not in drawn for t in view["tasks"]):  # waiting inside a called process
-        root = etree.fromstring(definition.xml)
+        root = diagram_xml.parse_stored(definition.xml)
         open_here += [str(i) for i in root.xpath("//*[local-name()='callActivity']/@id") if str(i) not in done]
     return render_template(
         "case.html", case=view, instance=instance, documents=case_documents.of_case(db(), instance_id),
@@ -115,6 +115,7 @@ def diagram(instance_id: int):
 
 
 @bp.get("/cases/<int:instance_id>/documents/<number>")
+@writes  # records who read customer contact data (engine/access.py)
 @login_required
 def document(instance_id: int, number: str):
     instance = visible_case(instance_id)
@@ -134,6 +135,7 @@ def cancel(instance_id: int):
 
 
 @bp.get("/search")
+@writes  # records who read customer contact data (engine/access.py)
 @login_required
 def search():
     q = request.args.get("q", "").strip()

@@ -11,7 +11,7 @@ from engine.errors import Conflict, FormInvalid
 from engine.forms import FormField
 from engine.models import OpenTask
 
-from ..context import db, engine
+from ..context import db, engine, writes
 from .login import actor
 
 bp = Blueprint("tasks", __name__)
@@ -44,6 +44,7 @@ def _page(task: OpenTask, values: dict, errors: dict, status: int = 200):
 
 
 @bp.get("/tasks/<task_id>")
+@writes  # records who read customer contact data (engine/access.py)
 @login_required
 def show(task_id: str):
     task = engine().get_task(db(), task_id, actor())

@@ -12,6 +12,9 @@
       if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
     });
   });
+  document.querySelectorAll("button[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
   var body = document.getElementById("inbox-body");
   if (body && window.fetch) {
     setInterval(function () {
