@@ -105,7 +105,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def health():
         from engine import company_calendar
 
-        with sessions() as session:
+        with app.extensions["aftersales"]["read_sessions"]() as session:  # never waits for a writer
             cal = engine.calendar(session)
         today = engine.clock.now().astimezone(cal.tz).date()
         status = company_calendar.coverage_status(cal, today)
