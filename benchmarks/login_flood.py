@@ -1,7 +1,7 @@
 """Does a flood of wrong passwords slow down a real user?
 
 Run: ``python benchmarks/login_flood.py [--database URL] [--seconds 20] [--flooders 8]``.
-Serves the app with waitress (8 threads, as ``aftersales serve``) in a child process on a free
+Serves the app with waitress (16 threads, as ``aftersales serve``) in a child process on a free
 127.0.0.1 port, against a fresh database (a temporary SQLite file by default; a PostgreSQL URL is
 emptied first) with production Argon2 costs. A correct client (Bearer token, ``GET /api/tasks``)
 counts its answers for ``--seconds`` alone, then again while ``--flooders`` clients, each from its
@@ -60,12 +60,16 @@ def _prepare(url: str) -> None:
 
 
 def _serve(url: str, port: int) -> None:
+    import logging
+
     from waitress import serve
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" under the flood
 
     from web import create_app
 
     app = create_app({"DATABASE_URL": url})
-    serve(app, host="127.0.0.1", port=port, threads=8, ident="bench", _quiet=True)
+    serve(app, host="127.0.0.1", port=port, threads=16, ident="bench", _quiet=True)  # as `aftersales serve`
 
 
 def _request(conn: http.client.HTTPConnection, path: str, headers: dict, method: str = "GET", body=None) -> int:

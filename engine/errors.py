@@ -120,7 +120,8 @@ class SchemaOutdated(AftersalesError):
 
 
 class TooManyAttempts(AftersalesError):
-    def __init__(self, field: str, value: str, retry_after: int):
+    def __init__(self, field: str, value: str, retry_after: int, message: str | None = None):
         self.field, self.value, self.retry_after = field, value, retry_after
         what = f"user '{value}'" if field == "user" else f"address {value}"
-        super().__init__(f"too many failed logins: {what} is locked for {max(1, retry_after // 60)} min")
+        wait = f"{retry_after} s" if retry_after < 120 else f"{retry_after // 60} min"
+        super().__init__(message or f"too many failed logins: {what} is locked for {wait}")

@@ -5,8 +5,8 @@ a short transaction of its own, closes it, then calls ``verify`` (SQLite's write
 held for the ~100 ms a hash costs). Counting happens in the database (``auth_events``, which is
 also the log of logins, failures and lockouts) or, when configured, in Redis through ``limits``.
 
-A lock is decided before any hash is computed, so a locked-out flood costs a count, not a hash;
-which lock is known is also kept in process memory until it ends, so the count is not repeated.
+A lock or pause is decided before any hash is computed, so a refused attempt costs no hash; a
+known lock or pause is kept in process memory until it ends, so it costs no query either.
 
 Successful HTTP Basic checks are remembered for a short while (``BasicCache``) under a keyed hash
 of user name, password and stored hash: a password change or a disabled account ends the entry,
@@ -93,53 +93,82 @@ class RedisCounter:
 
 
 class LoginGuard:
+    """Lockout after ``failures_per_*`` failures in the window, and before that a growing pause:
+    after ``free_failures`` failures, each further attempt must wait 1, 2, 4 … up to 60 s after
+    the last failure. Attempts refused this way cost no hash and are not counted again."""
+
+    free_failures = 3
+    max_pause = 60
+
     def __init__(self, limits: Limits | None = None, counter=None):
         self.limits = limits or Limits()
         self.counter = counter or DatabaseCounter()
-        self._locked: dict[tuple[str, str], float] = {}  # (field, value) -> monotonic end
+        self._held: dict[tuple[str, str], datetime] = {}  # (field, value) -> refused until
+        self._failed: dict[tuple[str, str], datetime] = {}  # (field, value) -> last failure
         self._mutex = threading.Lock()
+        # Checks for a user or address that failed lately run one at a time, and rest 3× as long as
+        # the hash took: a flood of wrong passwords gets at most a quarter of one hash stream.
+        self.suspect_slot = threading.Lock()
 
     def _max(self, field: str) -> int:
         return self.limits.failures_per_user if field == "user" else self.limits.failures_per_address
 
-    def _known_lock(self, field: str, value: str) -> float | None:
+    def _until(self, field: str, value: str, now: datetime) -> datetime | None:
         with self._mutex:
-            end = self._locked.get((field, value))
-            if end is not None and end <= time.monotonic():
-                del self._locked[(field, value)]
+            until = self._held.get((field, value))
+            if until is not None and until <= now:
+                del self._held[(field, value)]
                 return None
-            return end
+            return until
+
+    def _hold(self, field: str, value: str, until: datetime) -> datetime:
+        with self._mutex:
+            if len(self._held) > 10_000:  # bounded: drop the oldest
+                self._held.pop(next(iter(self._held)))
+            self._held[(field, value)] = until
+        return until
+
+    def suspect(self, username: str, address: str, now: datetime) -> bool:
+        """Whether the user or the address had a wrong password within the window (this process)."""
+        since = now - timedelta(seconds=self.limits.window_seconds)
+        with self._mutex:
+            return any((last := self._failed.get(k)) is not None and last >= since
+                       for k in (("address", address), ("user", username)))
 
     def check(self, session: Session, username: str, address: str, now: datetime) -> None:
-        """Raise ``TooManyAttempts`` when the user or the address is locked out (before any hash)."""
+        """Raise ``TooManyAttempts`` when the user or the address is locked out or must pause (before any hash)."""
         since = now - timedelta(seconds=self.limits.window_seconds)
+        held = []
         for field, value in (("address", address), ("user", username)):
-            end = self._known_lock(field, value)
-            if end is None and self.counter.failures(session, field, value, since) >= self._max(field):
-                end = self._lock(field, value)
-            if end is not None:
-                raise TooManyAttempts(field, value, max(1, int(end - time.monotonic())))
-
-    def _lock(self, field: str, value: str) -> float:
-        end = time.monotonic() + self.limits.window_seconds
-        with self._mutex:
-            if len(self._locked) > 10_000:  # bounded: drop the oldest
-                self._locked.pop(next(iter(self._locked)))
-            self._locked[(field, value)] = end
-        return end
+            until = self._until(field, value, now)
+            if until is None and self.counter.failures(session, field, value, since) >= self._max(field):
+                until = self._hold(field, value, now + timedelta(seconds=self.limits.window_seconds))
+            if until is not None:
+                held.append((until, field, value))
+        if held:
+            until, field, value = max(held)  # the longest wait is the one to tell
+            raise TooManyAttempts(field, value, max(1, int((until - now).total_seconds() + 0.999)))
 
     def failed(self, session: Session, username: str, address: str, channel: str, now: datetime) -> bool:
         """Record a wrong password; True when this failure locks the user or the address out."""
         record(session, now, username, address, channel, "failed")
+        session.flush()
         since = now - timedelta(seconds=self.limits.window_seconds)
         locked = False
         for field, value in (("address", address), ("user", username)):
+            with self._mutex:
+                if len(self._failed) > 10_000:
+                    self._failed.pop(next(iter(self._failed)))
+                self._failed[(field, value)] = now
             self.counter.add(field, value)
-            session.flush()
-            if self.counter.failures(session, field, value, since) >= self._max(field):
-                self._lock(field, value)
+            count = self.counter.failures(session, field, value, since)
+            if count >= self._max(field):
+                self._hold(field, value, now + timedelta(seconds=self.limits.window_seconds))
                 record(session, now, f"{field}:{value}", address, channel, "locked")
                 locked = True
+            elif count >= self.free_failures:
+                pause = min(2 ** (count - self.free_failures), self.max_pause)
+                self._hold(field, value, now + timedelta(seconds=pause))
         return locked
 
     def may_issue_token(self, session: Session, username: str, address: str, now: datetime) -> None:
@@ -153,7 +182,7 @@ class LoginGuard:
 
     def unlock(self, field: str, value: str) -> None:
         with self._mutex:
-            self._locked.pop((field, value), None)
+            self._held.pop((field, value), None)
 
 
 class BasicCache:

@@ -8,6 +8,8 @@ committed — they must survive the 401 that rolls the request back) in another 
 from __future__ import annotations
 
 import functools
+import threading
+import time
 
 from flask import Flask, current_app, g, request
 from flask_babel import gettext as _
@@ -32,6 +34,10 @@ def init(app: Flask) -> None:
     counter = login_guard.RedisCounter(uri, limits) if uri else login_guard.DatabaseCounter()
     ext = app.extensions["aftersales"]
     ext["guard"] = LoginGuard(limits, counter)
+    # Refused attempts are answered after a pause, in at most half the server's threads at a time:
+    # a client flooding wrong passwords then mostly waits instead of competing for the CPU.
+    ext["tarpit"] = (float(app.config.get("LOGIN_TARPIT_SECONDS", 1.0)),
+                     threading.BoundedSemaphore(int(app.config.get("LOGIN_TARPIT_SLOTS", 8))))
     ext["basic_cache"] = BasicCache(app.config["SECRET_KEY"].encode(), ttl=float(app.config.get("BASIC_CACHE_SECONDS", 300)))
 
 
@@ -52,10 +58,35 @@ def record(username: str, channel: str, outcome: str) -> None:
 
 def locked_message(exc: TooManyAttempts) -> str:
     minutes = max(1, exc.retry_after // 60)
+    if exc.retry_after < 120:
+        return _("Too many wrong passwords: wait %(n)s seconds before the next try.", n=exc.retry_after)
     if exc.field == "user":
         return _("Too many wrong passwords for this user: locked for %(n)s minutes. Ask an admin if it was not you.",
                  n=minutes)
     return _("Too many wrong passwords from this computer: locked for %(n)s minutes.", n=minutes)
+
+
+def _verify(guard: LoginGuard, row: UserRow | None, username: str, password: str, now) -> bool:
+    if not guard.suspect(username, address(), now):
+        return users.verify(row, password)
+    if not guard.suspect_slot.acquire(timeout=float(current_app.config.get("LOGIN_SUSPECT_WAIT", 5))):
+        raise TooManyAttempts("address", address(), 5, _("Many wrong passwords at the moment: try again in a few seconds."))
+    try:
+        started = time.monotonic()
+        ok = users.verify(row, password)
+        time.sleep(3 * (time.monotonic() - started))
+        return ok
+    finally:
+        guard.suspect_slot.release()
+
+
+def _tarpit() -> None:
+    pause, slots = _ext()["tarpit"]
+    if pause > 0 and slots.acquire(blocking=False):
+        try:
+            time.sleep(pause)
+        finally:
+            slots.release()
 
 
 def check_password(username: str, password: str, channel: str) -> UserRow | None:
@@ -70,12 +101,13 @@ def check_password(username: str, password: str, channel: str) -> UserRow | None
             guard.check(s, username, address(), now)
         except TooManyAttempts as exc:
             exc.args = (locked_message(exc),)
+            _tarpit()
             raise
         row = users.login_row(s, username)
         s.rollback()
     if channel == "basic" and row is not None and row.active and cache.known(row, password):
         return row
-    ok = users.verify(row, password)  # Argon2, no transaction open
+    ok = _verify(guard, row, username, password, now)  # Argon2, no transaction open
     if ok and row is not None and not row.active:
         record(username, channel, "disabled")
         raise Unauthenticated(_("This account is disabled."))

@@ -283,7 +283,8 @@ def _serve(host: str, port: int) -> None:
 
     app = create_app({"TIMERS": True})
     click.echo(f"aftersales is serving at http://{host}:{port}/  (Ctrl+C stops)")
-    serve(app, host=host, port=port, threads=8, ident="aftersales")
+    # 16 threads: refused password attempts wait in at most 8 of them (web/auth.py), the rest serve
+    serve(app, host=host, port=port, threads=16, ident="aftersales")
 
 
 @main.command("serve")

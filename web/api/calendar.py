@@ -58,6 +58,7 @@ def remove_day(day: str):
 @bp.post("/calendar/import")
 @login_required
 def import_schedule():
+    access.require(access.may(current_actor(), "change_calendar"), "only admins change the company calendar")
     upload = request.files.get("file")
     if upload is None:
         raise InvalidRequest("send the schedule as the multipart field 'file' (.ics or a table of dates)")

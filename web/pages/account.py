@@ -62,18 +62,20 @@ def revoke_token(token_id: int):
 @bp.post("/account/password")
 @login_required
 def change_password():
-    user = _me()
+    username = current_user.username
     new = request.form.get("new_password", "")
     if new != request.form.get("repeat_password", ""):
         return _page(error=_("The two new passwords differ."), status=422)
+    db().rollback()  # no transaction (on SQLite: no write lock) while the old password is checked
     try:
-        row = check_password(user.username, request.form.get("password", ""), "login")
+        row = check_password(username, request.form.get("password", ""), "login")
     except (TooManyAttempts, AftersalesError) as exc:
         return _page(error=str(exc), status=429 if isinstance(exc, TooManyAttempts) else 401)
     if row is None:
         return _page(error=_("The current password is wrong."), status=401)
     if len(new) < 8:
         return _page(error=_("The new password needs at least 8 characters."), status=422)
+    user = _me()
     users.set_password(db(), user, new)  # every other session of this user ends here
     login_guard.record(db(), engine().clock.now(), user.username, request.remote_addr or "", "session",
                        "password_changed")
