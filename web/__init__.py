@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask
 
 import handlers
 from engine.wiring import build
@@ -90,9 +90,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     context.register(app)
     errors.register(app)
 
-    @app.get("/health")
-    def health():
-        return jsonify({"status": "ok"})
+    from .health import bp as health
+
+    app.register_blueprint(health)
 
     if app.config["TIMERS"]:
         from web.scheduler import TimerScheduler

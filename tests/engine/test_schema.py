@@ -79,7 +79,7 @@ def _legacy_database(url: str):
     """A database as ``create_all`` made it before migrations existed, two commits before the baseline:
     no ``alembic_version`` and no ``deployments.git_commit``."""
     db = make_engine(url)
-    Base.metadata.create_all(db)
+    baseline.SNAPSHOT.create_all(db)
     with db.begin() as conn:
         conn.execute(sa.text("ALTER TABLE deployments DROP COLUMN git_commit"))
         conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
@@ -100,7 +100,7 @@ def test_a_database_made_before_migrations_is_refused_then_upgraded(database_url
 
     upgraded = runner.invoke(main, ["db", "upgrade"])
     assert upgraded.exit_code == 0, upgraded.output
-    assert "schema at revision 0001 (found legacy)" in upgraded.output
+    assert f"schema at revision {schema.head()} (found legacy)" in upgraded.output
     assert schema.status(db) == "current"
     assert _differences(db) == []
     deployed = runner.invoke(main, ["deploy", str(PROCESSES)])
