@@ -82,13 +82,21 @@ def _form_field(f) -> FormField:
 
 
 class HandlerTask(ServiceTask):
-    """A service task whose work is done by the handler registered under its topic."""
+    """A service task whose work is done by the handler registered under its topic.
 
-    def __init__(self, wf_spec, bpmn_id, topic=None, **kwargs):
+    With ``camunda:asyncBefore="true"`` the step stops in front of it (the task waits STARTED, the step
+    commits) and a worker runs the handler later (``engine/async_tasks.py``), retried per
+    ``camunda:failedJobRetryTimeCycle``."""
+
+    def __init__(self, wf_spec, bpmn_id, topic=None, async_before=False, retry_cycle=None, **kwargs):
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.topic = topic
+        self.async_before = async_before
+        self.retry_cycle = retry_cycle
 
     def _run_hook(self, my_task):
+        if self.async_before and not my_task.internal_data.pop("async_run", False):
+            return None  # STARTED: left to a worker once this step has committed
         my_task.workflow.script_engine.run_handler(my_task, self.topic)
         return True
 
@@ -107,7 +115,18 @@ class HandlerTaskParser(CamundaTaskParser):
                     )
             if self.xpath(".//camunda:connector"):
                 self.raise_validation_exception("camunda:connector is not supported; use an external topic")
-        return HandlerTask(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
+        async_before = "true" in (node.get(_C + "asyncBefore"), node.get(_C + "async"))
+        cycles = self.xpath(".//camunda:failedJobRetryTimeCycle")
+        retry_cycle = (cycles[0].text or "").strip() or None if cycles else None
+        if retry_cycle is not None:
+            from .async_tasks import retry_policy
+
+            try:
+                retry_policy(retry_cycle)
+            except ValueError as exc:
+                self.raise_validation_exception(str(exc))
+        return HandlerTask(self.spec, self.bpmn_id, topic=topic, async_before=async_before, retry_cycle=retry_cycle,
+                           **self.bpmn_attributes)
 
 
 class StartEventParser(CamundaStartEventParser):

@@ -312,3 +312,23 @@ class VersionEvent(Base):
     by: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class AsyncJob(Base):
+    """A service task marked ``camunda:asyncBefore``: its step committed, a worker runs the handler.
+
+    ``next_attempt_at`` is also the lease: a worker that takes the job moves it into the future first,
+    so two workers never run one job at once and a worker that dies leaves it due again."""
+
+    __tablename__ = "async_jobs"
+    __table_args__ = (UniqueConstraint("instance_id", "task_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))  # SpiffWorkflow task id
+    element_id: Mapped[str] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    retry_seconds: Mapped[int] = mapped_column(Integer, default=10)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -13,6 +13,7 @@ leased; they are due again when the lease ends (at least once, never lost)."""
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from .models import Notification, OpenTask, User
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
-LEASE = timedelta(minutes=5)  # longer than any send may take (SMTP timeout 10 s per address)
+# Longer than any send may take (SMTP timeout 10 s per address); a dead worker's rows are due after it.
+LEASE = timedelta(seconds=float(os.environ.get("AFTERSALES_JOB_LEASE_SECONDS", "300")))
 
 
 class Sender(Protocol):

@@ -27,7 +27,7 @@ UPGRADE_COMMAND = "aftersales db upgrade"
 def config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", "engine:migrations")
-    cfg.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+    cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     return cfg
 
 

@@ -26,15 +26,15 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import CursorResult, Table, delete, insert
+from sqlalchemy import CursorResult, Table, delete, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import due_dates, expressions, notifications, state
+from . import async_tasks, due_dates, expressions, notifications, state
 from .clock import use_clock
 from .db import as_utc
 from .errors import AftersalesError, Conflict, HandlerFailed
-from .models import HistoryEntry, Instance, MessageWait, Notification, OpenTask, Timer
+from .models import AsyncJob, HistoryEntry, Instance, MessageWait, Notification, OpenTask, Timer
 from .sandbox import SandboxEnvironment
 from .service_tasks import HandlerContext
 from .working_days import RULES, WorkingCalendar
@@ -50,6 +50,7 @@ _HISTORY = cast(Table, HistoryEntry.__table__)
 _TIMERS = cast(Table, Timer.__table__)
 _MESSAGE_WAITS = cast(Table, MessageWait.__table__)
 _NOTIFICATIONS = cast(Table, Notification.__table__)
+_ASYNC_JOBS = cast(Table, AsyncJob.__table__)
 _RECORDED = (ScriptTask, BusinessRuleTask, IntermediateCatchEvent, BoundaryEvent, EndEvent)
 _sandbox = SandboxEnvironment()
 log = logging.getLogger(__name__)
@@ -296,6 +297,7 @@ class Step:
         self._note_customer(wf, inst.variables if finished else None)
         self._sync_open_tasks(wf, finished)
         self._sync_waits(wf, finished)
+        self._sync_jobs(wf, finished)
         if self.history:
             self.session.execute(insert(_HISTORY), self.history)
             self.history = []
@@ -303,6 +305,19 @@ class Step:
             self.session.flush()
         except StaleDataError as exc:
             raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again") from exc
+
+    def _sync_jobs(self, wf, finished: bool) -> None:
+        """A job row for each task waiting in front of an asynchronous handler (none while in error)."""
+        inst = self.instance
+        waiting = [] if finished or inst.state == "error" else async_tasks.waiting(wf)
+        if finished:
+            self.session.execute(delete(_ASYNC_JOBS).where(_ASYNC_JOBS.c.instance_id == inst.id))
+        if not waiting:
+            return
+        have = set(self.session.scalars(select(AsyncJob.task_id).where(AsyncJob.instance_id == inst.id)))
+        rows = async_tasks.job_rows([t for t in waiting if str(t.id) not in have], inst.id, self.now)
+        if rows:
+            self.session.execute(insert(_ASYNC_JOBS), rows)
 
     _CUSTOMER = {"customer_name": ("customer_name", "contact_name"), "customer_phone": ("customer_phone", "contact_phone"),
                  "serial_no": ("serial_no",)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask
 
 import handlers
 from engine.wiring import build
@@ -101,16 +101,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     context.register(app)
     errors.register(app)
 
-    @app.get("/health")
-    def health():
-        from engine import company_calendar
+    from .health import bp as health
 
-        with app.extensions["aftersales"]["read_sessions"]() as session:  # never waits for a writer
-            cal = engine.calendar(session)
-        today = engine.clock.now().astimezone(cal.tz).date()
-        status = company_calendar.coverage_status(cal, today)
-        return jsonify({"status": "ok", "calendar": {"official_until": status["official_until"],
-                                                     "warning": status["warning"]}})
+    app.register_blueprint(health)
 
     if app.config["TIMERS"]:
         from web.scheduler import TimerScheduler

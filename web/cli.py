@@ -276,12 +276,22 @@ def users_password(name: str, password: str) -> None:
     click.echo(f"password of {name} changed")
 
 
-def _serve(host: str, port: int) -> None:
+def _serve(host: str, port: int, workers: int = 1) -> None:
+    from . import create_app
+    from .celery_app import broker_url
+
+    # With a broker the worker tier does the background work; without one, each web process does
+    # (safe on several: every job goes through the instance revision or a lease).
+    timers = broker_url() is None
+    if workers > 1:
+        from .gunicorn_app import WebProcesses
+
+        click.echo(f"aftersales is serving at http://{host}:{port}/ with {workers} processes  (Ctrl+C stops)")
+        WebProcesses(host, port, workers, timers=timers).run()
+        return
     from waitress import serve
 
-    from . import create_app
-
-    app = create_app({"TIMERS": True})
+    app = create_app({"TIMERS": timers})
     click.echo(f"aftersales is serving at http://{host}:{port}/  (Ctrl+C stops)")
     # 16 threads: refused password attempts wait in at most 8 of them (web/auth.py), the rest serve
     serve(app, host=host, port=port, threads=16, ident="aftersales")
@@ -290,10 +300,55 @@ def _serve(host: str, port: int) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve_cmd(host: str, port: int) -> None:
-    """Serve the API (and fire timers) against DATABASE_URL."""
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="Web processes: more than 1 runs gunicorn (Unix); 1 runs waitress.")
+def serve_cmd(host: str, port: int, workers: int) -> None:
+    """Serve the API against DATABASE_URL (and do the background work when no CELERY_BROKER_URL is set)."""
     _build()
-    _serve(host, port)
+    _serve(host, port, workers)
+
+
+def _celery_or_exit():
+    from .celery_app import broker_url, celery
+
+    if broker_url() is None:
+        raise click.ClickException("set CELERY_BROKER_URL (e.g. amqp://guest:guest@127.0.0.1:5672//) to run "
+                                   "the worker tier; without it `aftersales serve` does the background work")
+    return celery
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True, type=int, help="Worker processes.")
+@click.option("--beat/--no-beat", default=False, help="Also send the relay schedule (or run `aftersales beat`).")
+@click.option("--queue", default=None, help="Queue name (default AFTERSALES_QUEUE or 'aftersales').")
+def worker(concurrency: int, beat: bool, queue: str | None) -> None:
+    """Run a Celery worker for timers, scheduled starts and the outbox against DATABASE_URL."""
+    import tempfile
+
+    if queue:
+        os.environ["AFTERSALES_QUEUE"] = queue
+    from . import celery_app
+
+    celery = _celery_or_exit()
+    celery.conf.task_default_queue = celery_app.queue_name()
+    _build()  # refuses an outdated schema
+    argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", celery_app.queue_name(),
+            "--without-gossip", "--without-mingle", f"--hostname=aftersales-{os.getpid()}@%h"]
+    if beat:
+        argv += ["--beat", f"--schedule={tempfile.gettempdir()}/aftersales-beat-{celery_app.queue_name()}"]
+    celery.worker_main(argv)
+
+
+@main.command()
+def beat() -> None:
+    """Send the relay (due timers, scheduled starts, outbox) to the workers every second; run one per site."""
+    import tempfile
+
+    from . import celery_app
+
+    celery = _celery_or_exit()
+    _build()
+    celery.start(["beat", "--loglevel=INFO", f"--schedule={tempfile.gettempdir()}/aftersales-beat-{celery_app.queue_name()}"])
 
 
 def seed_demo(engine, sessions) -> list[str]:

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import notifications
+from engine import async_tasks, notifications
 from engine.errors import Conflict
 from engine.instances import ProcessEngine
-from engine.models import ScheduledStart
+from engine.models import AsyncJob, ScheduledStart
 from engine.notifications import Sender
 
 log = logging.getLogger(__name__)
@@ -91,3 +91,41 @@ def deliver_notifications(engine: ProcessEngine, sessions, sender: Sender, limit
         result = notifications.finish(session, outcome, engine.clock.now())
         session.commit()
     return result
+
+
+def due_async_jobs(engine: ProcessEngine, sessions, limit: int = 100) -> list[int]:
+    with sessions() as session:
+        return async_tasks.due(session, engine.clock.now(), limit)
+
+
+def run_async_job(engine: ProcessEngine, sessions, job_id: int) -> str:
+    """Lease the job (commit), then run its handler and move the case on (commit).
+
+    Returns done | retry | incident | gone | taken (another worker has it) | conflict | unavailable."""
+    try:
+        with sessions() as session:
+            if not async_tasks.claim(session, job_id, engine.clock.now()):
+                session.rollback()
+                return "taken"
+            session.commit()
+        with sessions() as session:
+            try:
+                outcome = async_tasks.run(engine, session, job_id)
+                session.commit()
+                return outcome
+            except (Conflict, StaleDataError):
+                session.rollback()  # the case moved meanwhile (or another run won): try again at once
+        with sessions() as session:
+            job = session.get(AsyncJob, job_id)
+            if job is not None:
+                job.next_attempt_at = engine.clock.now()
+                session.commit()
+        return "conflict"
+    except OperationalError as exc:
+        log.warning("async job %s not run, database unavailable: %s", job_id, exc)
+        return "unavailable"
+
+
+def run_due_async_jobs(engine: ProcessEngine, sessions) -> int:
+    return sum(run_async_job(engine, sessions, j) in ("done", "incident")
+               for j in due_async_jobs(engine, sessions))

@@ -34,8 +34,9 @@ class TimerScheduler:
     def run_once(self) -> int:
         """Start the cases timer start events ask for, then fire every timer due now.
 
-        Returns how many cases were started or moved on."""
-        return jobs.run_scheduled_starts(self.engine, self.sessions) + jobs.fire_due_timers(self.engine, self.sessions)
+        Returns how many cases were started or moved on (asynchronous service tasks included)."""
+        return (jobs.run_scheduled_starts(self.engine, self.sessions) + jobs.fire_due_timers(self.engine, self.sessions)
+                + jobs.run_due_async_jobs(self.engine, self.sessions))
 
     def run_scheduled_starts(self) -> int:
         return jobs.run_scheduled_starts(self.engine, self.sessions)

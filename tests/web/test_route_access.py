@@ -129,7 +129,8 @@ TABLE: dict[tuple[str, str], tuple[str, object, dict[str, int]]] = {
     ("inbox.claim", "POST"): ("/tasks/{TC}/claim", {}, some(302, 403, PAGE_ANON, ["customer_service"])),
     ("inbox.unclaim", "POST"): ("/tasks/{TA}/unclaim", {}, E(403, PAGE_ANON, customer_service=409, admin=302)),
     ("cases.vendor", "GET"): ("/vendor/bpmn-js/dist/bpmn-navigated-viewer.production.min.js", None, E(200, 200)),
-    ("health", "GET"): ("/health", None, E(200, 200)),
+    ("health.health", "GET"): ("/health", None, E(200, 200)),
+    ("health.metrics", "GET"): ("/metrics", None, E(200, 200)),
 }
 
 

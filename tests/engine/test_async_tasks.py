@@ -1,0 +1,139 @@
+"""Asynchronous service tasks (camunda:asyncBefore): the step commits in front of the handler, a
+worker runs it later; failures are retried per failedJobRetryTimeCycle, then the case is in error;
+a job run twice at once has its effect once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import handlers
+from engine import async_tasks
+from engine.models import AsyncJob
+from engine.users import Actor
+from engine.wiring import build
+from handlers.records import Part
+from tests.conftest import DATA, seed
+from web import jobs
+from web.scheduler import TimerScheduler
+
+WAREHOUSE = Actor("warehouse", frozenset({"warehouse"}))
+ADMIN = Actor("admin", frozenset({"admin"}))
+
+
+@pytest.fixture
+def erp(database_url, clock):
+    registry = handlers.default_registry()
+    state = {"fail": False, "calls": 0, "gate": None}
+
+    def book(ctx):
+        state["calls"] += 1
+        if state["gate"] is not None:
+            state["gate"].wait(5)
+        ctx.session.get(Part, "P-100").on_hand -= 1
+        ctx.session.flush()
+        if state["fail"]:
+            raise ConnectionError("ERP unreachable")
+        return {"booked": True}
+
+    registry.register("test.flaky", book)
+    engine, sessions, db = build(registry, database_url, clock=clock)
+    seed(sessions, clock.now())
+    with sessions() as s:
+        engine.deploy(s, {"async_book.bpmn": (DATA / "async_book.bpmn").read_bytes()}, ADMIN)
+        s.commit()
+    yield engine, sessions, state
+    db.dispose()
+
+
+def _prepared(engine, sessions) -> int:
+    with sessions() as s:
+        inst = engine.start(s, "async_book", WAREHOUSE)
+        s.commit()
+    with sessions() as s:
+        (task,) = engine.list_tasks(s, WAREHOUSE, instance_id=inst.id)
+        engine.complete_task(s, task.id, WAREHOUSE, {})
+        s.commit()
+    return inst.id
+
+
+def _view(engine, sessions, iid):
+    with sessions() as s:
+        view = engine.instance_view(s, engine.get_instance(s, iid))
+        view["stock"] = s.get(Part, "P-100").on_hand
+        view["jobs"] = [(j.element_id, j.attempts, j.last_error) for j in s.query(AsyncJob)]
+        return view
+
+
+def test_the_step_commits_first_and_a_worker_runs_the_handler(erp):
+    engine, sessions, state = erp
+    iid = _prepared(engine, sessions)
+    view = _view(engine, sessions, iid)
+    assert (view["state"], view["tasks"], view["stock"], state["calls"]) == ("running", [], 10, 0)
+    assert view["jobs"] == [("book", 0, None)]
+    assert TimerScheduler(engine, sessions).run_once() == 1
+    view = _view(engine, sessions, iid)
+    assert [t["element_id"] for t in view["tasks"]] == ["check"]
+    assert [h["element_id"] for h in view["history"]] == ["prepare", "book"]
+    assert (view["stock"], view["jobs"], view["variables"]["booked"]) == (9, [], True)
+
+
+def test_failures_are_retried_per_the_cycle_then_an_incident_that_retry_resumes(erp, clock):
+    engine, sessions, state = erp
+    worker = TimerScheduler(engine, sessions)
+    iid = _prepared(engine, sessions)
+    state["fail"] = True
+    assert worker.run_once() == 0  # first try failed: again in 30 s (R2/PT30S)
+    view = _view(engine, sessions, iid)
+    assert (view["state"], view["stock"]) == ("running", 10)
+    assert view["jobs"] == [("book", 1, "ConnectionError: ERP unreachable")]
+    clock.advance(seconds=29)
+    assert worker.run_once() == 0 and state["calls"] == 1  # not due yet
+    clock.advance(seconds=2)
+    assert worker.run_once() == 1  # second and last try: an incident
+    view = _view(engine, sessions, iid)
+    assert view["state"] == "error" and view["jobs"] == [] and view["stock"] == 10
+    assert view["error"] == {"element_id": "book", "message": "ConnectionError: ERP unreachable (after 2 tries)"}
+    state["fail"] = False
+    with sessions() as s:
+        engine.retry(s, iid, ADMIN)
+        s.commit()
+    assert _view(engine, sessions, iid)["jobs"] == [("book", 0, None)]
+    assert worker.run_once() == 1
+    view = _view(engine, sessions, iid)
+    assert (view["state"], [t["element_id"] for t in view["tasks"]], view["stock"]) == ("running", ["check"], 9)
+    assert [h["element_id"] for h in view["history"]] == ["prepare", "book"]
+
+
+def test_one_job_delivered_twice_at_once_runs_once(erp):
+    engine, sessions, state = erp
+    iid = _prepared(engine, sessions)
+    with sessions() as s:
+        (job_id,) = [j.id for j in s.query(AsyncJob)]
+    state["gate"] = threading.Event()
+    outcomes = []
+    runs = [threading.Thread(target=lambda: outcomes.append(jobs.run_async_job(engine, sessions, job_id)))
+            for _ in range(2)]
+    for t in runs:
+        t.start()
+    state["gate"].set()
+    for t in runs:
+        t.join(30)
+    assert sorted(outcomes) == ["done", "taken"]
+    view = _view(engine, sessions, iid)
+    assert (view["stock"], state["calls"], [h["element_id"] for h in view["history"]]) == (9, 1, ["prepare", "book"])
+
+
+def test_a_bad_retry_cycle_is_refused_at_deployment(erp):
+    engine, sessions, _state = erp
+    xml = (DATA / "async_book.bpmn").read_text().replace("R2/PT30S", "every 30 seconds")
+    from engine.errors import DiagramInvalid
+
+    with sessions() as s, pytest.raises(DiagramInvalid, match="failedJobRetryTimeCycle 'every 30 seconds' is not"):
+        engine.deploy(s, {"async_book.bpmn": xml.encode()}, ADMIN)
+
+
+@pytest.mark.parametrize(("cycle", "policy"), [(None, (3, 10)), ("R5/PT1M", (5, 60)), ("R1/PT0S", (1, 0))])
+def test_retry_policy(cycle, policy):
+    assert async_tasks.retry_policy(cycle) == policy

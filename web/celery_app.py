@@ -1,0 +1,99 @@
+"""Background work on Celery, when ``CELERY_BROKER_URL`` is set (RabbitMQ ``amqp://…`` or Redis
+``redis://…``): ``aftersales worker`` runs the tasks below, ``aftersales beat`` (or ``worker --beat``)
+sends the relay every second, which hands each due timer, scheduled start, asynchronous service
+task (``camunda:asyncBefore``) and the outbox to the workers. Messages carry ids only; the database stays the source of truth and every task is the job
+function of ``web/jobs.py``, safe to run twice (acknowledged late: a worker killed mid-task leaves
+its message to another worker). Without a broker the embedded thread runs the same jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import cache
+
+from celery import Celery
+
+from . import jobs
+
+log = logging.getLogger(__name__)
+RELAY_SECONDS = float(os.environ.get("AFTERSALES_RELAY_SECONDS", "1"))
+EXPIRES = 60  # a relayed job not started within a minute is relayed again anyway
+
+
+def broker_url() -> str | None:
+    return os.environ.get("CELERY_BROKER_URL") or None
+
+
+def queue_name() -> str:
+    return os.environ.get("AFTERSALES_QUEUE", "aftersales")
+
+
+def make_celery() -> Celery:
+    app = Celery("aftersales", broker=broker_url(), set_as_current=False)
+    app.conf.update(
+        task_default_queue=queue_name(),
+        task_serializer="json", accept_content=["json"], task_ignore_result=True,
+        task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
+        beat_schedule={"relay": {"task": "aftersales.relay", "schedule": RELAY_SECONDS,
+                                 "options": {"expires": max(RELAY_SECONDS * 5, 5)}}},
+    )
+    return app
+
+
+celery = make_celery()
+
+
+@cache
+def runtime():
+    """This worker process's engine, sessions and sender (made after the fork, once)."""
+    import handlers
+    from engine.wiring import build
+
+    from . import make_sender
+
+    engine, sessions, _db = build(handlers.default_registry(), os.environ.get("DATABASE_URL"))
+    return engine, sessions, make_sender()
+
+
+@celery.task(name="aftersales.relay")
+def relay() -> dict:
+    engine, sessions, _sender = runtime()
+    timers = jobs.due_timer_instances(engine, sessions, limit=1000)
+    for instance_id in timers:
+        fire_timer.apply_async((instance_id,), expires=EXPIRES)
+    starts = jobs.due_scheduled_starts(engine, sessions)
+    for key in starts:
+        start_scheduled.apply_async((key,), expires=EXPIRES)
+    async_jobs = jobs.due_async_jobs(engine, sessions, limit=1000)
+    for job_id in async_jobs:
+        run_async_job.apply_async((job_id,), expires=EXPIRES)
+    jobs.queue_overdue(engine, sessions)
+    deliver_notifications.apply_async(expires=EXPIRES)
+    return {"timers": len(timers), "starts": len(starts), "async_jobs": len(async_jobs)}
+
+
+@celery.task(name="aftersales.fire_timer")
+def fire_timer(instance_id: int) -> bool:
+    engine, sessions, _sender = runtime()
+    return jobs.fire_timer(engine, sessions, instance_id)
+
+
+@celery.task(name="aftersales.start_scheduled")
+def start_scheduled(key: str) -> bool:
+    engine, sessions, _sender = runtime()
+    return jobs.start_scheduled(engine, sessions, key)
+
+
+@celery.task(name="aftersales.deliver_notifications")
+def deliver_notifications() -> list[int]:
+    engine, sessions, sender = runtime()
+    sent, failed = jobs.deliver_notifications(engine, sessions, sender)
+    return [sent, failed]
+
+
+@celery.task(name="aftersales.run_async_job")
+def run_async_job(job_id: int) -> str:
+    engine, sessions, _sender = runtime()
+    return jobs.run_async_job(engine, sessions, job_id)
