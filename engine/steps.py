@@ -124,6 +124,11 @@ def _resolve(text: str | None, data: dict) -> str | None:
     return text
 
 
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 def _fixed_due(value: Any, text: str, created: datetime) -> datetime:
     if isinstance(value, datetime):
         return cast(datetime, as_utc(value))
@@ -168,17 +173,29 @@ class Step:
             return result
         return call
 
-    def due(self, text: str | None, data: dict) -> tuple[datetime | None, dict | None]:
-        """A task's due date, and the rule to count it again by when it came from the calendar."""
+    def due(self, text: str | None, data: dict, task=None) -> tuple[datetime | None, dict | None]:
+        """A task's due date, and the rule to count it again by when it came from the calendar.
+
+        A due date the diagram cannot compute (a variable not set, a value that is neither a date
+        nor a duration) must not block the person completing the task before it: the task opens
+        without a deadline and the case history says why, for the process owner to fix."""
         if not text:
             return None, None
         value: Any = text.strip()
         rule = None
-        if expressions.is_juel(value):
-            first = len(self.calendar_calls)
-            value = evaluate(value, data, self.functions())
-            rule = due_dates.rule_for(value, self.calendar_calls[first:], self.now)
-        return _fixed_due(value, text, self.now), rule
+        try:
+            if expressions.is_juel(value):
+                first = len(self.calendar_calls)
+                value = evaluate(value, data, self.functions())
+                rule = due_dates.rule_for(value, self.calendar_calls[first:], self.now)
+            return _fixed_due(value, text, self.now), rule
+        except (AftersalesError, SpiffWorkflowException, ArithmeticError, LookupError, NameError, TypeError,
+                ValueError, isodate.ISO8601Error) as exc:
+            where = element_id(task) if task is not None else "?"
+            log.warning("instance %s: due date %r of %s could not be computed: %s", self.instance.id, text, where, exc)
+            if task is not None:
+                self.record(task, "due_date_failed", "system", {"expression": text, "error": _short(exc)})
+            return None, None
 
     def calendar(self) -> WorkingCalendar:
         if self._calendar is None:
@@ -357,7 +374,7 @@ class Step:
             a = getattr(task.task_spec, "assignment", None)
             groups = [_resolve(g, task.data) for g in (a.candidate_groups if a else [])]
             users = [_resolve(u, task.data) for u in (a.candidate_users if a else [])]
-            due_at, due_rule = self.due(a.due_date, task.data) if a else (None, None)
+            due_at, due_rule = self.due(a.due_date, task.data, task) if a else (None, None)
             rows.append({
                 "id": task_id, "instance_id": inst.id, "element_id": element_id(task), "name": element_name(task),
                 "candidate_groups": "," + ",".join(g for g in groups if g) + ",",
