@@ -14,7 +14,7 @@ memory of one diagram evaluation       AFTERSALES_SCRIPT_MEMORY_MB     256
 =====================================  ==============================  =========
 
 Integers are capped at what JavaScript clients and every JSON reader hold exactly; database ids
-(64-bit) are checked with :func:`valid_id`.
+(32-bit INTEGER columns) are checked with :func:`valid_id`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ MAX_JSON_DEPTH = int(_env("AFTERSALES_MAX_JSON_DEPTH", 32))
 MAX_STRING = int(_env("AFTERSALES_MAX_STRING", 100_000))
 MAX_KEY = 200
 MAX_INT = 2**53 - 1
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
 MAX_TASK_VARIABLES = int(_env("AFTERSALES_MAX_TASK_VARIABLES", 100))
 MAX_CASE_VARIABLES = int(_env("AFTERSALES_MAX_CASE_VARIABLES", 500))
 SCRIPT_SECONDS = _env("AFTERSALES_SCRIPT_SECONDS", 1.0)
@@ -46,7 +46,7 @@ SCRIPT_MEMORY_MB = int(_env("AFTERSALES_SCRIPT_MEMORY_MB", 256))
 
 
 def valid_id(value: int) -> bool:
-    """Whether ``value`` can be a row id (a positive 64-bit integer)."""
+    """Whether ``value`` can be a row id (a positive 32-bit integer, as the id columns are)."""
     return 0 < value <= MAX_ID
 
 

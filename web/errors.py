@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -86,6 +86,7 @@ def register(app: Flask) -> None:
         return response
 
     @app.errorhandler(StaleDataError)
+    @app.errorhandler(DataError)
     @app.errorhandler(IntegrityError)
     @app.errorhandler(OperationalError)
     def _database(exc):
@@ -123,6 +124,9 @@ def database_failure(exc: Exception):
     if isinstance(exc, StaleDataError):
         log.info("concurrent change [error id %s]: %s", error_id, exc)
         return _answer(409, "changed by someone else at the same moment; reload and try again", error_id)
+    if isinstance(exc, DataError):  # a value the column cannot hold (too long, out of range)
+        log.warning("value refused by the database [error id %s]: %s", error_id, exc)
+        return _answer(400, "a value is too long or out of range for where it is stored; nothing was changed", error_id)
     if isinstance(exc, IntegrityError):
         log.warning("integrity error [error id %s]: %s", error_id, exc)
         return _answer(409, "conflicting change; reload and try again", error_id)

@@ -49,6 +49,7 @@ def check_text() -> None:
                                                                    "multipart/form-data"):
         pairs += [("form field", k, v) for k, v in request.form.items(multi=True)]
     for source, key, value in pairs:
+        key, value = key or "", value or ""
         problem = limits.text_problem(key + value, f"{source} '{key[:40]}'")
         if problem:
             raise InvalidRequest(problem)

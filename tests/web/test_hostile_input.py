@@ -11,6 +11,7 @@ from tests.conftest import process_files, start_case
 REPAIR = {"customer_name": "张三", "customer_phone": "13800138000", "product_model": "KX-200",
           "serial_no": "SN-1", "channel": "phone", "fault_description": "不制冷"}
 BIG = "9" * 20  # past 2**63
+PAST_INT = str(2**31)  # past what an id column holds on PostgreSQL
 DEEP = '{"variables": {"customer_name": ' + "[" * 100_000 + "]" * 100_000 + "}}"
 
 
@@ -49,6 +50,10 @@ CASES = [
     ("POST", "/api/process-instances/" + BIG + "/retry", None, 404, "no process instance"),
     ("GET", "/api/process-instances/" + BIG + "/documents", None, 404, "no process instance"),
     ("GET", "/api/tasks?instance=" + BIG, None, 400, "instance"),
+    ("GET", "/api/process-instances/" + PAST_INT + "/documents", None, 404, "no process instance"),
+    ("GET", "/api/tasks?instance=" + PAST_INT, None, 400, "instance"),
+    ("GET", "/api/access-log?instance=" + PAST_INT, None, 400, "instance"),
+    ("GET", "/api/access-log?instance=%C2%B2", None, 400, "instance"),
     ("GET", "/api/process-definitions/repair/xml?version=" + BIG, None, 400, "version"),
     ("GET", "/api/process-definitions/repair/diff?from=1&to=" + BIG, None, 400, "to"),
     ("GET", "/api/tasks/" + "x" * 5000, None, 404, "task"),
@@ -62,7 +67,7 @@ def test_hostile_body_is_refused_and_nothing_stored(deployed, method, path, body
     case = start_case(api, "repair", REPAIR)
     task = api.task("customer_service", case["id"], "check_scope")
     before = api.get("admin", f"/api/process-instances/{case['id']}").json
-    user = "admin" if any(w in path for w in ("rollback", "migrations", "cancel", "closed-days", "diff")) else "customer_service"
+    user = "admin" if any(w in path for w in ("rollback", "migrations", "cancel", "closed-days", "diff", "access-log")) else "customer_service"
     r = _raw(api, user, method, path.format(task=task["id"]), body)
     assert r.status_code == status, (r.status_code, r.get_data(as_text=True)[:300])
     assert words.lower() in r.json["error"].lower(), r.json

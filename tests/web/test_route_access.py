@@ -48,6 +48,7 @@ TABLE: dict[tuple[str, str], tuple[str, object, dict[str, int]]] = {
     ("api.calendar.import_schedule", "POST"): ("/api/calendar/import", {}, some(400, 403, API_ANON, ["admin"])),
     ("api.definitions.deploy", "POST"): ("/api/deployments", {}, some(400, 403, API_ANON, OWNERS)),
     ("api.tokens.me", "GET"): ("/api/me", None, E(200, API_ANON)),
+    ("api.openapi.document", "GET"): ("/api/openapi.json", None, E(200, API_ANON)),
     ("api.messages.correlate", "POST"): ("/api/messages", {"name": "nothing_waits"}, E(404, API_ANON)),
     ("api.definitions.list_definitions", "GET"): ("/api/process-definitions", None, E(200, API_ANON)),
     ("api.definitions.get_definition", "GET"): ("/api/process-definitions/repair", None, E(200, API_ANON)),

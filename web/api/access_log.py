@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from engine import access
-from engine.errors import InvalidRequest
 from engine.instances import iso
 
 from ..auth import current_actor, login_required
 from ..context import db
+from .body import query_int
 
 bp = Blueprint("access_log", __name__)
 
@@ -18,8 +18,5 @@ bp = Blueprint("access_log", __name__)
 @login_required
 def customer_data_reads():
     access.require(access.may(current_actor(), "read_access_log"), "only admins read the access log")
-    instance = request.args.get("instance")
-    if instance is not None and not instance.isdigit():
-        raise InvalidRequest("instance must be a case id")
-    rows = access.reads(db(), instance_id=int(instance) if instance else None, username=request.args.get("user"))
+    rows = access.reads(db(), instance_id=query_int("instance"), username=request.args.get("user") or None)
     return jsonify([{"user": r.username, "instance_id": r.instance_id, "at": iso(r.at), "via": r.via} for r in rows])

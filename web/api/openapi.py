@@ -1,0 +1,187 @@
+"""The OpenAPI 3 document of the JSON API, generated from the app's URL map (``GET /api/openapi.json``).
+
+Paths, methods and path parameters come from the routes themselves, so a new route is in the
+document the moment it exists; what a route takes (query parameters, request body) and answers is
+described once, here, in ``OPERATIONS``. ``tests/web/test_openapi.py`` runs schemathesis against
+the document and requires that every ``/api`` route is described in ``OPERATIONS``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from apispec import APISpec
+from flask import Blueprint, current_app, jsonify
+
+from engine import limits
+
+from ..auth import login_required
+
+bp = Blueprint("openapi", __name__)
+
+TITLE = "aftersales JSON API"
+VERSION = "1"
+
+_ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "error_id": {"type": "string"}},
+          "required": ["error"]}
+_OBJECT: dict[str, Any] = {"type": "object"}
+_LIST: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
+_VARIABLES = {"type": "object", "description": "process variables by name (form field ids)", "additionalProperties": True}
+_ID = {"type": "integer", "minimum": 1, "maximum": limits.MAX_ID}
+_DAY = {"type": "string", "format": "date", "example": "2027-02-14"}
+
+
+def _query(name: str, schema: dict, description: str, required: bool = False) -> dict:
+    return {"in": "query", "name": name, "schema": schema, "description": description, "required": required}
+
+
+def _json(properties: dict, required: tuple[str, ...] = ()) -> dict:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return {"required": False if not required else True, "content": {"application/json": {"schema": schema}}}
+
+
+def _multipart(properties: dict, required: tuple[str, ...]) -> dict:
+    return {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "properties": properties, "required": list(required)}}}}
+
+
+_FILE = {"type": "string", "format": "binary"}
+
+# endpoint -> (summary, operation fields beyond the generic ones, success status, success schema)
+OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
+    "api.tokens.me": ("Who the caller is, and their groups", {}, 200, _OBJECT),
+    "api.tokens.issue": ("Issue an API token (ask with Basic auth, use as Bearer)", {
+        "requestBody": _json({"label": {"type": "string", "maxLength": 120},
+                              "days": {"type": "integer", "minimum": 1, "maximum": 3650,
+                                       "description": "valid for this many days (default 90)"}})}, 201, _OBJECT),
+    "api.tokens.list_tokens": ("The caller's API tokens", {}, 200, _LIST),
+    "api.tokens.revoke": ("Revoke one of the caller's API tokens", {}, 204, {}),
+    "api.definitions.deploy": ("Deploy BPMN/DMN files (a new version of each changed process)", {
+        "parameters": [_query("dry_run", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                              "check only: answer what would be deployed, store nothing")],
+        "requestBody": _multipart({"file": {"type": "array", "items": _FILE}, "comment": {"type": "string"}},
+                                  ("file",))}, 201, _OBJECT),
+    "api.definitions.list_definitions": ("Deployed processes and decision tables, newest version of each", {}, 200, _LIST),
+    "api.definitions.get_definition": ("A process: versions, running cases per version, start form", {}, 200, _OBJECT),
+    "api.definitions.get_xml": ("The deployed diagram (BPMN/DMN XML)", {
+        "parameters": [_query("version", _ID, "a version (default: the current one)")]}, 200,
+        {"type": "string"}),
+    "api.definitions.start": ("Start a case with the start form's values", {
+        "requestBody": _json({"business_key": {"type": "string"}, "variables": _VARIABLES})}, 201, _OBJECT),
+    "api.versions.rollback": ("Make an earlier version current again (admins)", {
+        "requestBody": _json({"version": _ID}, ("version",))}, 200, _OBJECT),
+    "api.versions.compare": ("What changed between two versions of a process", {
+        "parameters": [_query("from", _ID, "older version", True), _query("to", _ID, "newer version", True)]},
+        200, _OBJECT),
+    "api.versions.history": ("Deployments, rollbacks and migrations of a process", {}, 200, _LIST),
+    "api.versions.migrate": ("Move running cases to another version (dry run by default)", {
+        "requestBody": _json({"from_version": _ID, "to_version": _ID, "dry_run": {"type": "boolean", "default": True},
+                              "instances": {"type": "array", "items": _ID},
+                              "mapping": {"type": "object", "additionalProperties": {"type": "string"},
+                                          "description": "old element id -> new element id"}},
+                             ("from_version", "to_version"))}, 200, _OBJECT),
+    "api.instances.list_instances": ("Cases the caller may see", {
+        "parameters": [_query("key", {"type": "string"}, "process key"),
+                       _query("state", {"type": "string", "enum": ["running", "completed", "error", "cancelled"]},
+                              "case state"),
+                       _query("business_key", {"type": "string"}, "case number")]}, 200, _LIST),
+    "api.instances.get_instance": ("A case: state, open tasks, history, variables the caller may see", {}, 200, _OBJECT),
+    "api.instances.cancel": ("Cancel a running case", {}, 200, _OBJECT),
+    "api.instances.retry": ("Run a case in error again (after the cause was fixed)", {}, 200, _OBJECT),
+    "api.instances.documents": ("The case's documents (slips, records, agreements)", {}, 200, _LIST),
+    "api.tasks.list_tasks": ("Open tasks of the caller's groups, or the caller's own", {
+        "parameters": [_query("mine", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                              "only tasks assigned to the caller"),
+                       _query("group", {"type": "string"}, "only tasks of this group"),
+                       _query("instance", _ID, "only tasks of this case")]}, 200, _LIST),
+    "api.tasks.get_task": ("An open task with its form", {}, 200, _OBJECT),
+    "api.tasks.claim": ("Take a task (assign it to the caller)", {}, 200, _OBJECT),
+    "api.tasks.unclaim": ("Give a task back to its group", {}, 200, _OBJECT),
+    "api.tasks.assign": ("Assign a task to a user (supervisors)", {
+        "requestBody": _json({"user": {"type": "string", "minLength": 1}}, ("user",))}, 200, _OBJECT),
+    "api.tasks.complete": ("Complete a task with its form's values", {
+        "requestBody": _json({"variables": _VARIABLES})}, 200, _OBJECT),
+    "api.messages.correlate": ("Deliver a message (a courier's scan, a shop callback) to the cases waiting for it", {
+        "requestBody": _json({"name": {"type": "string", "minLength": 1},
+                              "correlation": {"type": "object", "additionalProperties": True},
+                              "variables": _VARIABLES,
+                              "message_id": {"type": "string", "description": "the sender's id: a resend is answered once"}},
+                             ("name",))}, 200, _OBJECT),
+    "api.calendar.year": ("The working calendar of a year as it is counted, with each day's source", {
+        "parameters": [_query("year", {"type": "integer", "minimum": 2000, "maximum": 2100}, "default: this year")]},
+        200, _OBJECT),
+    "api.calendar.add_day": ("Add a company day: closed, or an extra working day (admins)", {
+        "requestBody": _json({"day": _DAY, "kind": {"type": "string", "enum": ["closed", "working"]},
+                              "reason": {"type": "string"}}, ("day", "kind"))}, 201, _OBJECT),
+    "api.calendar.remove_day": ("Remove a company day (admins)", {}, 200, _OBJECT),
+    "api.calendar.import_schedule": ("Import a year's official schedule (.ics or a table of dates; admins)", {
+        "requestBody": _multipart({"file": _FILE, "year": {"type": "integer", "minimum": 2000, "maximum": 2100}},
+                                  ("file",))}, 201, _OBJECT),
+    "api.calendar.changes": ("Who changed the calendar, when, and what moved", {}, 200, _LIST),
+    "api.calendar.list_closed_days": ("Company closed days (the first calendar API, kept)", {}, 200, _LIST),
+    "api.calendar.add_closed_day": ("Add a company closed day (admins)", {
+        "requestBody": _json({"day": _DAY, "reason": {"type": "string"}}, ("day",))}, 201, _OBJECT),
+    "api.calendar.remove_closed_day": ("Remove a company closed day (admins)", {}, 204, {}),
+    "api.access_log.customer_data_reads": ("Who read which customer's data, when (admins; R29)", {
+        "parameters": [_query("instance", _ID, "only reads of this case"),
+                       _query("user", {"type": "string"}, "only reads by this user")]}, 200, _LIST),
+    "api.openapi.document": ("This document", {}, 200, _OBJECT),
+}
+
+# What every operation may answer besides success; the errors are {"error": ...} (web/errors.py).
+_ERRORS = {400: "malformed request or value", 401: "not logged in", 403: "not allowed for the caller",
+           404: "no such thing (or not visible to the caller)", 405: "method not allowed",
+           409: "changed meanwhile; reload and try again", 413: "request too large",
+           415: "state-changing calls need application/json or a Bearer token", 422: "form values invalid",
+           429: "too many attempts; wait (Retry-After)", 503: "database unavailable; try again shortly"}
+
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def _path(rule: str) -> tuple[str, list[dict]]:
+    params = []
+    for converter, name in _CONVERTER.findall(rule):
+        schema = _ID if converter == "int" else ({"type": "string", "format": "date"} if name == "day"
+                                                 else {"type": "string", "minLength": 1})
+        params.append({"in": "path", "name": name, "required": True, "schema": schema})
+    return _CONVERTER.sub(r"{\2}", rule), params
+
+
+def build(app) -> dict:
+    spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.0.3", info={
+        "description": "Cases, tasks, deployments, versions and the working calendar of aftersales. "
+                       "Authenticate with a Bearer token (POST /api/tokens) or HTTP Basic; state-changing "
+                       "calls send application/json (or a Bearer token)."})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme("basic", {"type": "http", "scheme": "basic"})
+    spec.components.schema("Error", _ERROR)
+    paths: dict[str, dict] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/api/"):
+            continue
+        path, params = _path(rule.rule)
+        summary, extra, status, schema = OPERATIONS.get(rule.endpoint, (rule.endpoint, {}, 200, _OBJECT))
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            content = {"application/xml" if schema.get("type") == "string" else "application/json": {"schema": schema}}
+            responses: dict[str, Any] = {str(status): {"description": "done", **({"content": content} if schema else {})}}
+            for code, text in _ERRORS.items():
+                responses[str(code)] = {"description": text,
+                                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            operation = {"operationId": rule.endpoint, "summary": summary, "responses": responses,
+                         "security": [{"bearer": []}, {"basic": []}], **extra}
+            if params:
+                operation["parameters"] = [*params, *extra.get("parameters", [])]
+            paths.setdefault(path, {})[method.lower()] = operation
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+@bp.get("/openapi.json")
+@login_required
+def document():
+    cache = current_app.extensions["aftersales"].setdefault("openapi", build(current_app))
+    return jsonify(cache)
