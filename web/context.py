@@ -18,13 +18,32 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def db() -> Session:
-    """The request's session: read-only for GET/HEAD (no SQLite write lock) unless the view is
-    marked :func:`writes`; read-write, committed at the edge, for everything else."""
+    """The request's session: read-only for GET/HEAD (no SQLite write lock); read-write, committed
+    at the edge, for everything else. A GET view marked :func:`writes` reads in a read-only session
+    too and may only *add* rows (who read which customer's data): they are written at the edge in a
+    short transaction of their own, so a reader who saw no contact data never waits for a writer."""
     if "db" not in g:
         ext = current_app.extensions["aftersales"]
-        read_only = has_request_context() and request.method in READ_METHODS and not g.get("writes")
+        read_only = has_request_context() and request.method in READ_METHODS
         g.db = ext["read_sessions" if read_only else "sessions"]()
+        g.db.autoflush = not read_only  # rows a writes view adds wait for the edge (_write_added_rows)
+        g.read_only = read_only
     return g.db
+
+
+def _write_added_rows(session: Session) -> None:
+    """The rows a :func:`writes` view added to its read-only session, inserted in a write transaction."""
+    added = list(session.new)
+    if session.dirty or session.deleted:
+        raise RuntimeError("a GET view may only add rows, not change or delete them")
+    for row in added:
+        session.expunge(row)
+    session.rollback()
+    if not added:
+        return
+    with current_app.extensions["aftersales"]["sessions"]() as w:
+        w.add_all(added)
+        w.commit()
 
 
 def writes(view):
@@ -44,6 +63,8 @@ def register(app: Flask) -> None:
         if session is not None:
             if response.status_code < 400:
                 try:
+                    if g.get("read_only") and g.get("writes"):
+                        _write_added_rows(session)
                     session.commit()
                 except Exception as exc:  # noqa: BLE001 - error handlers do not see after_request failures
                     session.rollback()
