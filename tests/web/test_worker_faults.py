@@ -154,3 +154,92 @@ def test_work_due_while_the_broker_is_unreachable_is_done_once_it_is_back(databa
     assert figures["timers"]["cases"] == figures["async"]["cases"] == 20
     with sessions() as s:
         assert s.query(Notification).filter(Notification.recipient == f"phone:{faults.PHONE}").count() == 20  # one SMS each
+
+
+def _http(base: str, method: str, path: str, body: dict | None = None) -> tuple[int | None, dict | None, str]:
+    import base64
+    import json
+    import urllib.error
+    import urllib.request
+
+    headers = {"Authorization": "Basic " + base64.b64encode(b"customer_service:demo").decode(),
+               "Content-Type": "application/json"}
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            raw = r.read().decode()
+            return r.status, json.loads(raw), raw
+    except urllib.error.HTTPError as exc:
+        raw = exc.read().decode()
+        try:
+            return exc.code, json.loads(raw), raw
+        except ValueError:
+            return exc.code, None, raw
+    except OSError as exc:
+        return None, None, str(exc)
+
+
+UNAVAILABLE = "database unavailable; nothing was changed, try again shortly"
+
+
+def test_a_database_restart_answers_503_then_the_service_and_the_workers_recover_by_themselves(tmp_path):
+    from tests import faults
+    from tests.production import free_port
+
+    broker = broker_or_skip()
+    try:
+        pg = faults.PrivatePostgres()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    procs = None
+    db = None
+    try:
+        pg.init()
+        engine, sessions, db = faults.build_live(pg.url)
+        procs = Processes(tmp_path, pg.url, broker)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        procs.start("serve", "--port", str(port), "--workers", "2", name="web")
+        procs.worker("--beat", "--concurrency", "1")
+        wait_for(lambda: _http(base, "GET", "/health")[0] == 200, 60, "web up", procs)
+        _wait_ready(procs, 1)
+        assert _http(base, "GET", "/api/tasks")[0] == 200
+        due_in_outage = faults.start_timers(engine, sessions, 5, faults.soon(4))
+
+        pg.stop()
+        answers = [_http(base, "GET", "/api/tasks"),
+                   _http(base, "POST", "/api/process-definitions/async_notice/start", {"variables": {}}),
+                   _http(base, "GET", "/health")]
+        time.sleep(5)  # the timers fall due while the database is down
+        pg.start()
+        refused_after_restart: list = []
+
+        def recovered():
+            status, body, _raw = _http(base, "POST", "/api/process-definitions/async_notice/start",
+                                       {"variables": {"customer_phone": faults.PHONE}})
+            if status != 201:
+                refused_after_restart.append(status)
+            return body["id"] if status == 201 else None
+
+        started = [wait_for(recovered, 30, "the web processes answer again", procs) for _ in range(4)]
+        wait_for(lambda: faults.timers_done(sessions, due_in_outage) and faults.async_done(sessions, started), 60,
+                 "the worker fired the timers that fell due and ran the new cases' async tasks", procs)
+        figures = {"timers": faults.exactly_once(sessions, due_in_outage, "wait"),
+                   "async": faults.exactly_once(sessions, started, "tell")}
+        health = _http(base, "GET", "/health")
+    finally:
+        if procs is not None:
+            procs.stop_all()
+        if db is not None:
+            db.dispose()
+        pg.destroy()
+    print(f"\ndatabase restart: answers while down {[a[0] for a in answers]}, refused after the restart "
+          f"{refused_after_restart}, {figures}")
+    (tasks, start, down) = answers
+    for status, body, raw in (tasks, start):
+        assert (status, body) == (503, {"error": UNAVAILABLE, "error_id": body["error_id"] if body else None}), raw
+        assert "SELECT" not in raw and "psycopg" not in raw and "INSERT" not in raw
+    assert down[0] == 503 and down[1]["database"]["status"] == "down"
+    assert health[0] == 200 and health[1]["database"]["status"] == "ok"
+    assert faults.clean(figures["timers"]) and faults.clean(figures["async"]), figures
