@@ -13,7 +13,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
