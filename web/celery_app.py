@@ -89,7 +89,7 @@ def start_scheduled(key: str) -> bool:
 @celery.task(name="aftersales.deliver_notifications")
 def deliver_notifications() -> list[int]:
     engine, sessions, sender = runtime()
-    sent, failed = jobs.deliver_notifications(engine, sessions, sender)
+    sent, failed = jobs.deliver_due_notifications(engine, sessions, sender)
     return [sent, failed]
 
 

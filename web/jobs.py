@@ -93,6 +93,21 @@ def deliver_notifications(engine: ProcessEngine, sessions, sender: Sender, limit
     return result
 
 
+def deliver_due_notifications(engine: ProcessEngine, sessions, sender: Sender, budget_seconds: float = 5.0,
+                              limit: int = 50) -> tuple[int, int]:
+    """Deliver batches of ``limit`` until no row is due or ``budget_seconds`` are spent: one relay tick
+    empties a backlog (1,000 notices from timers that fell due at once) instead of sending 50 a tick."""
+    import time
+
+    deadline = time.monotonic() + budget_seconds
+    sent = failed = 0
+    while True:
+        batch_sent, batch_failed = deliver_notifications(engine, sessions, sender, limit)
+        sent, failed = sent + batch_sent, failed + batch_failed
+        if batch_sent + batch_failed < limit or time.monotonic() >= deadline:
+            return sent, failed
+
+
 def due_async_jobs(engine: ProcessEngine, sessions, limit: int = 100) -> list[int]:
     with sessions() as session:
         return async_tasks.due(session, engine.clock.now(), limit)

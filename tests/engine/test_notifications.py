@@ -150,3 +150,17 @@ def test_a_slow_mail_server_holds_no_database_transaction(core, clock):
     assert [subject for _a, subject in stuck.sent] == ["notice 0"]
     with sessions() as s:
         assert s.query(Notification).one().sent_at is not None
+
+
+def test_one_delivery_job_empties_a_backlog_larger_than_a_batch(core, clock):
+    """1,000 timers falling due at once queue 1,000 notices: the worker's job sends batch after batch
+    (until none is due or its time budget is spent), not one batch of 50 per relay tick."""
+    from web import jobs
+
+    engine, sessions = core
+    _outbox(sessions, clock.now(), 130)
+    recorder = Recorder()
+    assert jobs.deliver_due_notifications(engine, sessions, recorder, limit=50) == (130, 0)
+    assert sorted(subject for _a, subject in recorder.sent) == sorted(f"notice {i}" for i in range(130))
+    with sessions() as s:
+        assert s.query(Notification).filter(Notification.sent_at.is_(None)).count() == 0
