@@ -16,7 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import access, company_calendar, deployments, due_dates, forms, limits, schedules
+from . import access, company_calendar, deployments, due_dates, forms, limits, live, schedules, state
 from .clock import Clock, use_clock
 from .db import as_utc
 from .errors import Conflict, FormInvalid, InvalidRequest, NoMatchingMessage, NotFound, NotPermitted
@@ -40,16 +40,13 @@ from .working_days import WorkingCalendar
 INSTANCE_STATES = ("running", "completed", "error", "cancelled")
 
 
-def _csv(text: str | None) -> list[str]:
-    return [p for p in (text or "").split(",") if p]
-
-
 class ProcessEngine:
     def __init__(self, *, clock: Clock, handlers: HandlerRegistry, settings: dict[str, Any] | None = None):
         self.clock = clock
         self.handlers = handlers
         self.settings = dict(settings or {})
         self.specs = SpecCache()
+        self.live = live.LiveWorkflows(int(self.settings.get("live_workflows", 256)))
 
     def calendar(self, session: Session) -> WorkingCalendar:
         return company_calendar.load(session, self.settings)
@@ -164,7 +161,16 @@ class ProcessEngine:
     def variables(self, session: Session, instance: Instance) -> dict:
         if instance.workflow is None:
             return dict(instance.variables or {})
-        return self._live_variables(Step(self, session, instance, SYSTEM).load())
+        return self._live_variables(self._read(session, instance))
+
+    def _read(self, session: Session, instance: Instance):
+        """The workflow for reading only: what this session's step just saved (no second load), else the blob."""
+        saved = live.pending(session, instance.id, instance.revision)
+        if saved is not None:
+            return saved
+        specs = self.spec_for(session, instance)
+        return state.load(cast(bytes, instance.workflow), specs.spec, specs.subprocess_specs,
+                          StepScriptEngine(Step(self, session, instance, SYSTEM)))
 
     @staticmethod
     def _live_variables(wf) -> dict:
@@ -175,9 +181,24 @@ class ProcessEngine:
             merged.update(task.data)
         return clean_data(merged)
 
-    def history(self, session: Session, instance_id: int) -> list[HistoryEntry]:
-        return list(session.scalars(select(HistoryEntry).where(HistoryEntry.instance_id == instance_id)
-                                    .order_by(HistoryEntry.id)))
+    def history(self, session: Session, instance_id: int, after: int | None = None,
+                limit: int | None = None) -> list[HistoryEntry]:
+        """The case's history, oldest first; ``after`` an entry id and ``limit`` give one page."""
+        q = select(HistoryEntry).where(HistoryEntry.instance_id == instance_id).order_by(HistoryEntry.id)
+        if after is not None:
+            q = q.where(HistoryEntry.id > after)
+        if limit is not None:
+            q = q.limit(limit)
+        return list(session.scalars(q))
+
+    def history_elements(self, session: Session, instance_id: int) -> set[str]:
+        """Every element the case has passed (one row per element, however long the case ran)."""
+        return set(session.scalars(select(HistoryEntry.element_id).where(HistoryEntry.instance_id == instance_id)
+                                   .distinct()))
+
+    def open_tasks(self, session: Session, instance_id: int) -> list[OpenTask]:
+        return list(session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id)
+                                    .order_by(OpenTask.created_at)))
 
     def _running(self, session: Session, instance: Instance, actor: Actor) -> tuple[Step, Any]:
         if instance.state != "running":
@@ -248,7 +269,7 @@ class ProcessEngine:
         instance = self.get_instance(session, task.instance_id)
         if instance.workflow is None:
             return {}
-        wf = Step(self, session, instance, SYSTEM).load()
+        wf = self._read(session, instance)
         found = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task.id), None)
         return clean_data(found.data) if found is not None else {}
 
@@ -425,57 +446,10 @@ class ProcessEngine:
         step.save(wf)
         return True
 
-    def task_view(self, session: Session, task: OpenTask, with_form: bool = False) -> dict:
-        instance = self.get_instance(session, task.instance_id)
-        view = {
-            "id": task.id, "name": task.name, "element_id": task.element_id, "instance_id": task.instance_id,
-            "process_key": instance.key, "business_key": instance.business_key,
-            "candidate_groups": _csv(task.candidate_groups), "candidate_users": _csv(task.candidate_users),
-            "assignee": task.assignee, "created_at": iso(task.created_at), "due_at": iso(task.due_at),
-            "overdue": bool(task.due_at and as_utc(task.due_at) < self.clock.now()),  # type: ignore[operator]
-        }
-        if with_form:
-            view["form"] = {"fields": [f.to_dict() for f in self.task_form(session, task)]}
-        return view
-
-    def view_for(self, session: Session, instance: Instance, actor: Actor, via: str) -> dict:
-        """The case as ``actor`` may see it (engine/access.py); NotPermitted when not at all.
-        Contact data shown is recorded as a customer-data read."""
-        access.require_case(session, actor, instance)
-        view = access.redact_view(actor, self.instance_view(session, instance))
-        if access.shows_contact(actor, view["variables"], *[h["data"] for h in view["history"]]):
-            access.log_read(session, actor, instance.id, self.clock.now(), via)
-        return view
-
-    def summary_for(self, session: Session, instance: Instance, actor: Actor, via: str) -> dict:
-        """The full view when the actor may see the case, else only what identifies it."""
-        if access.may_see_case(session, actor, instance):
-            return self.view_for(session, instance, actor, via)
-        return {"id": instance.id, "key": instance.key, "business_key": instance.business_key, "state": instance.state}
-
-    def instance_view(self, session: Session, instance: Instance) -> dict:
-        """Everything about a case, unfiltered: callers outside the engine use ``view_for``."""
-        tasks = session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id).order_by(OpenTask.created_at))
-        return {
-            "id": instance.id, "key": instance.key, "version": instance.version,
-            "business_key": instance.business_key, "state": instance.state,
-            "started_by": instance.started_by, "started_at": iso(instance.started_at),
-            "ended_at": iso(instance.ended_at),
-            "variables": self.variables(session, instance),
-            "tasks": [self.task_view(session, t) for t in tasks],
-            "history": [
-                {"element_id": h.element_id, "name": h.name, "kind": h.kind, "completed_by": h.completed_by,
-                 "completed_at": iso(h.completed_at), "data": h.data}
-                for h in self.history(session, instance.id)
-            ],
-            "error": {"element_id": instance.error_element, "message": instance.error_message}
-            if instance.state == "error" else None,
-        }
-
 
 def iso(value: datetime | None) -> str | None:
     value = as_utc(value)
     return value.isoformat() if value else None
 
 
-__all__ = ["ProcessEngine", "element_id"]
+__all__ = ["ProcessEngine", "element_id", "iso"]

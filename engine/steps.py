@@ -30,7 +30,7 @@ from sqlalchemy import CursorResult, Table, delete, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import async_tasks, due_dates, expressions, notifications, state
+from . import async_tasks, due_dates, expressions, live, notifications, state
 from .clock import use_clock
 from .db import as_utc
 from .errors import AftersalesError, Conflict, HandlerFailed
@@ -189,8 +189,14 @@ class Step:
         return self.engine.spec_for(self.session, self.instance)
 
     def load(self):
-        specs = self.specs()
-        wf = state.load(self.instance.workflow, specs.spec, specs.subprocess_specs, StepScriptEngine(self))
+        """The instance's workflow: this process's live copy when it is at the stored revision, else the blob."""
+        inst = self.instance
+        wf = live.take(self.session, self.engine.live, inst.id, inst.revision)
+        if wf is not None:
+            wf.script_engine = StepScriptEngine(self)
+        else:
+            specs = self.specs()
+            wf = state.load(inst.workflow, specs.spec, specs.subprocess_specs, StepScriptEngine(self))
         self.remember(wf)
         return wf
 
@@ -305,6 +311,8 @@ class Step:
             self.session.flush()
         except StaleDataError as exc:
             raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again") from exc
+        if not finished:
+            live.offer(self.session, self.engine.live, inst.id, inst.revision, wf)
 
     def _sync_jobs(self, wf, finished: bool) -> None:
         """A job row for each task waiting in front of an asynchronous handler (none while in error)."""
