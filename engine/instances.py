@@ -13,7 +13,7 @@ from typing import Any, cast
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import access, company_calendar, deployments, due_dates, forms, limits, live, schedules, state
@@ -24,6 +24,7 @@ from .models import (
     Definition,
     HistoryEntry,
     Instance,
+    MessageKey,
     MessageWait,
     OpenTask,
     ProcessedMessage,
@@ -172,14 +173,7 @@ class ProcessEngine:
         return state.load(cast(bytes, instance.workflow), specs.spec, specs.subprocess_specs,
                           StepScriptEngine(Step(self, session, instance, SYSTEM)))
 
-    @staticmethod
-    def _live_variables(wf) -> dict:
-        live = [t for t in wf.get_tasks(state=TaskState.NOT_FINISHED_MASK & ~TaskState.PREDICTED_MASK)]
-        live.sort(key=lambda t: t.last_state_change)
-        merged: dict = {}
-        for task in live:
-            merged.update(task.data)
-        return clean_data(merged)
+    _live_variables = staticmethod(state.live_variables)
 
     def history(self, session: Session, instance_id: int, after: int | None = None,
                 limit: int | None = None) -> list[HistoryEntry]:
@@ -379,16 +373,16 @@ class ProcessEngine:
                 return [self.get_instance(session, i) for i in seen.instance_ids], True
         correlation = correlation or {}
         payload = clean_data(variables or {})
-        ids = sorted(set(session.scalars(select(MessageWait.instance_id).where(MessageWait.name == name))))
         matched = []
-        for instance_id in ids:
+        for instance_id in self._waiting_for(session, name, correlation):
             instance = self.get_instance(session, instance_id)
             if instance.state != "running":
                 continue
-            current = self.variables(session, instance)
-            if any(current.get(k) != v for k, v in correlation.items()):
-                continue
             step, wf = self._running(session, instance, actor)
+            current = state.live_variables(wf)
+            if any(current.get(k) != v for k, v in correlation.items()):
+                live.offer(session, self.live, instance.id, instance.revision, wf)  # untouched: keep it warm
+                continue
             waiting = [t for t in wf.event_manager.tasks.values()
                        if getattr(t.task_spec.event_definition, "name", None) == name]
             # SpiffWorkflow matches events by exact class: send the class the waiting element was parsed with.
@@ -411,6 +405,21 @@ class ProcessEngine:
                                          received_at=self.clock.now()))
             session.flush()
         return matched, False
+
+    @staticmethod
+    def _waiting_for(session: Session, name: str, correlation: dict) -> list[int]:
+        """Cases waiting for message ``name`` whose indexed variables (``message_keys``) match the
+        correlation values; each is checked against its live variables afterwards. Waits stored before
+        revision 0005 (``keyed`` false) are candidates whatever their variables."""
+        keyed = select(MessageWait.instance_id).where(MessageWait.name == name, MessageWait.keyed.is_(True))
+        for key, value in correlation.items():
+            text = state.key_value(value)
+            if text is None or len(key) > 100:
+                continue  # not indexable: the check against live variables decides
+            keyed = keyed.where(exists().where(MessageKey.instance_id == MessageWait.instance_id,
+                                               MessageKey.key == key, MessageKey.value == text))
+        legacy = select(MessageWait.instance_id).where(MessageWait.name == name, MessageWait.keyed.is_(False))
+        return sorted(set(session.scalars(keyed)) | set(session.scalars(legacy)))
 
     def due_timers(self, session: Session, limit: int = 100) -> list[int]:
         now = self.clock.now()

@@ -34,7 +34,7 @@ from . import async_tasks, due_dates, expressions, live, notifications, state
 from .clock import use_clock
 from .db import as_utc
 from .errors import AftersalesError, Conflict, HandlerFailed
-from .models import AsyncJob, HistoryEntry, Instance, MessageWait, Notification, OpenTask, Timer
+from .models import AsyncJob, HistoryEntry, Instance, MessageKey, MessageWait, Notification, OpenTask, Timer
 from .sandbox import SandboxEnvironment
 from .service_tasks import HandlerContext
 from .working_days import RULES, WorkingCalendar
@@ -49,6 +49,7 @@ _OPEN_TASKS = cast(Table, OpenTask.__table__)
 _HISTORY = cast(Table, HistoryEntry.__table__)
 _TIMERS = cast(Table, Timer.__table__)
 _MESSAGE_WAITS = cast(Table, MessageWait.__table__)
+_MESSAGE_KEYS = cast(Table, MessageKey.__table__)
 _NOTIFICATIONS = cast(Table, Notification.__table__)
 _ASYNC_JOBS = cast(Table, AsyncJob.__table__)
 _RECORDED = (ScriptTask, BusinessRuleTask, IntermediateCatchEvent, BoundaryEvent, EndEvent)
@@ -146,6 +147,7 @@ class Step:
         # What the database holds for this instance as of the last save; only differences are written.
         self._open_before: set[str] = set()
         self._waits_before: frozenset = frozenset()
+        self._keys_before: frozenset = frozenset()
         self._functions: dict[str, Any] | None = None
         self._calendar: WorkingCalendar | None = None
         self.calendar_calls: list[due_dates.Call] = []  # what the calendar functions answered this step
@@ -204,6 +206,7 @@ class Step:
         """Note what the last save wrote for ``wf``: open tasks and waits are derived from it."""
         self._open_before = set(self._open_ids(wf))
         self._waits_before = frozenset(self._waits(wf))
+        self._keys_before = self._keys(wf, self._waits_before)
 
     def record(self, task, kind: str, by: str, data: dict | None = None) -> None:
         self.history.append({
@@ -396,9 +399,24 @@ class Step:
                 waits.append(("message", element_id(task), definition.name))
         return waits
 
+    @staticmethod
+    def _keys(wf, waits: frozenset) -> frozenset:
+        """What ``message_keys`` holds for a case waiting for a message: its scalar variables."""
+        if not any(w[0] == "message" for w in waits):
+            return frozenset()
+        return state.message_keys(state.live_variables(wf))
+
     def _sync_waits(self, wf, finished: bool) -> None:
         inst = self.instance
         waits = frozenset() if finished else frozenset(self._waits(wf))
+        keys = frozenset() if finished else self._keys(wf, waits)
+        if keys != self._keys_before:
+            if self._keys_before:
+                self.session.execute(delete(_MESSAGE_KEYS).where(_MESSAGE_KEYS.c.instance_id == inst.id))
+            if keys:
+                self.session.execute(insert(_MESSAGE_KEYS), [{"instance_id": inst.id, "key": k, "value": v}
+                                                             for k, v in sorted(keys)])
+            self._keys_before = keys
         if waits == self._waits_before:
             return
         if any(w[0] == "timer" for w in self._waits_before):
@@ -407,7 +425,8 @@ class Step:
             self.session.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
         timers = [{"instance_id": inst.id, "element_id": w[1], "due_at": as_utc(datetime.fromisoformat(w[2])),
                    "due_rule": json.loads(w[3]) if w[3] else None} for w in waits if w[0] == "timer"]
-        messages = [{"instance_id": inst.id, "name": w[2], "element_id": w[1]} for w in waits if w[0] == "message"]
+        messages = [{"instance_id": inst.id, "name": w[2], "element_id": w[1], "keyed": True}
+                    for w in waits if w[0] == "message"]
         if timers:
             self.session.execute(insert(_TIMERS), timers)
         if messages:
