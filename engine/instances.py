@@ -232,14 +232,26 @@ class ProcessEngine:
     may_act = staticmethod(access.may_act)
 
     def get_task(self, session: Session, task_id: str, actor: Actor) -> OpenTask:
-        task = session.get(OpenTask, task_id)
+        return self._task_and_instance(session, task_id, actor, join=False)[0]
+
+    def _task_and_instance(self, session: Session, task_id: str, actor: Actor,
+                           join: bool = True) -> tuple[OpenTask, Instance | None]:
+        """The open task if the actor may open it; with ``join`` its instance too, read in the same
+        statement, as a step needs both."""
+        instance = None
+        if join:
+            row = session.execute(select(OpenTask, Instance).join(Instance, Instance.id == OpenTask.instance_id)
+                                  .where(OpenTask.id == task_id)).first()
+            task, instance = (row[0], row[1]) if row is not None else (None, None)
+        else:
+            task = session.get(OpenTask, task_id)
         if task is None:
             if session.scalars(select(HistoryEntry.id).where(HistoryEntry.task_id == task_id)).first():
                 raise Conflict(f"task {task_id} is no longer open")
             raise NotFound(f"no task {task_id}")
         if not access.may_open_task(task, actor):
             raise NotPermitted(f"task {task_id} is not for {actor.username}")
-        return task
+        return task, instance
 
     def task_form(self, session: Session, task: OpenTask) -> list[forms.FormField]:
         instance = self.get_instance(session, task.instance_id)
@@ -328,12 +340,12 @@ class ProcessEngine:
         return fresh
 
     def complete_task(self, session: Session, task_id: str, actor: Actor, variables: dict | None) -> Instance:
-        task = self.get_task(session, task_id, actor)
+        task, joined = self._task_and_instance(session, task_id, actor)
         if not self.may_act(task, actor):
             raise NotPermitted(f"task {task_id} is not for {actor.username}")
         if task.assignee and task.assignee != actor.username:
             raise Conflict(f"task {task_id} is claimed by {task.assignee}")
-        instance = self.get_instance(session, task.instance_id)
+        instance = joined or self.get_instance(session, task.instance_id)
         step, wf = self._running(session, instance, actor)
         spiff_task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task_id), None)
         if spiff_task is None:

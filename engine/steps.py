@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import CursorResult, Table, delete, insert, select
+from sqlalchemy import CursorResult, Table, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -233,9 +233,18 @@ class Step:
             actor=self.actor.username, settings=self.engine.settings, start_process=self._start_process,
         )
         try:
-            with self.session.begin_nested():  # a savepoint: released on success, rolled back on error
+            if self.engine.handlers.writes(topic):
+                with self.session.begin_nested():  # a savepoint: released on success, rolled back on error
+                    result = handler(ctx)
+                    self.session.flush()
+            else:  # registered as computing only: no savepoint, and it may not add rows
+                before = set(self.session.new)
                 result = handler(ctx)
-                self.session.flush()
+                stray = set(self.session.new) - before
+                if stray:
+                    for obj in stray:
+                        self.session.expunge(obj)
+                    raise RuntimeError(f"handler '{topic}' is registered with writes=False but added rows")
         except Exception as exc:
             if _database_error(exc) is not None:
                 raise
@@ -356,11 +365,7 @@ class Step:
     def _sync_open_tasks(self, wf, finished: bool) -> None:
         inst = self.instance
         ready = {} if finished else self._open_ids(wf)
-        gone = [tid for tid in self._open_before if tid not in ready]
-        if gone:
-            result = cast(CursorResult, self.session.execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone))))
-            if result.rowcount != len(gone):
-                raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again")
+        gone = sorted(tid for tid in self._open_before if tid not in ready)
         rows = []
         for task_id, task in ready.items():
             if task_id in self._open_before:
@@ -376,8 +381,22 @@ class Step:
                 "assignee": _resolve(a.assignee, task.data) if a else None,
                 "created_at": self.now, "due_at": due_at, "due_rule": due_rule,
             })
+        fresh = list(rows)
+        if gone and fresh:
+            # The usual click closes one task and opens the next: one row changes into the other in a
+            # single UPDATE (the id included); it matches only while the closed task is still open.
+            replaced = cast(CursorResult, self.session.execute(
+                update(_OPEN_TASKS).where(_OPEN_TASKS.c.id == gone[0]).values(**fresh[0])))
+            if replaced.rowcount != 1:
+                raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again")
+            gone, fresh = gone[1:], fresh[1:]
+        if gone:
+            result = cast(CursorResult, self.session.execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone))))
+            if result.rowcount != len(gone):
+                raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again")
+        if fresh:
+            self.session.execute(insert(_OPEN_TASKS), fresh)
         if rows:
-            self.session.execute(insert(_OPEN_TASKS), rows)
             if self.engine.settings.get("notify_tasks", True):
                 self.session.execute(insert(_NOTIFICATIONS),
                                      notifications.task_rows_opened(rows, inst.business_key, self.now))

@@ -99,3 +99,14 @@ def test_cancel_closes_open_tasks(flaky):
         view = views.instance_view(engine, s, engine.get_instance(s, inst.id))
         assert view["state"] == "cancelled" and view["tasks"] == []
         assert engine.list_tasks(s, WAREHOUSE) == []
+
+
+def test_a_handler_registered_as_computing_only_may_not_add_rows():
+    from engine.models import Notification
+    from engine.service_tasks import HandlerRegistry
+
+    registry = HandlerRegistry()
+    registry.register("pure", lambda ctx: {"x": 1}, writes=False)
+    registry.register("sneaky", lambda ctx: ctx.session.add(Notification()), writes=False)
+    registry.register("writer", lambda ctx: None)
+    assert (registry.writes("pure"), registry.writes("sneaky"), registry.writes("writer")) == (False, False, True)
