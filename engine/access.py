@@ -130,11 +130,13 @@ def redact(actor: Actor, data: dict | None, fields: frozenset[str] = CONTACT_FIE
 
 
 def redact_view(actor: Actor, view: dict) -> dict:
-    """An instance view (``ProcessEngine.instance_view``) as this actor may see it."""
+    """An instance view (``web/views.py``) as this actor may see it."""
     if sees_contact(actor):
         return view
-    return {**view, "variables": redact(actor, view["variables"]),
-            "history": [{**h, "data": redact(actor, h["data"])} for h in view["history"]]}
+    shown = {**view, "variables": redact(actor, view["variables"])}
+    if "history" in view:
+        shown["history"] = [{**h, "data": redact(actor, h["data"])} for h in view["history"]]
+    return shown
 
 
 def shows_contact(actor: Actor, *datas: dict | None) -> bool:

@@ -13,10 +13,10 @@ from typing import Any, cast
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import access, company_calendar, deployments, due_dates, forms, limits, schedules
+from . import access, company_calendar, deployments, due_dates, forms, limits, live, schedules, state
 from .clock import Clock, use_clock
 from .db import as_utc
 from .errors import Conflict, FormInvalid, InvalidRequest, NoMatchingMessage, NotFound, NotPermitted
@@ -24,6 +24,7 @@ from .models import (
     Definition,
     HistoryEntry,
     Instance,
+    MessageKey,
     MessageWait,
     OpenTask,
     ProcessedMessage,
@@ -40,16 +41,13 @@ from .working_days import WorkingCalendar
 INSTANCE_STATES = ("running", "completed", "error", "cancelled")
 
 
-def _csv(text: str | None) -> list[str]:
-    return [p for p in (text or "").split(",") if p]
-
-
 class ProcessEngine:
     def __init__(self, *, clock: Clock, handlers: HandlerRegistry, settings: dict[str, Any] | None = None):
         self.clock = clock
         self.handlers = handlers
         self.settings = dict(settings or {})
         self.specs = SpecCache()
+        self.live = live.LiveWorkflows(int(self.settings.get("live_workflows", 256)))
 
     def calendar(self, session: Session) -> WorkingCalendar:
         return company_calendar.load(session, self.settings)
@@ -164,20 +162,37 @@ class ProcessEngine:
     def variables(self, session: Session, instance: Instance) -> dict:
         if instance.workflow is None:
             return dict(instance.variables or {})
-        return self._live_variables(Step(self, session, instance, SYSTEM).load())
+        return self._live_variables(self._read(session, instance))
 
-    @staticmethod
-    def _live_variables(wf) -> dict:
-        live = [t for t in wf.get_tasks(state=TaskState.NOT_FINISHED_MASK & ~TaskState.PREDICTED_MASK)]
-        live.sort(key=lambda t: t.last_state_change)
-        merged: dict = {}
-        for task in live:
-            merged.update(task.data)
-        return clean_data(merged)
+    def _read(self, session: Session, instance: Instance):
+        """The workflow for reading only: what this session's step just saved (no second load), else the blob."""
+        saved = live.pending(session, instance.id, instance.revision)
+        if saved is not None:
+            return saved
+        specs = self.spec_for(session, instance)
+        return state.load(cast(bytes, instance.workflow), specs.spec, specs.subprocess_specs,
+                          StepScriptEngine(Step(self, session, instance, SYSTEM)))
 
-    def history(self, session: Session, instance_id: int) -> list[HistoryEntry]:
-        return list(session.scalars(select(HistoryEntry).where(HistoryEntry.instance_id == instance_id)
-                                    .order_by(HistoryEntry.id)))
+    _live_variables = staticmethod(state.live_variables)
+
+    def history(self, session: Session, instance_id: int, after: int | None = None,
+                limit: int | None = None) -> list[HistoryEntry]:
+        """The case's history, oldest first; ``after`` an entry id and ``limit`` give one page."""
+        q = select(HistoryEntry).where(HistoryEntry.instance_id == instance_id).order_by(HistoryEntry.id)
+        if after is not None:
+            q = q.where(HistoryEntry.id > after)
+        if limit is not None:
+            q = q.limit(limit)
+        return list(session.scalars(q))
+
+    def history_elements(self, session: Session, instance_id: int) -> set[str]:
+        """Every element the case has passed (one row per element, however long the case ran)."""
+        return set(session.scalars(select(HistoryEntry.element_id).where(HistoryEntry.instance_id == instance_id)
+                                   .distinct()))
+
+    def open_tasks(self, session: Session, instance_id: int) -> list[OpenTask]:
+        return list(session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id)
+                                    .order_by(OpenTask.created_at)))
 
     def _running(self, session: Session, instance: Instance, actor: Actor) -> tuple[Step, Any]:
         if instance.state != "running":
@@ -217,14 +232,26 @@ class ProcessEngine:
     may_act = staticmethod(access.may_act)
 
     def get_task(self, session: Session, task_id: str, actor: Actor) -> OpenTask:
-        task = session.get(OpenTask, task_id)
+        return self._task_and_instance(session, task_id, actor, join=False)[0]
+
+    def _task_and_instance(self, session: Session, task_id: str, actor: Actor,
+                           join: bool = True) -> tuple[OpenTask, Instance | None]:
+        """The open task if the actor may open it; with ``join`` its instance too, read in the same
+        statement, as a step needs both."""
+        instance = None
+        if join:
+            row = session.execute(select(OpenTask, Instance).join(Instance, Instance.id == OpenTask.instance_id)
+                                  .where(OpenTask.id == task_id)).first()
+            task, instance = (row[0], row[1]) if row is not None else (None, None)
+        else:
+            task = session.get(OpenTask, task_id)
         if task is None:
             if session.scalars(select(HistoryEntry.id).where(HistoryEntry.task_id == task_id)).first():
                 raise Conflict(f"task {task_id} is no longer open")
             raise NotFound(f"no task {task_id}")
         if not access.may_open_task(task, actor):
             raise NotPermitted(f"task {task_id} is not for {actor.username}")
-        return task
+        return task, instance
 
     def task_form(self, session: Session, task: OpenTask) -> list[forms.FormField]:
         instance = self.get_instance(session, task.instance_id)
@@ -248,7 +275,7 @@ class ProcessEngine:
         instance = self.get_instance(session, task.instance_id)
         if instance.workflow is None:
             return {}
-        wf = Step(self, session, instance, SYSTEM).load()
+        wf = self._read(session, instance)
         found = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task.id), None)
         return clean_data(found.data) if found is not None else {}
 
@@ -313,12 +340,12 @@ class ProcessEngine:
         return fresh
 
     def complete_task(self, session: Session, task_id: str, actor: Actor, variables: dict | None) -> Instance:
-        task = self.get_task(session, task_id, actor)
+        task, joined = self._task_and_instance(session, task_id, actor)
         if not self.may_act(task, actor):
             raise NotPermitted(f"task {task_id} is not for {actor.username}")
         if task.assignee and task.assignee != actor.username:
             raise Conflict(f"task {task_id} is claimed by {task.assignee}")
-        instance = self.get_instance(session, task.instance_id)
+        instance = joined or self.get_instance(session, task.instance_id)
         step, wf = self._running(session, instance, actor)
         spiff_task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task_id), None)
         if spiff_task is None:
@@ -358,16 +385,16 @@ class ProcessEngine:
                 return [self.get_instance(session, i) for i in seen.instance_ids], True
         correlation = correlation or {}
         payload = clean_data(variables or {})
-        ids = sorted(set(session.scalars(select(MessageWait.instance_id).where(MessageWait.name == name))))
         matched = []
-        for instance_id in ids:
+        for instance_id in self._waiting_for(session, name, correlation):
             instance = self.get_instance(session, instance_id)
             if instance.state != "running":
                 continue
-            current = self.variables(session, instance)
-            if any(current.get(k) != v for k, v in correlation.items()):
-                continue
             step, wf = self._running(session, instance, actor)
+            current = state.live_variables(wf)
+            if any(current.get(k) != v for k, v in correlation.items()):
+                live.offer(session, self.live, instance.id, instance.revision, wf)  # untouched: keep it warm
+                continue
             waiting = [t for t in wf.event_manager.tasks.values()
                        if getattr(t.task_spec.event_definition, "name", None) == name]
             # SpiffWorkflow matches events by exact class: send the class the waiting element was parsed with.
@@ -390,6 +417,21 @@ class ProcessEngine:
                                          received_at=self.clock.now()))
             session.flush()
         return matched, False
+
+    @staticmethod
+    def _waiting_for(session: Session, name: str, correlation: dict) -> list[int]:
+        """Cases waiting for message ``name`` whose indexed variables (``message_keys``) match the
+        correlation values; each is checked against its live variables afterwards. Waits stored before
+        revision 0005 (``keyed`` false) are candidates whatever their variables."""
+        keyed = select(MessageWait.instance_id).where(MessageWait.name == name, MessageWait.keyed.is_(True))
+        for key, value in correlation.items():
+            text = state.key_value(value)
+            if text is None or len(key) > 100:
+                continue  # not indexable: the check against live variables decides
+            keyed = keyed.where(exists().where(MessageKey.instance_id == MessageWait.instance_id,
+                                               MessageKey.key == key, MessageKey.value == text))
+        legacy = select(MessageWait.instance_id).where(MessageWait.name == name, MessageWait.keyed.is_(False))
+        return sorted(set(session.scalars(keyed)) | set(session.scalars(legacy)))
 
     def due_timers(self, session: Session, limit: int = 100) -> list[int]:
         now = self.clock.now()
@@ -425,57 +467,10 @@ class ProcessEngine:
         step.save(wf)
         return True
 
-    def task_view(self, session: Session, task: OpenTask, with_form: bool = False) -> dict:
-        instance = self.get_instance(session, task.instance_id)
-        view = {
-            "id": task.id, "name": task.name, "element_id": task.element_id, "instance_id": task.instance_id,
-            "process_key": instance.key, "business_key": instance.business_key,
-            "candidate_groups": _csv(task.candidate_groups), "candidate_users": _csv(task.candidate_users),
-            "assignee": task.assignee, "created_at": iso(task.created_at), "due_at": iso(task.due_at),
-            "overdue": bool(task.due_at and as_utc(task.due_at) < self.clock.now()),  # type: ignore[operator]
-        }
-        if with_form:
-            view["form"] = {"fields": [f.to_dict() for f in self.task_form(session, task)]}
-        return view
-
-    def view_for(self, session: Session, instance: Instance, actor: Actor, via: str) -> dict:
-        """The case as ``actor`` may see it (engine/access.py); NotPermitted when not at all.
-        Contact data shown is recorded as a customer-data read."""
-        access.require_case(session, actor, instance)
-        view = access.redact_view(actor, self.instance_view(session, instance))
-        if access.shows_contact(actor, view["variables"], *[h["data"] for h in view["history"]]):
-            access.log_read(session, actor, instance.id, self.clock.now(), via)
-        return view
-
-    def summary_for(self, session: Session, instance: Instance, actor: Actor, via: str) -> dict:
-        """The full view when the actor may see the case, else only what identifies it."""
-        if access.may_see_case(session, actor, instance):
-            return self.view_for(session, instance, actor, via)
-        return {"id": instance.id, "key": instance.key, "business_key": instance.business_key, "state": instance.state}
-
-    def instance_view(self, session: Session, instance: Instance) -> dict:
-        """Everything about a case, unfiltered: callers outside the engine use ``view_for``."""
-        tasks = session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id).order_by(OpenTask.created_at))
-        return {
-            "id": instance.id, "key": instance.key, "version": instance.version,
-            "business_key": instance.business_key, "state": instance.state,
-            "started_by": instance.started_by, "started_at": iso(instance.started_at),
-            "ended_at": iso(instance.ended_at),
-            "variables": self.variables(session, instance),
-            "tasks": [self.task_view(session, t) for t in tasks],
-            "history": [
-                {"element_id": h.element_id, "name": h.name, "kind": h.kind, "completed_by": h.completed_by,
-                 "completed_at": iso(h.completed_at), "data": h.data}
-                for h in self.history(session, instance.id)
-            ],
-            "error": {"element_id": instance.error_element, "message": instance.error_message}
-            if instance.state == "error" else None,
-        }
-
 
 def iso(value: datetime | None) -> str | None:
     value = as_utc(value)
     return value.isoformat() if value else None
 
 
-__all__ = ["ProcessEngine", "element_id"]
+__all__ = ["ProcessEngine", "element_id", "iso"]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -190,6 +191,25 @@ class MessageWait(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     element_id: Mapped[str] = mapped_column(String(200))
+    # True when the case's correlation values are in ``message_keys``; waits stored before revision
+    # 0005 are False and are matched by loading the case, as before.
+    keyed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
+
+    __table_args__ = (Index("ix_message_waits_name_keyed", "name", "keyed"),)
+
+
+class MessageKey(Base):
+    """A scalar variable of a case waiting for a message, so that a message finds its case by name and
+    correlation values through an index instead of loading every waiting case. Written while (and only
+    while) the case waits for a message; rewritten when its variables change."""
+
+    __tablename__ = "message_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str] = mapped_column(String(200))  # JSON of the value: "RMA-1" and 1 differ
+
+    __table_args__ = (Index("ix_message_keys_key_value", "key", "value"),)
 
 
 class CalendarDay(Base):

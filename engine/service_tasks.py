@@ -40,15 +40,22 @@ Handler = Callable[[HandlerContext], "dict[str, Any] | None"]
 class HandlerRegistry:
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._pure: set[str] = set()
 
-    def register(self, topic: str, handler: Handler | None = None):
-        """``registry.register("parts.reserve", fn)`` or as a decorator."""
+    def register(self, topic: str, handler: Handler | None = None, *, writes: bool = True):
+        """``registry.register("parts.reserve", fn)`` or as a decorator. A handler registered with
+        ``writes=False`` only computes variables: it runs without a savepoint around it."""
         if handler is None:
-            return lambda fn: self.register(topic, fn)
+            return lambda fn: self.register(topic, fn, writes=writes)
         if topic in self._handlers:
             raise ValueError(f"handler topic '{topic}' is registered twice")
         self._handlers[topic] = handler
+        if not writes:
+            self._pure.add(topic)
         return handler
+
+    def writes(self, topic: str) -> bool:
+        return topic not in self._pure
 
     def get(self, topic: str) -> Handler:
         return self._handlers[topic]

@@ -117,6 +117,33 @@ def compact(workflow: BpmnWorkflow) -> None:
         _compact_tree(workflow, sub)
 
 
+def live_variables(wf) -> dict:
+    """The case's variables now: the data of its unfinished tasks, newest change last."""
+    live = [t for t in wf.get_tasks(state=TaskState.NOT_FINISHED_MASK & ~TaskState.PREDICTED_MASK)]
+    live.sort(key=lambda t: t.last_state_change)
+    merged: dict = {}
+    for task in live:
+        merged.update(task.data)
+    return clean_data(merged)
+
+
+def key_value(value) -> str | None:
+    """How a correlation value is indexed (``message_keys.value``); None when it is not indexable."""
+    if not isinstance(value, str | int | bool):
+        return None
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 200 else None
+
+
+def message_keys(variables: dict) -> frozenset[tuple[str, str]]:
+    keys = set()
+    for name, value in variables.items():
+        text = key_value(value)
+        if text is not None and len(name) <= 100:
+            keys.add((name, text))
+    return frozenset(keys)
+
+
 def clean_data(data: dict) -> dict:
     """Process variables as plain JSON (what the API shows and what is kept once a case ends)."""
     return json.loads(json.dumps(data, default=str))

@@ -26,15 +26,15 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import CursorResult, Table, delete, insert, select
+from sqlalchemy import CursorResult, Table, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import async_tasks, due_dates, expressions, notifications, state
+from . import async_tasks, due_dates, expressions, live, notifications, state
 from .clock import use_clock
 from .db import as_utc
 from .errors import AftersalesError, Conflict, HandlerFailed
-from .models import AsyncJob, HistoryEntry, Instance, MessageWait, Notification, OpenTask, Timer
+from .models import AsyncJob, HistoryEntry, Instance, MessageKey, MessageWait, Notification, OpenTask, Timer
 from .sandbox import SandboxEnvironment
 from .service_tasks import HandlerContext
 from .working_days import RULES, WorkingCalendar
@@ -49,6 +49,7 @@ _OPEN_TASKS = cast(Table, OpenTask.__table__)
 _HISTORY = cast(Table, HistoryEntry.__table__)
 _TIMERS = cast(Table, Timer.__table__)
 _MESSAGE_WAITS = cast(Table, MessageWait.__table__)
+_MESSAGE_KEYS = cast(Table, MessageKey.__table__)
 _NOTIFICATIONS = cast(Table, Notification.__table__)
 _ASYNC_JOBS = cast(Table, AsyncJob.__table__)
 _RECORDED = (ScriptTask, BusinessRuleTask, IntermediateCatchEvent, BoundaryEvent, EndEvent)
@@ -151,6 +152,7 @@ class Step:
         # What the database holds for this instance as of the last save; only differences are written.
         self._open_before: set[str] = set()
         self._waits_before: frozenset = frozenset()
+        self._keys_before: frozenset = frozenset()
         self._functions: dict[str, Any] | None = None
         self._calendar: WorkingCalendar | None = None
         self.calendar_calls: list[due_dates.Call] = []  # what the calendar functions answered this step
@@ -206,8 +208,14 @@ class Step:
         return self.engine.spec_for(self.session, self.instance)
 
     def load(self):
-        specs = self.specs()
-        wf = state.load(self.instance.workflow, specs.spec, specs.subprocess_specs, StepScriptEngine(self))
+        """The instance's workflow: this process's live copy when it is at the stored revision, else the blob."""
+        inst = self.instance
+        wf = live.take(self.session, self.engine.live, inst.id, inst.revision)
+        if wf is not None:
+            wf.script_engine = StepScriptEngine(self)
+        else:
+            specs = self.specs()
+            wf = state.load(inst.workflow, specs.spec, specs.subprocess_specs, StepScriptEngine(self))
         self.remember(wf)
         return wf
 
@@ -215,6 +223,7 @@ class Step:
         """Note what the last save wrote for ``wf``: open tasks and waits are derived from it."""
         self._open_before = set(self._open_ids(wf))
         self._waits_before = frozenset(self._waits(wf))
+        self._keys_before = self._keys(wf, self._waits_before)
 
     def record(self, task, kind: str, by: str, data: dict | None = None) -> None:
         self.history.append({
@@ -241,9 +250,18 @@ class Step:
             actor=self.actor.username, settings=self.engine.settings, start_process=self._start_process,
         )
         try:
-            with self.session.begin_nested():  # a savepoint: released on success, rolled back on error
+            if self.engine.handlers.writes(topic):
+                with self.session.begin_nested():  # a savepoint: released on success, rolled back on error
+                    result = handler(ctx)
+                    self.session.flush()
+            else:  # registered as computing only: no savepoint, and it may not add rows
+                before = set(self.session.new)
                 result = handler(ctx)
-                self.session.flush()
+                stray = set(self.session.new) - before
+                if stray:
+                    for obj in stray:
+                        self.session.expunge(obj)
+                    raise RuntimeError(f"handler '{topic}' is registered with writes=False but added rows")
         except Exception as exc:
             if _database_error(exc) is not None:
                 raise
@@ -322,6 +340,8 @@ class Step:
             self.session.flush()
         except StaleDataError as exc:
             raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again") from exc
+        if not finished:
+            live.offer(self.session, self.engine.live, inst.id, inst.revision, wf)
 
     def _sync_jobs(self, wf, finished: bool) -> None:
         """A job row for each task waiting in front of an asynchronous handler (none while in error)."""
@@ -362,11 +382,7 @@ class Step:
     def _sync_open_tasks(self, wf, finished: bool) -> None:
         inst = self.instance
         ready = {} if finished else self._open_ids(wf)
-        gone = [tid for tid in self._open_before if tid not in ready]
-        if gone:
-            result = cast(CursorResult, self.session.execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone))))
-            if result.rowcount != len(gone):
-                raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again")
+        gone = sorted(tid for tid in self._open_before if tid not in ready)
         rows = []
         for task_id, task in ready.items():
             if task_id in self._open_before:
@@ -382,8 +398,22 @@ class Step:
                 "assignee": _resolve(a.assignee, task.data) if a else None,
                 "created_at": self.now, "due_at": due_at, "due_rule": due_rule,
             })
+        fresh = list(rows)
+        if gone and fresh:
+            # The usual click closes one task and opens the next: one row changes into the other in a
+            # single UPDATE (the id included); it matches only while the closed task is still open.
+            replaced = cast(CursorResult, self.session.execute(
+                update(_OPEN_TASKS).where(_OPEN_TASKS.c.id == gone[0]).values(**fresh[0])))
+            if replaced.rowcount != 1:
+                raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again")
+            gone, fresh = gone[1:], fresh[1:]
+        if gone:
+            result = cast(CursorResult, self.session.execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone))))
+            if result.rowcount != len(gone):
+                raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again")
+        if fresh:
+            self.session.execute(insert(_OPEN_TASKS), fresh)
         if rows:
-            self.session.execute(insert(_OPEN_TASKS), rows)
             if self.engine.settings.get("notify_tasks", True):
                 self.session.execute(insert(_NOTIFICATIONS),
                                      notifications.task_rows_opened(rows, inst.business_key, self.now))
@@ -405,9 +435,24 @@ class Step:
                 waits.append(("message", element_id(task), definition.name))
         return waits
 
+    @staticmethod
+    def _keys(wf, waits: frozenset) -> frozenset:
+        """What ``message_keys`` holds for a case waiting for a message: its scalar variables."""
+        if not any(w[0] == "message" for w in waits):
+            return frozenset()
+        return state.message_keys(state.live_variables(wf))
+
     def _sync_waits(self, wf, finished: bool) -> None:
         inst = self.instance
         waits = frozenset() if finished else frozenset(self._waits(wf))
+        keys = frozenset() if finished else self._keys(wf, waits)
+        if keys != self._keys_before:
+            if self._keys_before:
+                self.session.execute(delete(_MESSAGE_KEYS).where(_MESSAGE_KEYS.c.instance_id == inst.id))
+            if keys:
+                self.session.execute(insert(_MESSAGE_KEYS), [{"instance_id": inst.id, "key": k, "value": v}
+                                                             for k, v in sorted(keys)])
+            self._keys_before = keys
         if waits == self._waits_before:
             return
         if any(w[0] == "timer" for w in self._waits_before):
@@ -416,7 +461,8 @@ class Step:
             self.session.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
         timers = [{"instance_id": inst.id, "element_id": w[1], "due_at": as_utc(datetime.fromisoformat(w[2])),
                    "due_rule": json.loads(w[3]) if w[3] else None} for w in waits if w[0] == "timer"]
-        messages = [{"instance_id": inst.id, "name": w[2], "element_id": w[1]} for w in waits if w[0] == "message"]
+        messages = [{"instance_id": inst.id, "name": w[2], "element_id": w[1], "keyed": True}
+                    for w in waits if w[0] == "message"]
         if timers:
             self.session.execute(insert(_TIMERS), timers)
         if messages:

@@ -151,14 +151,18 @@ def issue_token(session: Session, user: User, *, now: datetime, label: str = "",
 
 
 def user_for_token(session: Session, token: str, now: datetime) -> User | None:
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_digest(token))).first()
-    if row is None or row.revoked_at is not None:
+    """The active user behind a valid token: one indexed read (the unique token hash) joined to the user."""
+    found = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                            .where(ApiToken.token_hash == _token_digest(token))).first()
+    if found is None:
+        return None
+    row, user = found
+    if row.revoked_at is not None:
         return None
     expires = as_utc(row.expires_at)
     if expires is not None and expires <= now:
         return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    return user if user.active else None
 
 
 def tokens_of(session: Session, user: User) -> list[ApiToken]:

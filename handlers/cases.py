@@ -106,8 +106,8 @@ def register(registry: HandlerRegistry) -> None:
     registry.register("case.register", register_case)
     registry.register("work_order.issue", issue_work_order)
     registry.register("work_order.sign", sign_work_order)
-    registry.register("case.escalate", escalate)
-    registry.register("fees.calculate", calculate_fee)
+    registry.register("case.escalate", escalate, writes=False)
+    registry.register("fees.calculate", calculate_fee, writes=False)
     registry.register("followup.record", record_follow_up)
     register_follow_up(registry)
 

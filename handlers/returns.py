@@ -57,6 +57,6 @@ def issue_coupon(ctx: HandlerContext) -> dict:
 
 def register(registry: HandlerRegistry) -> None:
     registry.register("rma.register", register_return)
-    registry.register("fees.return", return_fees)
+    registry.register("fees.return", return_fees, writes=False)
     registry.register("gift.send", send_gift)
     registry.register("coupon.issue", issue_coupon)

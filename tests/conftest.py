@@ -126,6 +126,18 @@ class Api:
         assert r.status_code == 200, r.json
         return r.json["instance"]
 
+    def history(self, user, instance_id, limit=None):
+        """The whole history of a case, read page by page (``GET …/history?after=&limit=``)."""
+        entries, after = [], None
+        while True:
+            query = "&".join(f"{k}={v}" for k, v in (("after", after), ("limit", limit)) if v is not None)
+            r = self.get(user, f"/api/process-instances/{instance_id}/history?{query}")
+            assert r.status_code == 200, r.json
+            entries += r.json["entries"]
+            after = r.json["next"]
+            if after is None:
+                return entries
+
 
 @pytest.fixture
 def api(app):

@@ -15,7 +15,7 @@ from engine.users import Actor
 from engine.wiring import build
 from handlers.records import Part
 from tests.conftest import DATA, seed
-from web import jobs
+from web import jobs, views
 from web.scheduler import TimerScheduler
 
 WAREHOUSE = Actor("warehouse", frozenset({"warehouse"}))
@@ -60,7 +60,7 @@ def _prepared(engine, sessions) -> int:
 
 def _view(engine, sessions, iid):
     with sessions() as s:
-        view = engine.instance_view(s, engine.get_instance(s, iid))
+        view = views.instance_view(engine, s, engine.get_instance(s, iid))
         view["stock"] = s.get(Part, "P-100").on_hand
         view["jobs"] = [(j.element_id, j.attempts, j.last_error) for j in s.query(AsyncJob)]
         return view

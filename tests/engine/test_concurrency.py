@@ -12,6 +12,7 @@ from engine.errors import Conflict
 from engine.models import HistoryEntry
 from engine.users import Actor
 from tests.conftest import DATA
+from web import views
 from web.scheduler import TimerScheduler
 
 CS = Actor("customer_service", frozenset({"customer_service"}))
@@ -69,7 +70,7 @@ def test_same_task_completed_twice_at_once(core):
     assert sorted(type(r).__name__ if isinstance(r, Exception) else r for r in results) == ["Conflict", "ok"]
     winner = CS.username if results[0] == "ok" else CS2.username
     with sessions() as s:
-        view = engine.instance_view(s, engine.get_instance(s, iid))
+        view = views.instance_view(engine, s, engine.get_instance(s, iid))
         reviews = [h for h in view["history"] if h["element_id"] == "Activity_review"]
         assert [h["completed_by"] for h in reviews] == [winner]
         expected = "Activity_pay" if winner == CS.username else "Activity_fix"

@@ -10,6 +10,7 @@ from engine.users import Actor
 from engine.wiring import build
 from handlers.records import Part
 from tests.conftest import DATA, seed
+from web import views
 
 WAREHOUSE = Actor("warehouse", frozenset({"warehouse"}))
 ADMIN = Actor("admin", frozenset({"admin"}))
@@ -54,7 +55,7 @@ def test_handler_failure_parks_the_case_and_retry_resumes(flaky):
     iid = _start_and_prepare(engine, sessions)
     with sessions() as s:
         inst = engine.get_instance(s, iid)
-        view = engine.instance_view(s, inst)
+        view = views.instance_view(engine, s, inst)
         assert view["state"] == "error"
         assert view["error"] == {"element_id": "book", "message": "RuntimeError: stock ledger offline"}
         assert s.get(Part, "P-100").on_hand == 10  # the handler's write was rolled back
@@ -74,7 +75,7 @@ def test_handler_failure_parks_the_case_and_retry_resumes(flaky):
         inst = engine.retry(s, iid, ADMIN)
         s.commit()
     with sessions() as s:
-        view = engine.instance_view(s, engine.get_instance(s, iid))
+        view = views.instance_view(engine, s, engine.get_instance(s, iid))
         assert view["state"] == "running" and view["error"] is None
         assert s.get(Part, "P-100").on_hand == 9
         assert [t["element_id"] for t in view["tasks"]] == ["check"]
@@ -95,6 +96,17 @@ def test_cancel_closes_open_tasks(flaky):
         engine.cancel(s, inst.id, ADMIN)
         s.commit()
     with sessions() as s:
-        view = engine.instance_view(s, engine.get_instance(s, inst.id))
+        view = views.instance_view(engine, s, engine.get_instance(s, inst.id))
         assert view["state"] == "cancelled" and view["tasks"] == []
         assert engine.list_tasks(s, WAREHOUSE) == []
+
+
+def test_a_handler_registered_as_computing_only_may_not_add_rows():
+    from engine.models import Notification
+    from engine.service_tasks import HandlerRegistry
+
+    registry = HandlerRegistry()
+    registry.register("pure", lambda ctx: {"x": 1}, writes=False)
+    registry.register("sneaky", lambda ctx: ctx.session.add(Notification()), writes=False)
+    registry.register("writer", lambda ctx: None)
+    assert (registry.writes("pure"), registry.writes("sneaky"), registry.writes("writer")) == (False, False, True)

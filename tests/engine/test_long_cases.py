@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from engine.models import Instance
 from engine.users import Actor
+from web import views
 
 CS = Actor("customer_service", frozenset({"customer_service"}))
 TS = Actor("tech_support", frozenset({"tech_support"}))
@@ -42,7 +43,7 @@ def test_qc_loop_300_times_stays_correct_and_small(core):
         with sessions() as s:
             sizes.append(len(s.get(Instance, iid).workflow))
     with sessions() as s:
-        view = engine.instance_view(s, engine.get_instance(s, iid))
+        view = views.instance_view(engine, s, engine.get_instance(s, iid))
         assert view["state"] == "running"
         assert [t["element_id"] for t in view["tasks"]] == ["qc"]
         assert sum(1 for h in view["history"] if h["element_id"] == "qc") == 300

@@ -82,7 +82,7 @@ def test_condition_on_a_missing_variable_parks_the_case(api):
     inst = api.complete("customer_service", iid, "triage")  # no 'severity' given
     assert inst["state"] == "error"
     assert inst["error"]["element_id"] == "gw" and "severity" in inst["error"]["message"]
-    assert [h["element_id"] for h in inst["history"]] == ["triage"]
+    assert [h["element_id"] for h in api.history("customer_service", iid)] == ["triage"]
 
 
 def test_lost_database_is_a_clear_503(app, api):
@@ -93,3 +93,42 @@ def test_lost_database_is_a_clear_503(app, api):
     app.extensions["aftersales"]["sessions"] = app.extensions["aftersales"]["read_sessions"] = sessionmaker(dead)
     r = api.get("customer_service", "/api/tasks")
     assert r.status_code == 503 and "database unavailable" in r.json["error"]
+
+
+def test_a_completion_answers_the_case_and_its_open_tasks_and_the_history_comes_in_pages(api):
+    api.deploy("owner", {"five.bpmn": FIVE})
+    iid = api.post("customer_service", "/api/process-definitions/five_steps/start", {}).json["id"]
+    for n in range(1, 5):
+        done = api.complete("customer_service", iid, f"t{n}", note=f"step {n}")
+        assert "history" not in done
+        assert [t["element_id"] for t in done["tasks"]] == [f"t{n + 1}"] and done["variables"]["note"] == f"step {n}"
+    first = api.get("customer_service", f"/api/process-instances/{iid}/history?limit=3").json
+    assert [h["element_id"] for h in first["entries"]] == ["t1", "t2", "t3"]
+    rest = api.get("customer_service", f"/api/process-instances/{iid}/history?after={first['next']}&limit=3").json
+    assert [h["element_id"] for h in rest["entries"]] == ["t4"] and rest["next"] is None
+    assert [h["data"]["note"] for h in api.history("customer_service", iid, limit=1)] == [
+        "step 1", "step 2", "step 3", "step 4"]
+    assert api.get("customer_service", f"/api/process-instances/{iid}/history?limit=0").status_code == 400
+    assert api.get("warehouse", f"/api/process-instances/{iid}/history").status_code == 403
+
+
+FIVE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_five" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="five_steps" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="t1" />
+    <bpmn:userTask id="t1" name="One" camunda:candidateGroups="customer_service" />
+    <bpmn:sequenceFlow id="f1" sourceRef="t1" targetRef="t2" />
+    <bpmn:userTask id="t2" name="Two" camunda:candidateGroups="customer_service" />
+    <bpmn:sequenceFlow id="f2" sourceRef="t2" targetRef="t3" />
+    <bpmn:userTask id="t3" name="Three" camunda:candidateGroups="customer_service" />
+    <bpmn:sequenceFlow id="f3" sourceRef="t3" targetRef="t4" />
+    <bpmn:userTask id="t4" name="Four" camunda:candidateGroups="customer_service" />
+    <bpmn:sequenceFlow id="f4" sourceRef="t4" targetRef="t5" />
+    <bpmn:userTask id="t5" name="Five" camunda:candidateGroups="customer_service" />
+    <bpmn:sequenceFlow id="f5" sourceRef="t5" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""

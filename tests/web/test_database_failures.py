@@ -15,6 +15,7 @@ from engine.models import Instance
 from engine.users import Actor
 from engine.wiring import build
 from tests.conftest import DATA, seed
+from web import views
 
 REPAIR = {"customer_name": "张三", "customer_phone": "13800138000", "product_model": "KX-200",
           "serial_no": "SN-1", "channel": "phone", "fault_description": "不制冷"}
@@ -78,7 +79,7 @@ def test_a_programming_error_parks_the_case_and_logs_the_traceback(broken_handle
         engine.complete_task(s, task.id, warehouse, {})
         s.commit()
     with sessions() as s:
-        view = engine.instance_view(s, engine.get_instance(s, inst.id))
+        view = views.instance_view(engine, s, engine.get_instance(s, inst.id))
     assert view["state"] == "error"
     assert view["error"] == {"element_id": "book", "message": "KeyError: 'no_such_variable'"}
     (record,) = [r for r in caplog.records if r.name == "engine.steps"]

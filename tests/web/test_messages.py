@@ -28,3 +28,29 @@ def test_message_correlates_by_variables(api):
     # the same message again finds nothing waiting any more
     again = api.post("logistics", "/api/messages", {"name": "goods_received", "correlation": {"rma": "RMA-2"}})
     assert again.status_code == 404
+
+
+def test_message_finds_its_case_by_indexed_values_and_waits_from_before_the_index_too(api, app):
+    from sqlalchemy import delete, select, update
+
+    from engine.models import MessageKey, MessageWait
+
+    assert api.deploy("owner", {"goods_return.bpmn": (DATA / "goods_return.bpmn").read_bytes()}).status_code == 201
+    ids = {}
+    for rma in ("RMA-1", "RMA-2", "RMA-3"):
+        r = api.post("customer_service", "/api/process-definitions/goods_return/start",
+                     {"variables": {"rma": rma, "count": 1}})
+        ids[rma] = r.json["id"]
+    # a case stored before revision 0005: no keys, its wait not keyed
+    with app.extensions["aftersales"]["sessions"]() as s:
+        s.execute(delete(MessageKey).where(MessageKey.instance_id == ids["RMA-3"]))
+        s.execute(update(MessageWait).where(MessageWait.instance_id == ids["RMA-3"]).values(keyed=False))
+        s.commit()
+    r = api.post("logistics", "/api/messages", {"name": "goods_received", "correlation": {"rma": "RMA-1", "count": "1"}})
+    assert r.status_code == 404  # "1" is not 1
+    for rma in ("RMA-3", "RMA-1"):
+        r = api.post("logistics", "/api/messages", {"name": "goods_received", "correlation": {"rma": rma, "count": 1}})
+        assert r.status_code == 200 and [i["id"] for i in r.json["instances"]] == [ids[rma]]
+    with app.extensions["aftersales"]["sessions"]() as s:
+        # keys exist only while a case waits for a message
+        assert sorted(set(s.scalars(select(MessageKey.instance_id)))) == [ids["RMA-2"]]

@@ -66,6 +66,8 @@ TABLE: dict[tuple[str, str], tuple[str, object, dict[str, int]]] = {
                                             some(200, 403, API_ANON, SEE_ALL_CASES)),
     ("api.instances.cancel", "POST"): ("/api/process-instances/{B}/cancel", None,
                                        some(409, 403, API_ANON, ["supervisor", "admin"])),
+    ("api.instances.history", "GET"): ("/api/process-instances/{A}/history", None,
+                                       some(200, 403, API_ANON, SEE_ALL_CASES)),
     ("api.instances.documents", "GET"): ("/api/process-instances/{A}/documents", None,
                                          some(200, 403, API_ANON, SEE_ALL_CASES)),
     ("api.instances.retry", "POST"): ("/api/process-instances/{B}/retry", None, some(409, 403, API_ANON, SEE_ALL_CASES)),

@@ -10,6 +10,7 @@ from engine.errors import DiagramInvalid, InvalidRequest, Problem
 from engine.instances import iso as _iso
 from engine.models import Definition
 
+from .. import views
 from ..auth import current_actor, login_required
 from ..context import db, engine
 from ..downloads import content_disposition
@@ -84,4 +85,4 @@ def start(key: str):
     if business_key is not None and not isinstance(business_key, str):
         raise InvalidRequest("business_key must be a string")
     inst = engine().start(db(), key, current_actor(), business_key=business_key, variables=body.get("variables"))
-    return jsonify(engine().summary_for(db(), inst, current_actor(), "api:start")), 201
+    return jsonify(views.summary_for(engine(), db(), inst, current_actor(), "api:start")), 201

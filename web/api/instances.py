@@ -7,8 +7,10 @@ from flask import Blueprint, jsonify, request
 from engine import access
 from engine.instances import iso
 
+from .. import views
 from ..auth import current_actor, login_required
 from ..context import db, engine, writes
+from .body import query_int
 
 bp = Blueprint("instances", __name__)
 
@@ -27,21 +29,30 @@ def list_instances():
 @writes  # records who read customer contact data (engine/access.py)
 @login_required
 def get_instance(instance_id: int):
-    return jsonify(engine().view_for(db(), engine().get_instance(db(), instance_id), current_actor(), "api:case"))
+    return jsonify(views.view_for(engine(), db(), engine().get_instance(db(), instance_id), current_actor(), "api:case"))
+
+
+@bp.get("/process-instances/<int:instance_id>/history")
+@writes  # records who read customer contact data (engine/access.py)
+@login_required
+def history(instance_id: int):
+    """One page of the case's history, oldest first: ``?after=<entry id>&limit=N`` (default 100, at most 500)."""
+    return jsonify(views.history_page(engine(), db(), engine().get_instance(db(), instance_id), current_actor(),
+                                      "api:history", query_int("after"), query_int("limit")))
 
 
 @bp.post("/process-instances/<int:instance_id>/cancel")
 @login_required
 def cancel(instance_id: int):
     inst = engine().cancel(db(), instance_id, current_actor())
-    return jsonify(engine().view_for(db(), inst, current_actor(), "api:cancel"))
+    return jsonify(views.view_for(engine(), db(), inst, current_actor(), "api:cancel"))
 
 
 @bp.post("/process-instances/<int:instance_id>/retry")
 @login_required
 def retry(instance_id: int):
     inst = engine().retry(db(), instance_id, current_actor())
-    return jsonify(engine().summary_for(db(), inst, current_actor(), "api:retry"))
+    return jsonify(views.summary_for(engine(), db(), inst, current_actor(), "api:retry"))
 
 
 @bp.get("/process-instances/<int:instance_id>/documents")

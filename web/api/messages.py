@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify
 
 from engine.errors import InvalidRequest
 
+from .. import views
 from ..auth import current_actor, login_required
 from ..context import db, engine
 from .body import json_body
@@ -28,5 +29,5 @@ def correlate():
     if message_id is not None and not isinstance(message_id, str):
         raise InvalidRequest("'message_id' must be a string")
     found, duplicate = engine().correlate_message(db(), name, correlation, variables, current_actor(), message_id)
-    return jsonify({"instances": [engine().summary_for(db(), i, current_actor(), "api:message")
+    return jsonify({"instances": [views.summary_for(engine(), db(), i, current_actor(), "api:message")
                                   for i in found], "duplicate": duplicate})

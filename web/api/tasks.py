@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify, request
 from engine import users
 from engine.errors import InvalidRequest
 
+from .. import views
 from ..auth import current_actor, login_required
 from ..context import db, engine
 from .body import json_body, query_int
@@ -21,26 +22,26 @@ def list_tasks():
     found = engine().list_tasks(db(), current_actor(), mine=request.args.get("mine") in ("1", "true"),
                                 group=request.args.get("group") or None,
                                 instance_id=instance)
-    return jsonify([engine().task_view(db(), t) for t in found])
+    return jsonify([views.task_view(engine(), db(), t) for t in found])
 
 
 @bp.get("/tasks/<task_id>")
 @login_required
 def get_task(task_id: str):
     task = engine().get_task(db(), task_id, current_actor())
-    return jsonify(engine().task_view(db(), task, with_form=True))
+    return jsonify(views.task_view(engine(), db(), task, with_form=True))
 
 
 @bp.post("/tasks/<task_id>/claim")
 @login_required
 def claim(task_id: str):
-    return jsonify(engine().task_view(db(), engine().claim(db(), task_id, current_actor())))
+    return jsonify(views.task_view(engine(), db(), engine().claim(db(), task_id, current_actor())))
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 @login_required
 def unclaim(task_id: str):
-    return jsonify(engine().task_view(db(), engine().unclaim(db(), task_id, current_actor())))
+    return jsonify(views.task_view(engine(), db(), engine().unclaim(db(), task_id, current_actor())))
 
 
 @bp.post("/tasks/<task_id>/assign")
@@ -50,7 +51,7 @@ def assign(task_id: str):
     if not isinstance(name, str) or not name:
         raise InvalidRequest("give the user to assign as {\"user\": \"name\"}")
     target = users.actor_of(users.get_user(db(), name))
-    return jsonify(engine().task_view(db(), engine().assign(db(), task_id, current_actor(), target)))
+    return jsonify(views.task_view(engine(), db(), engine().assign(db(), task_id, current_actor(), target)))
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -59,4 +60,4 @@ def complete(task_id: str):
     body = json_body()
     variables = body.get("variables", {})
     inst = engine().complete_task(db(), task_id, current_actor(), variables)
-    return jsonify({"instance": engine().summary_for(db(), inst, current_actor(), "api:complete")})
+    return jsonify({"instance": views.summary_for(engine(), db(), inst, current_actor(), "api:complete", history=False)})

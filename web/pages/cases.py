@@ -25,6 +25,7 @@ from engine.errors import FormInvalid, NotPermitted
 from engine.models import Definition, Instance, ScheduledStart
 from handlers import documents as case_documents
 
+from .. import views
 from ..context import db, engine, writes
 from .login import actor
 from .tasks import submitted
@@ -90,7 +91,7 @@ def _elements(xml: bytes) -> set[str]:
 def show(instance_id: int):
     e = engine()
     instance = visible_case(instance_id)
-    view = e.view_for(db(), instance, actor(), "page:case")
+    view = views.view_for(e, db(), instance, actor(), "page:case")
     definition = db().get(Definition, instance.definition_id)
     drawn = _elements(definition.xml)
     done = sorted({h["element_id"] for h in view["history"] if h["element_id"] in drawn})

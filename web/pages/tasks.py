@@ -11,6 +11,7 @@ from engine.errors import Conflict, FormInvalid
 from engine.forms import FormField
 from engine.models import OpenTask
 
+from .. import views
 from ..context import db, engine, writes
 from .login import actor
 
@@ -34,9 +35,9 @@ def _page(task: OpenTask, values: dict, errors: dict, status: int = 200):
     e = engine()
     a = actor()
     instance = e.get_instance(db(), task.instance_id)
-    view = e.task_view(db(), task, with_form=True)
+    view = views.task_view(e, db(), task, with_form=True)
     # The case so far, as the policy lets this actor see it (a technician's pool task: not until claimed).
-    history = e.view_for(db(), instance, a, "page:task")["history"] if access.may_see_case(db(), a, instance) else []
+    history = views.view_for(e, db(), instance, a, "page:task")["history"] if access.may_see_case(db(), a, instance) else []
     return render_template("task.html", task=view, fields=e.task_form(db(), task), values=values, errors=errors,
                            instance=instance, history=history, may_act=access.may_act(task, a),
                            labels=e.field_labels(db(), instance),
