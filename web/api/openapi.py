@@ -89,6 +89,10 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
                               "case state"),
                        _query("business_key", {"type": "string"}, "case number")]}, 200, _LIST),
     "api.instances.get_instance": ("A case: state, open tasks, history, variables the caller may see", {}, 200, _OBJECT),
+    "api.instances.history": ("One page of a case's history, oldest first", {
+        "parameters": [_query("after", _ID, "the last entry id of the page before"),
+                       _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "entries per page (default 100)")]},
+        200, _OBJECT),
     "api.instances.cancel": ("Cancel a running case", {}, 200, _OBJECT),
     "api.instances.retry": ("Run a case in error again (after the cause was fixed)", {}, 200, _OBJECT),
     "api.instances.documents": ("The case's documents (slips, records, agreements)", {}, 200, _LIST),
