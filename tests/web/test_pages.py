@@ -90,3 +90,24 @@ def test_every_flow_can_be_started_from_the_inbox(site):
     token = csrf(cs, "/start/parts_replenishment")
     r = cs.post("/start/parts_replenishment", data={"csrf_token": token})
     assert r.status_code == 302 and "/cases/" in r.headers["Location"]
+
+
+def test_case_page_shows_the_timeline_in_pages(site, deployed, monkeypatch):
+    from web import views
+
+    monkeypatch.setattr(views, "HISTORY_PAGE", 2)
+    api = deployed
+    iid = api.post("customer_service", "/api/process-definitions/repair/start", {"variables": REQUEST}).json["id"]
+    api.complete("customer_service", iid, "check_scope", identity_confirmed=True, in_scope=False, in_warranty=False,
+                 scope_reason="人为损坏")
+    api.complete("customer_service", iid, "notify_out_of_scope", customer_informed=True)
+    entries = api.history("customer_service", iid)
+    assert len(entries) == 4
+    client = login(site, "customer_service")
+    first = client.get(f"/cases/{iid}").data.decode()
+    assert f'data-element="{entries[0]["element_id"]}"' in first and "更多记录" in first
+    assert f'data-element="{entries[2]["element_id"]}"' not in first.split('class="timeline"')[1].split("</ol>")[0]
+    second = client.get(f"/cases/{iid}?after={entries[1]['id']}").data.decode()
+    timeline = second.split('class="timeline"')[1].split("</ol>")[0]
+    assert f'data-element="{entries[2]["element_id"]}"' in timeline
+    assert f'data-element="{entries[0]["element_id"]}"' not in timeline

@@ -91,16 +91,21 @@ def _elements(xml: bytes) -> set[str]:
 def show(instance_id: int):
     e = engine()
     instance = visible_case(instance_id)
-    view = views.view_for(e, db(), instance, actor(), "page:case")
+    view = views.view_for(e, db(), instance, actor(), "page:case", history=False)
+    # The timeline in pages (``?after=<entry id>``), however long the case ran.
+    after = request.args.get("after", "")
+    history = views.history_page(e, db(), instance, actor(), "page:case",
+                                 int(after) if after.isascii() and after.isdigit() and len(after) < 19 else None,
+                                 views.HISTORY_PAGE)
     definition = db().get(Definition, instance.definition_id)
     drawn = _elements(definition.xml)
-    done = sorted({h["element_id"] for h in view["history"] if h["element_id"] in drawn})
+    done = sorted(e.history_elements(db(), instance.id) & drawn)
     open_here = sorted({t["element_id"] for t in view["tasks"] if t["element_id"] in drawn})
     if any(t["element_id"] not in drawn for t in view["tasks"]):  # waiting inside a called process
         root = diagram_xml.parse_stored(definition.xml)
         open_here += [str(i) for i in root.xpath("//*[local-name()='callActivity']/@id") if str(i) not in done]
     return render_template(
-        "case.html", case=view, instance=instance, documents=case_documents.of_case(db(), instance_id),
+        "case.html", case=view, history=history, instance=instance, documents=case_documents.of_case(db(), instance_id),
         highlight=json.dumps({"done": done, "open": open_here}), supervisor=access.may(actor(), "cancel"),
         contact=access.sees_contact(actor()),
         labels=e.field_labels(db(), instance),
