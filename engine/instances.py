@@ -114,7 +114,8 @@ class ProcessEngine:
         bindings = self.specs.bind(session, definition)
         specs = self.specs.get(session, definition, bindings)
         start_fields = self._start_fields(specs)
-        values = forms.validate(start_fields, variables or {}) if start_fields else dict(variables or {})
+        values = forms.validate(start_fields, variables or {}, checks=self.handlers.field_checks(session)) \
+            if start_fields else dict(variables or {})
         now = self.clock.now()
         instance = Instance(
             definition_id=definition.id, key=key, version=definition.version, business_key=business_key or None,
@@ -212,6 +213,42 @@ class ProcessEngine:
         step.save(wf)
         return instance
 
+    def correct_variables(self, session: Session, instance_id: int, actor: Actor, changes: Any,
+                          reason: Any) -> dict:
+        """A supervisor's correction of a case in error, recorded with who and why (engine/incidents.py)."""
+        from . import incidents
+
+        access.require(access.supervises(actor), "only supervisors and admins correct a case")
+        instance = self.get_instance(session, instance_id)
+        if instance.state != "error":
+            raise Conflict(f"instance {instance_id} is {instance.state}, not error")
+        step = Step(self, session, instance, actor)
+        wf = step.load()
+        clean = incidents.correct(step, wf, self.spec_for(session, instance), changes, reason,
+                                  self.handlers.field_checks(session))
+        step.save(wf)
+        return clean
+
+    def correction_form(self, session: Session, instance: Instance) -> tuple[str, list[forms.FormField], dict]:
+        """For a case in error: the failed element's name, the fields a supervisor may correct (what
+        its handler reads, else every form value of the case) and their current values."""
+        from . import incidents
+
+        if instance.state != "error" or instance.workflow is None:
+            return "", [], {}
+        wf = Step(self, session, instance, SYSTEM).load()
+        waiting = [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
+        if not waiting:
+            return "", [], {}
+        task = waiting[0]
+        known = incidents.fields_by_id(self.spec_for(session, instance))
+        names = [n for n in self.handlers.inputs(getattr(task.task_spec, "topic", "") or "") if n in known]
+        if not names:
+            names = [n for n in known if n in task.data]
+        data = clean_data(task.data)
+        return (task.task_spec.bpmn_name or element_id(task), [known[n] for n in names],
+                {n: data.get(n) for n in names})
+
     # --- tasks -----------------------------------------------------------------------------
 
     may_act = staticmethod(access.may_act)
@@ -230,6 +267,15 @@ class ProcessEngine:
         instance = self.get_instance(session, task.instance_id)
         ts = self.spec_for(session, instance).task_specs_by_element.get(task.element_id)
         return list(getattr(ts, "form_fields", []) or [])
+
+    def field_options(self, session: Session, fields: list[forms.FormField]) -> dict[str, list[dict]]:
+        """For each field whose values come from the database (a parts picker): what may be picked."""
+        out: dict[str, list[dict]] = {}
+        for f in fields:
+            source = self.handlers.field_source(f.type)
+            if source is not None:
+                out[f.id] = source.options(session)
+        return out
 
     def field_labels(self, session: Session, instance: Instance) -> dict[str, str]:
         """Variable name -> the label the diagram's forms give it (for timelines)."""
@@ -324,7 +370,7 @@ class ProcessEngine:
         if spiff_task is None:
             raise Conflict(f"task {task_id} is no longer open")
         values = forms.validate(list(getattr(spiff_task.task_spec, "form_fields", []) or []),
-                                variables or {}, spiff_task.data)
+                                variables or {}, spiff_task.data, checks=self.handlers.field_checks(session))
         spiff_task.data.update(clean_data(values))
         limits.check_case_size(spiff_task.data, str(instance.business_key or instance.id))
         with use_clock(self.clock):
@@ -435,7 +481,10 @@ class ProcessEngine:
             "overdue": bool(task.due_at and as_utc(task.due_at) < self.clock.now()),  # type: ignore[operator]
         }
         if with_form:
-            view["form"] = {"fields": [f.to_dict() for f in self.task_form(session, task)]}
+            fields = self.task_form(session, task)
+            stock = self.field_options(session, fields)  # a parts picker's choices, with availability
+            view["form"] = {"fields": [{**f.to_dict(), **({"choices": stock[f.id]} if f.id in stock else {})}
+                                       for f in fields]}
         return view
 
     def view_for(self, session: Session, instance: Instance, actor: Actor, via: str) -> dict:

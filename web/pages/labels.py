@@ -48,6 +48,12 @@ _ERRORS = [
     (re.compile(r"^must be at least (\S+)$"), lambda m: _l("must be at least %(n)s", n=m[1])),
     (re.compile(r"^must be at most (\S+)$"), lambda m: _l("must be at most %(n)s", n=m[1])),
     (re.compile(r"^'(.*)' is not one of: (.*)$"), lambda m: _l("“%(value)s” is not one of the choices", value=m[1])),
+    (re.compile(r"^must be parts picked from stock$"), lambda m: _l("must be parts picked from stock")),
+    (re.compile(r"^each quantity must be a whole number from 1$"), lambda m: _l("each quantity must be a whole number from 1")),
+    (re.compile(r"^unknown part '(.*)'$"), lambda m: _l("not in stock's catalogue: %(parts)s", parts=m[1])),
+    (re.compile(r"^cannot read parts line '(.*)' \(expected PART-NO:QUANTITY\)$"),
+     lambda m: _l("“%(value)s” is not a part from stock", value=m[1])),
+    (re.compile(r"^unknown part: (.*)$"), lambda m: _l("not in stock's catalogue: %(parts)s", parts=m[1])),
     # the working calendar (engine/company_calendar.py, engine/calendar_import.py)
     (re.compile(r"^'(.*)' is not a date \(YYYY-MM-DD\)$"), lambda m: _l("“%(value)s” is not a date (YYYY-MM-DD)", value=m[1])),
     (re.compile(r"^(\S+) is out of range \(2000–2100\)$"), lambda m: _l("%(day)s is out of range (2000–2100)", day=m[1])),
@@ -110,6 +116,10 @@ def show(value) -> str:
         return "✘"
     if value is None:
         return ""
+    if isinstance(value, dict) and "part_no" in value:  # a picked part
+        return f"{value['part_no']} × {value.get('quantity', 1)}"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {show(v)}" for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(show(v) for v in value)
     return str(value)

@@ -23,6 +23,12 @@ def submitted(fields: list[FormField]) -> dict:
     for f in fields:
         if f.readonly:
             continue
+        if f.type == "parts":  # picker rows: a part from stock and a quantity each; empty rows are skipped
+            parts, qtys = request.form.getlist(f.id + ".part"), request.form.getlist(f.id + ".qty")
+            if parts or qtys:
+                values[f.id] = [{"part_no": p, "quantity": (qtys[i] if i < len(qtys) else "1").strip() or "1"}
+                                for i, p in enumerate(parts) if p.strip()]
+            continue
         posted = request.form.getlist(f.id)
         if not posted:
             continue
@@ -37,7 +43,9 @@ def _page(task: OpenTask, values: dict, errors: dict, status: int = 200):
     view = e.task_view(db(), task, with_form=True)
     # The case so far, as the policy lets this actor see it (a technician's pool task: not until claimed).
     history = e.view_for(db(), instance, a, "page:task")["history"] if access.may_see_case(db(), a, instance) else []
-    return render_template("task.html", task=view, fields=e.task_form(db(), task), values=values, errors=errors,
+    fields = e.task_form(db(), task)
+    return render_template("task.html", task=view, fields=fields, values=values, errors=errors,
+                           choices=e.field_options(db(), fields),
                            instance=instance, history=history, may_act=access.may_act(task, a),
                            labels=e.field_labels(db(), instance),
                            now=e.clock.now()), status
