@@ -8,6 +8,7 @@ engine runs it inside a savepoint, so a handler that raises leaves nothing behin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,7 +79,7 @@ class HandlerRegistry:
         return self._field_types.get(name)
 
     def field_checks(self, session: Session) -> dict[str, Callable[[Any], str | None]]:
-        return {name: (lambda value, src=src: src.check(session, value)) for name, src in self._field_types.items()}
+        return {name: functools.partial(src.check, session) for name, src in self._field_types.items()}
 
     @property
     def topics(self) -> set[str]:

@@ -3,7 +3,7 @@ step reads (recorded with who and why) and retry — and overdue tasks."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -43,12 +43,10 @@ def show():
 @login_required
 def correct_and_retry(instance_id: int):
     """Correct the variables (when any were changed) and retry the failed step, in one transaction."""
-    from flask import request
-
     access.require(access.supervises(actor()), "only supervisors and admins correct a case")
     e = engine()
     instance = e.get_instance(db(), instance_id)
-    _, fields, current = e.correction_form(db(), instance)
+    _where, fields, current = e.correction_form(db(), instance)
     values = submitted(fields)
     changes = {k: v for k, v in values.items() if str(v) != str(current.get(k))}
     reason = request.form.get("reason", "")
