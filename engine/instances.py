@@ -229,6 +229,32 @@ class ProcessEngine:
         step.save(wf)
         return clean
 
+    def case_summary(self, session: Session, task: OpenTask, actor: Actor) -> dict:
+        """What the task page shows above the form (engine/case_summary.py), as the policy allows:
+        ``rows`` of ``{"id", "label", "type", "value"}`` (an enum's value as its option's name) and
+        ``contact_hidden`` when contact data was withheld. Contact data shown is logged as read."""
+        from . import case_summary, incidents
+
+        instance = self.get_instance(session, task.instance_id)
+        specs = self.spec_for(session, instance)
+        start = self._start_fields(specs)
+        known = {f.id: f for f in start}
+        for name, f in incidents.fields_by_id(specs).items():
+            known.setdefault(name, f)
+        variables = self.task_data(session, task) or self.variables(session, instance)
+        rows, shown, hidden = case_summary.build(actor, instance.key, variables, [f.id for f in start],
+                                                 access.may_see_case(session, actor, instance))
+        if shown:
+            access.log_read(session, actor, instance.id, self.clock.now(), "page:task-summary")
+        out = []
+        for name, value in rows:
+            f = known.get(name)
+            if f is not None and f.type == "enum":
+                value = next((o["name"] for o in f.options if o["id"] == value), value)
+            out.append({"id": name, "label": f.label if f is not None else name,
+                        "type": f.type if f is not None else "string", "value": value})
+        return {"rows": out, "contact_hidden": hidden}
+
     def correction_form(self, session: Session, instance: Instance) -> tuple[str, list[forms.FormField], dict]:
         """For a case in error: the failed element's name, the fields a supervisor may correct (what
         its handler reads, else every form value of the case) and their current values."""

@@ -12,6 +12,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.errors import AftersalesError
 from engine.service_tasks import HandlerContext, HandlerRegistry
 
 from . import documents
@@ -21,7 +22,7 @@ from .records import Part, Procurement, StockMovement
 _LINE = re.compile(r"^\s*([A-Za-z0-9][\w\-./]*)\s*(?:[:x×*]\s*(\d+))?\s*$")
 
 
-class PartsError(ValueError):
+class PartsError(AftersalesError, ValueError):  # a case stopped by it says why, without a traceback
     pass
 
 

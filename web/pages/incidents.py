@@ -27,7 +27,7 @@ def _render(errors_for: dict | None = None, posted: dict | None = None, status: 
         where, fields, values = e.correction_form(db(), inst)
         if posted and posted.get("id") == inst.id:
             values = {**values, **posted["values"]}
-        cases.append({"instance": inst, "where": where, "fields": fields, "values": values,
+        cases.append({"instance": inst, "where": where, "fields": fields, "current": values,
                       "choices": e.field_options(db(), fields),
                       "errors": (errors_for or {}).get(inst.id, {})})
     return render_template("incidents.html", cases=cases, overdue=found["overdue"], now=now), status

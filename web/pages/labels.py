@@ -33,7 +33,33 @@ FIELD_LABELS = {
     "satisfaction_timeliness": _l("Satisfaction: timeliness"), "satisfaction_attitude": _l("Satisfaction: attitude"),
     "comments": _l("Comments"), "further_needs": _l("Further needs"), "called_by": _l("Called by"),
     "called_at": _l("Called at"), "month": _l("Month"),
+    # the case summary above task forms (engine/case_summary.py)
+    "fault_cause": _l("Fault cause"), "solution": _l("Proposed solution"), "estimated_amount": _l("Estimated amount (yuan)"),
+    "parts_needed": _l("Parts needed"), "appointment_date": _l("Appointment date"), "rma_no": _l("RMA no."),
+    "order_no": _l("Order no."), "product": _l("Product"), "quantity": _l("Quantity"), "request_type": _l("Refund or exchange"),
+    "reason": _l("Reason"), "price_difference": _l("Price difference (yuan)"), "refund_amount": _l("Refund amount (yuan)"),
+    "contact_name": _l("Contact"), "contact_phone": _l("Phone"), "complaint_no": _l("Complaint no."),
+    "severity": _l("Severity"), "complaint_text": _l("Complaint"), "responsible": _l("Responsible department"),
+    "accepted_at": _l("Accepted at"),
 }
+
+_BILINGUAL = re.compile(r"^(?P<zh>[^A-Za-z]*[\u3000-\u9fff\uff00-\uffef][^A-Za-z]*?)\s+(?P<en>[A-Za-z].*)$")
+
+
+def one_language(text) -> str:
+    """A diagram's bilingual label ("客户姓名 Customer name") in the page's language only."""
+    if not isinstance(text, str):
+        return show(text)
+    m = _BILINGUAL.match(text)
+    if not m:
+        return text
+    from ..i18n import select_locale
+
+    return m["zh"].strip() if select_locale().startswith("zh") else m["en"].strip()
+
+
+def label_for(name: str, diagram_label: str | None = None) -> str:
+    return str(FIELD_LABELS[name]) if name in FIELD_LABELS else one_language(diagram_label or name)
 
 _ERRORS = [
     (re.compile(r"^is required$"), lambda m: _l("is required")),
@@ -129,5 +155,7 @@ def init(app: Flask) -> None:
     app.jinja_env.filters["show"] = show
     app.jinja_env.filters["translate_error"] = translate_error
     app.jinja_env.filters["local"] = local
+    app.jinja_env.filters["one_language"] = one_language
+    app.jinja_env.globals["label_for"] = label_for
     app.jinja_env.globals["doc_titles"] = DOC_TITLES
     app.jinja_env.globals["field_labels"] = FIELD_LABELS

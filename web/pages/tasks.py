@@ -44,7 +44,12 @@ def _page(task: OpenTask, values: dict, errors: dict, status: int = 200):
     # The case so far, as the policy lets this actor see it (a technician's pool task: not until claimed).
     history = e.view_for(db(), instance, a, "page:task")["history"] if access.may_see_case(db(), a, instance) else []
     fields = e.task_form(db(), task)
+    from handlers import documents as case_documents
+
+    summary = e.case_summary(db(), task, a)
+    attachments = case_documents.of_case(db(), instance.id) if access.may_see_case(db(), a, instance) else []
     return render_template("task.html", task=view, fields=fields, values=values, errors=errors,
+                           summary=summary, attachments=attachments,
                            choices=e.field_options(db(), fields),
                            instance=instance, history=history, may_act=access.may_act(task, a),
                            labels=e.field_labels(db(), instance),
