@@ -248,11 +248,11 @@ class ProcessEngine:
             access.log_read(session, actor, instance.id, self.clock.now(), "page:task-summary")
         out = []
         for name, value in rows:
-            f = known.get(name)
-            if f is not None and f.type == "enum":
-                value = next((o["name"] for o in f.options if o["id"] == value), value)
-            out.append({"id": name, "label": f.label if f is not None else name,
-                        "type": f.type if f is not None else "string", "value": value})
+            field = known.get(name)
+            if field is not None and field.type == "enum":
+                value = next((o["name"] for o in field.options if o["id"] == value), value)
+            out.append({"id": name, "label": field.label if field is not None else name,
+                        "type": field.type if field is not None else "string", "value": value})
         return {"rows": out, "contact_hidden": hidden}
 
     def correction_form(self, session: Session, instance: Instance) -> tuple[str, list[forms.FormField], dict]:
