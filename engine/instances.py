@@ -315,6 +315,13 @@ class ProcessEngine:
             labels.setdefault(f.id, f.label)
         return labels
 
+    @staticmethod
+    def repeated_round(session: Session, task: OpenTask) -> bool:
+        """Whether this task's element was completed before in the case (a rejection loop, rework)."""
+        return session.scalars(select(HistoryEntry.id).where(
+            HistoryEntry.instance_id == task.instance_id, HistoryEntry.element_id == task.element_id,
+            HistoryEntry.kind == "UserTask").limit(1)).first() is not None
+
     def task_data(self, session: Session, task: OpenTask) -> dict:
         """The variables as the task sees them (form defaults, read-only fields)."""
         instance = self.get_instance(session, task.instance_id)
@@ -395,8 +402,12 @@ class ProcessEngine:
         spiff_task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task_id), None)
         if spiff_task is None:
             raise Conflict(f"task {task_id} is no longer open")
-        values = forms.validate(list(getattr(spiff_task.task_spec, "form_fields", []) or []),
-                                variables or {}, spiff_task.data, checks=self.handlers.field_checks(session))
+        fields = list(getattr(spiff_task.task_spec, "form_fields", []) or [])
+        values = forms.validate(fields, variables or {}, spiff_task.data, checks=self.handlers.field_checks(session))
+        if self.repeated_round(session, task):  # a loop: last round's decision is not carried into this one
+            for f in fields:
+                if not f.readonly and f.id not in values:
+                    values[f.id] = {"string": "", "parts": []}.get(f.type)
         spiff_task.data.update(clean_data(values))
         limits.check_case_size(spiff_task.data, str(instance.business_key or instance.id))
         with use_clock(self.clock):

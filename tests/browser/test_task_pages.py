@@ -67,11 +67,12 @@ def test_diagnosis_shows_the_case_and_picks_parts_from_stock(people, live_app, v
     page.fill("#f_fault_cause", "压缩机主板损坏")
     page.select_option("#f_fault_nature", "quality")
     page.fill("#f_solution", "更换主板")
+    page.check("#f_remote_fixed_no")
     page.select_option("#f_parts_needed_part0", "P-100")
     page.fill("#f_parts_needed_qty0", "0")
     page.fill("#f_estimated_amount", "600")
     page.click("button.primary")
-    expect(page.locator(".field.invalid .error-text")).to_have_text("每项数量须为不小于 1 的整数")
+    expect(page.locator("#f_parts_needed_err")).to_have_text("每项数量须为不小于 1 的整数")
     expect(page.locator("#f_parts_needed_part0")).to_have_value("P-100")  # what was typed survives
     assert ts.axe() == []
     ts.shot(f"11-diagnosis-picker-{viewport[0]}")
@@ -142,3 +143,33 @@ def test_a_stuck_case_is_corrected_and_retried_from_the_incidents_view(people, l
     assert case["state"] == "running" and case["variables"]["slip_no"].startswith("OS-")
     correction = [h for h in case["history"] if h["kind"] == "Correction"]
     assert [(h["completed_by"], h["data"]["correction_reason"]) for h in correction] == [("supervisor", "旧型号停产，改用 P-100")]
+
+
+def test_routes_are_explicit_choices_and_a_new_round_starts_empty(people, live_app):
+    api = Api(live_app)
+    iid = api.call("customer_service", "POST", "/api/process-definitions/repair/start", {"variables": REQUEST})["id"]
+    cs = people("customer_service", viewport=TABLET)
+    page = open_task(cs, "check_scope")
+    expect(page.locator("input[name='in_scope']:checked")).to_have_count(0)  # nothing chosen beforehand
+    page.click("button.primary")  # nothing chosen: not sent out of scope, but asked
+    expect(page.locator(".field.invalid")).to_have_count(3)
+    assert api.call("customer_service", "GET", f"/api/process-instances/{iid}")["tasks"][0]["element_id"] == "check_scope"
+    page.check("#f_identity_confirmed")
+    page.check("#f_in_scope")
+    page.check("#f_in_warranty")
+    page.click("button.primary")
+    page.wait_for_url(cs.base + "/")
+    diagnosis = dict(fault_cause="主板", fault_nature="quality", solution="换主板", remote_fixed=False, plan="onsite",
+                     parts_needed=[], estimated_amount=300)
+    api.complete("tech_support", iid, "diagnose", **diagnosis)
+    api.complete("supervisor", iid, "approve_plan", plan_approved=False, approval_comment="方案不合理，请重新诊断")
+    api.complete("tech_support", iid, "diagnose", **diagnosis)
+    sup = people("supervisor")
+    page = open_task(sup, "approve_plan")
+    expect(page.locator("#f_approval_comment")).to_have_value("")  # not last round's rejection
+    expect(page.locator("input[name='plan_approved']:checked")).to_have_count(0)
+    page.check("#f_plan_approved")
+    page.click("button.primary")
+    case = api.call("supervisor", "GET", f"/api/process-instances/{iid}")
+    assert case["variables"]["approval_comment"] == ""
+    assert sup.axe() == []

@@ -63,7 +63,9 @@ def show(task_id: str):
     task = engine().get_task(db(), task_id, actor())
     data = engine().task_data(db(), task)
     fields = engine().task_form(db(), task)
-    values = {f.id: data.get(f.id, f.default) for f in fields}
+    # each round of a loop starts from the diagram's defaults, not last round's decision (issue 11)
+    fresh = engine().repeated_round(db(), task)
+    values = {f.id: f.default if fresh and not f.readonly else data.get(f.id, f.default) for f in fields}
     return _page(task, values, {})
 
 
