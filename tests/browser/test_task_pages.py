@@ -173,3 +173,16 @@ def test_routes_are_explicit_choices_and_a_new_round_starts_empty(people, live_a
     case = api.call("supervisor", "GET", f"/api/process-instances/{iid}")
     assert case["variables"]["approval_comment"] == ""
     assert sup.axe() == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, TABLET], ids=["desktop", "tablet"])
+def test_axe_finds_nothing_serious_on_inbox_case_incidents_and_admin_pages(people, live_app, viewport):
+    api = Api(live_app)
+    iid = to_diagnosis(api)
+    admin = people("admin", viewport=viewport)
+    found = {}
+    for path in ("/", f"/cases/{iid}", "/incidents", "/admin/", "/start"):
+        admin.go(path)
+        admin.page.wait_for_load_state("networkidle")
+        found[path] = admin.axe()
+    assert found == dict.fromkeys(found, [])
