@@ -85,12 +85,48 @@ def _to_string(value: Any) -> str:
     raise ValueError("must be text")
 
 
+_PART_LINE = re.compile(r"^\s*([A-Za-z0-9][\w\-./]*)\s*(?::\s*(\d+))?\s*$")
+
+
+def _to_parts(value: Any) -> list[dict]:
+    """A parts list picked from stock: ``[{"part_no", "quantity"}]`` (the API may also send
+    ``"P-100:2, P-200"``). Only the shape is checked here; whether each part exists is the
+    handlers' check (``HandlerRegistry.register_field_type``)."""
+    lines: list[tuple[str, Any]] = []
+    if isinstance(value, str):
+        for chunk in re.split(r"[,;，；\n]+", value):
+            if not chunk.strip():
+                continue
+            m = _PART_LINE.match(chunk)
+            if not m:
+                raise ValueError("must be parts picked from stock")
+            lines.append((m.group(1), m.group(2) or 1))
+    elif isinstance(value, list):
+        for item in value:
+            if not isinstance(item, dict) or not isinstance(item.get("part_no"), str) or not item["part_no"].strip():
+                raise ValueError("must be parts picked from stock")
+            lines.append((item["part_no"].strip(), item.get("quantity", 1)))
+    else:
+        raise ValueError("must be parts picked from stock")
+    merged: dict[str, int] = {}
+    for part_no, quantity in lines:
+        try:
+            qty = _to_long(quantity)
+        except ValueError:
+            raise ValueError("each quantity must be a whole number from 1") from None
+        if qty < 1 or qty > 9999:
+            raise ValueError("each quantity must be a whole number from 1")
+        merged[part_no] = merged.get(part_no, 0) + qty
+    return [{"part_no": k, "quantity": q} for k, q in merged.items()]
+
+
 FIELD_TYPES: dict[str, Callable[[Any], Any]] = {
     "string": _to_string,
     "long": _to_long,
     "boolean": _to_boolean,
     "date": _to_date,
     "enum": _to_string,
+    "parts": _to_parts,
 }
 
 _CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength")
@@ -131,10 +167,13 @@ def _check(f: FormField, value: Any) -> str | None:
     return None
 
 
-def validate(fields: list[FormField], submitted: dict[str, Any], current: dict[str, Any] | None = None) -> dict:
+def validate(fields: list[FormField], submitted: dict[str, Any], current: dict[str, Any] | None = None,
+             checks: dict[str, Callable[[Any], str | None]] | None = None) -> dict:
     """Checked and converted values; raises :class:`FormInvalid` naming each bad field.
 
     With no fields declared, any JSON object is accepted as it is (a plain user task).
+    ``checks`` maps a field type to a check that needs the database (a part must be in stock's
+    catalogue); it returns the problem or None.
     """
     if not isinstance(submitted, dict):
         raise FormInvalid({"variables": "must be an object"})
@@ -159,7 +198,7 @@ def validate(fields: list[FormField], submitted: dict[str, Any], current: dict[s
             if f.required:
                 errors[f.id] = "is required"
             elif f.id in submitted:  # sent empty: the user cleared it
-                clean[f.id] = {"boolean": False, "string": ""}.get(f.type)
+                clean[f.id] = {"boolean": False, "string": "", "parts": []}.get(f.type)
             continue
         try:
             value = FIELD_TYPES[f.type](submitted[f.id])
@@ -167,6 +206,8 @@ def validate(fields: list[FormField], submitted: dict[str, Any], current: dict[s
             errors[f.id] = str(exc)
             continue
         problem = _check(f, value)
+        if not problem and checks and f.type in checks:
+            problem = checks[f.type](value)
         if problem:
             errors[f.id] = problem
         else:

@@ -112,7 +112,8 @@ class ProcessEngine:
         bindings = self.specs.bind(session, definition)
         specs = self.specs.get(session, definition, bindings)
         start_fields = self._start_fields(specs)
-        values = forms.validate(start_fields, variables or {}) if start_fields else dict(variables or {})
+        values = forms.validate(start_fields, variables or {}, checks=self.handlers.field_checks(session)) \
+            if start_fields else dict(variables or {})
         now = self.clock.now()
         instance = Instance(
             definition_id=definition.id, key=key, version=definition.version, business_key=business_key or None,
@@ -227,6 +228,68 @@ class ProcessEngine:
         step.save(wf)
         return instance
 
+    def correct_variables(self, session: Session, instance_id: int, actor: Actor, changes: Any,
+                          reason: Any) -> dict:
+        """A supervisor's correction of a case in error, recorded with who and why (engine/incidents.py)."""
+        from . import incidents
+
+        access.require(access.supervises(actor), "only supervisors and admins correct a case")
+        instance = self.get_instance(session, instance_id)
+        if instance.state != "error":
+            raise Conflict(f"instance {instance_id} is {instance.state}, not error")
+        step = Step(self, session, instance, actor)
+        wf = step.load()
+        clean = incidents.correct(step, wf, self.spec_for(session, instance), changes, reason,
+                                  self.handlers.field_checks(session))
+        step.save(wf)
+        return clean
+
+    def case_summary(self, session: Session, task: OpenTask, actor: Actor) -> dict:
+        """What the task page shows above the form (engine/case_summary.py), as the policy allows:
+        ``rows`` of ``{"id", "label", "type", "value"}`` (an enum's value as its option's name) and
+        ``contact_hidden`` when contact data was withheld. Contact data shown is logged as read."""
+        from . import case_summary, incidents
+
+        instance = self.get_instance(session, task.instance_id)
+        specs = self.spec_for(session, instance)
+        start = self._start_fields(specs)
+        known = {f.id: f for f in start}
+        for name, f in incidents.fields_by_id(specs).items():
+            known.setdefault(name, f)
+        variables = self.task_data(session, task) or self.variables(session, instance)
+        rows, shown, hidden = case_summary.build(actor, instance.key, variables, [f.id for f in start],
+                                                 access.may_see_case(session, actor, instance))
+        if shown:
+            access.log_read(session, actor, instance.id, self.clock.now(), "page:task-summary")
+        out = []
+        for name, value in rows:
+            field = known.get(name)
+            if field is not None and field.type == "enum":
+                value = next((o["name"] for o in field.options if o["id"] == value), value)
+            out.append({"id": name, "label": field.label if field is not None else name,
+                        "type": field.type if field is not None else "string", "value": value})
+        return {"rows": out, "contact_hidden": hidden}
+
+    def correction_form(self, session: Session, instance: Instance) -> tuple[str, list[forms.FormField], dict]:
+        """For a case in error: the failed element's name, the fields a supervisor may correct (what
+        its handler reads, else every form value of the case) and their current values."""
+        from . import incidents
+
+        if instance.state != "error" or instance.workflow is None:
+            return "", [], {}
+        wf = Step(self, session, instance, SYSTEM).load()
+        waiting = [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
+        if not waiting:
+            return "", [], {}
+        task = waiting[0]
+        known = incidents.fields_by_id(self.spec_for(session, instance))
+        names = [n for n in self.handlers.inputs(getattr(task.task_spec, "topic", "") or "") if n in known]
+        if not names:
+            names = [n for n in known if n in task.data]
+        data = clean_data(task.data)
+        return (task.task_spec.bpmn_name or element_id(task), [known[n] for n in names],
+                {n: data.get(n) for n in names})
+
     # --- tasks -----------------------------------------------------------------------------
 
     may_act = staticmethod(access.may_act)
@@ -258,6 +321,15 @@ class ProcessEngine:
         ts = self.spec_for(session, instance).task_specs_by_element.get(task.element_id)
         return list(getattr(ts, "form_fields", []) or [])
 
+    def field_options(self, session: Session, fields: list[forms.FormField]) -> dict[str, list[dict]]:
+        """For each field whose values come from the database (a parts picker): what may be picked."""
+        out: dict[str, list[dict]] = {}
+        for f in fields:
+            source = self.handlers.field_source(f.type)
+            if source is not None:
+                out[f.id] = source.options(session)
+        return out
+
     def field_labels(self, session: Session, instance: Instance) -> dict[str, str]:
         """Variable name -> the label the diagram's forms give it (for timelines)."""
         labels: dict[str, str] = {}
@@ -269,6 +341,13 @@ class ProcessEngine:
         for f in start:
             labels.setdefault(f.id, f.label)
         return labels
+
+    @staticmethod
+    def repeated_round(session: Session, task: OpenTask) -> bool:
+        """Whether this task's element was completed before in the case (a rejection loop, rework)."""
+        return session.scalars(select(HistoryEntry.id).where(
+            HistoryEntry.instance_id == task.instance_id, HistoryEntry.element_id == task.element_id,
+            HistoryEntry.kind == "UserTask").limit(1)).first() is not None
 
     def task_data(self, session: Session, task: OpenTask) -> dict:
         """The variables as the task sees them (form defaults, read-only fields)."""
@@ -350,8 +429,12 @@ class ProcessEngine:
         spiff_task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task_id), None)
         if spiff_task is None:
             raise Conflict(f"task {task_id} is no longer open")
-        values = forms.validate(list(getattr(spiff_task.task_spec, "form_fields", []) or []),
-                                variables or {}, spiff_task.data)
+        fields = list(getattr(spiff_task.task_spec, "form_fields", []) or [])
+        values = forms.validate(fields, variables or {}, spiff_task.data, checks=self.handlers.field_checks(session))
+        if self.repeated_round(session, task):  # a loop: last round's decision is not carried into this one
+            for f in fields:
+                if not f.readonly and f.id not in values:
+                    values[f.id] = {"string": "", "parts": []}.get(f.type)
         spiff_task.data.update(clean_data(values))
         limits.check_case_size(spiff_task.data, str(instance.business_key or instance.id))
         with use_clock(self.clock):

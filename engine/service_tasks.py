@@ -8,6 +8,7 @@ engine runs it inside a savepoint, so a handler that raises leaves nothing behin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,10 +38,18 @@ class HandlerContext:
 Handler = Callable[[HandlerContext], "dict[str, Any] | None"]
 
 
+@dataclass(frozen=True)
+class FieldSource:
+    options: Callable[[Session], list[dict]]
+    check: Callable[[Session, Any], str | None]
+
+
 class HandlerRegistry:
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
         self._pure: set[str] = set()
+        self._field_types: dict[str, FieldSource] = {}
+        self._inputs: dict[str, tuple[str, ...]] = {}
 
     def register(self, topic: str, handler: Handler | None = None, *, writes: bool = True):
         """``registry.register("parts.reserve", fn)`` or as a decorator. A handler registered with
@@ -59,6 +68,25 @@ class HandlerRegistry:
 
     def get(self, topic: str) -> Handler:
         return self._handlers[topic]
+
+    def declare_inputs(self, topic: str, *names: str) -> None:
+        """The variables a handler reads: what a supervisor is offered to correct when it fails."""
+        self._inputs[topic] = names
+
+    def inputs(self, topic: str) -> tuple[str, ...]:
+        return self._inputs.get(topic, ())
+
+    def register_field_type(self, name: str, *, options: Callable[[Session], list[dict]],
+                            check: Callable[[Session, Any], str | None]) -> None:
+        """A form field type whose values come from the database (``type="parts"``: picked from
+        stock): ``options`` lists what may be picked, ``check`` says what is wrong with a value."""
+        self._field_types[name] = FieldSource(options, check)
+
+    def field_source(self, name: str) -> FieldSource | None:
+        return self._field_types.get(name)
+
+    def field_checks(self, session: Session) -> dict[str, Callable[[Any], str | None]]:
+        return {name: functools.partial(src.check, session) for name, src in self._field_types.items()}
 
     @property
     def topics(self) -> set[str]:

@@ -307,6 +307,8 @@ class Step:
             self.instance.state = "error"
             self.instance.error_element = where
             self.instance.error_message = message or type(exc).__name__
+            from .incidents import notify_error  # the supervisors are told (once per element and message)
+            notify_error(self.session, self.instance, where, self.instance.error_message, self.now)
             return
         self.instance.state = "running"
         self.instance.error_element = None

@@ -12,6 +12,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.errors import AftersalesError
 from engine.service_tasks import HandlerContext, HandlerRegistry
 
 from . import documents
@@ -21,7 +22,7 @@ from .records import Part, Procurement, StockMovement
 _LINE = re.compile(r"^\s*([A-Za-z0-9][\w\-./]*)\s*(?:[:x×*]\s*(\d+))?\s*$")
 
 
-class PartsError(ValueError):
+class PartsError(AftersalesError, ValueError):  # a case stopped by it says why, without a traceback
     pass
 
 
@@ -155,8 +156,24 @@ def reconcile(ctx: HandlerContext) -> dict:
     return {"parts_reconciled": True, "unused_returned": returned}
 
 
+def stock_options(session: Session) -> list[dict]:
+    """What a parts picker offers: every part with its name, what is available and the price."""
+    return [{"part_no": p.part_no, "name": p.name, "available": p.available, "unit_price": p.unit_price}
+            for p in session.scalars(select(Part).order_by(Part.part_no))]
+
+
+def check_picked(session: Session, lines) -> str | None:
+    """A picked parts list names only parts in stock's catalogue (a shortage is fine: procurement)."""
+    known = set(session.scalars(select(Part.part_no).where(Part.part_no.in_([ln["part_no"] for ln in lines]))))
+    unknown = [ln["part_no"] for ln in lines if ln["part_no"] not in known]
+    return f"unknown part: {', '.join(unknown)}" if unknown else None
+
+
 def register(registry: HandlerRegistry) -> None:
+    registry.register_field_type("parts", options=stock_options, check=check_picked)
     registry.register("parts.reserve", reserve)
+    registry.declare_inputs("parts.reserve", "parts_needed")
+    registry.declare_inputs("parts.reconcile", "parts_used", "old_parts_returned")
     registry.register("parts.receive", receive)
     registry.register("parts.issue", issue)
     registry.register("parts.reconcile", reconcile)

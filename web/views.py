@@ -35,7 +35,10 @@ def task_view(e: ProcessEngine, session: Session, task: OpenTask, with_form: boo
         "overdue": bool(due and due < now),
     }
     if with_form:
-        view["form"] = {"fields": [f.to_dict() for f in e.task_form(session, task)]}
+        fields = e.task_form(session, task)
+        stock = e.field_options(session, fields)  # a parts picker's choices, with availability
+        view["form"] = {"fields": [{**f.to_dict(), **({"choices": stock[f.id]} if f.id in stock else {})}
+                                   for f in fields]}
     return view
 
 

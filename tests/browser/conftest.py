@@ -62,10 +62,10 @@ def browser():
 class Person:
     """One member of staff in their own browser context (cookies, language)."""
 
-    def __init__(self, browser, app, user: str, locale: str = "zh-CN"):
+    def __init__(self, browser, app, user: str, locale: str = "zh-CN", viewport: tuple[int, int] = (1280, 900)):
         self.user = user
         self.base = app.base_url
-        self.context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(locale=locale, viewport={"width": viewport[0], "height": viewport[1]})
         self.page = self.context.new_page()
         self.page.set_default_timeout(10000)
         # Every page must work under the Content-Security-Policy: Chromium reports each refusal on the console.
@@ -85,6 +85,17 @@ class Person:
         page.wait_for_url(self.base + "/")
         return self
 
+    def axe(self) -> list[str]:
+        """Serious and critical axe-core violations on the current page (axe-core from npm, run
+        through the DevTools protocol, so the page's Content-Security-Policy is untouched)."""
+        source = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text()
+        self.page.evaluate(source + "\n;0")
+        return self.page.evaluate("""async () => {
+            const r = await axe.run(document, {resultTypes: ['violations']});
+            return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(' | '));
+        }""")
+
     def shot(self, name: str):
         ARTIFACTS.mkdir(exist_ok=True)
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -94,8 +105,8 @@ class Person:
 def people(browser, live_app):
     made: list[Person] = []
 
-    def person(user: str, locale: str = "zh-CN") -> Person:
-        p = Person(browser, live_app, user, locale).login()
+    def person(user: str, locale: str = "zh-CN", viewport: tuple[int, int] = (1280, 900)) -> Person:
+        p = Person(browser, live_app, user, locale, viewport).login()
         made.append(p)
         return p
 

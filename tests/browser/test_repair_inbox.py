@@ -62,10 +62,12 @@ def test_repair_case_across_roles(people):
     page.fill("#f_fault_cause", "压缩机启动电容损坏")
     page.select_option("#f_fault_nature", "quality")
     page.fill("#f_solution", "上门更换电容")
-    page.fill("#f_parts_needed", "")
-    page.fill("#f_estimated_amount", "300")
+    page.check("#f_remote_fixed_no")  # a required yes/no is an explicit choice (issue 11)
     ts.shot("02-diagnosis")
+    page.fill("#f_estimated_amount", "300")
+    task_url = page.url
     page.click("button.primary")
+    page.wait_for_url(lambda url: url != task_url)  # the form is sent before the next page is opened
     case_marks(ts, case_id, "approve_plan")
 
     sup = people("supervisor")

@@ -73,7 +73,10 @@ def test_major_complaint_goes_to_the_emergency_team_at_once(cx):
 def test_unsubstantiated_complaint_is_answered(cx):
     iid = start(cx)["id"]
     cx.complete("customer_service", iid, "forward", responsible="logistics")
-    inst = cx.complete("tech_support", iid, "verify", substantiated=False, findings="运输延误属实但已解决")
+    # the chosen department verifies (issue 11: it was always tech support)
+    assert [t["candidate_groups"] for t in cx.get("logistics", f"/api/tasks?instance={iid}").json] == [["logistics"]]
+    assert cx.get("tech_support", f"/api/tasks?instance={iid}").json == []
+    inst = cx.complete("logistics", iid, "verify", substantiated=False, findings="运输延误属实但已解决")
     assert [t["element_id"] for t in inst["tasks"]] == ["reply"]
     assert cx.complete("customer_service", iid, "reply", reply_text="说明情况", satisfied=True)["state"] == "completed"
 

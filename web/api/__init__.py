@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import access_log, calendar, definitions, instances, messages, openapi, tasks, tokens, versions
+from . import access_log, calendar, definitions, incidents, instances, messages, openapi, tasks, tokens, versions
 
 
 def blueprint() -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api")
-    for module in (definitions, instances, tasks, messages, tokens, calendar, versions, access_log, openapi):
+    for module in (definitions, instances, tasks, messages, tokens, calendar, versions, access_log, incidents,
+                   openapi):
         bp.register_blueprint(module.bp)
     return bp

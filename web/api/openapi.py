@@ -132,6 +132,10 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
     "api.access_log.customer_data_reads": ("Who read which customer's data, when (admins; R29)", {
         "parameters": [_query("instance", _ID, "only reads of this case"),
                        _query("user", {"type": "string"}, "only reads by this user")]}, 200, _LIST),
+    "api.incidents.list_incidents": ("Cases in error and overdue tasks (supervisors, admins), with counts", {}, 200, _OBJECT),
+    "api.incidents.correct": ("Correct the variables of a case in error, with the reason (recorded in its history)", {
+        "requestBody": _json({"variables": _VARIABLES, "reason": {"type": "string", "minLength": 1}},
+                             ("variables", "reason"))}, 200, _OBJECT),
     "api.openapi.document": ("This document", {}, 200, _OBJECT),
 }
 

@@ -33,7 +33,33 @@ FIELD_LABELS = {
     "satisfaction_timeliness": _l("Satisfaction: timeliness"), "satisfaction_attitude": _l("Satisfaction: attitude"),
     "comments": _l("Comments"), "further_needs": _l("Further needs"), "called_by": _l("Called by"),
     "called_at": _l("Called at"), "month": _l("Month"),
+    # the case summary above task forms (engine/case_summary.py)
+    "fault_cause": _l("Fault cause"), "solution": _l("Proposed solution"), "estimated_amount": _l("Estimated amount (yuan)"),
+    "parts_needed": _l("Parts needed"), "appointment_date": _l("Appointment date"), "rma_no": _l("RMA no."),
+    "order_no": _l("Order no."), "product": _l("Product"), "quantity": _l("Quantity"), "request_type": _l("Refund or exchange"),
+    "reason": _l("Reason"), "price_difference": _l("Price difference (yuan)"), "refund_amount": _l("Refund amount (yuan)"),
+    "contact_name": _l("Contact"), "contact_phone": _l("Phone"), "complaint_no": _l("Complaint no."),
+    "severity": _l("Severity"), "complaint_text": _l("Complaint"), "responsible": _l("Responsible department"),
+    "accepted_at": _l("Accepted at"),
 }
+
+_BILINGUAL = re.compile(r"^(?P<zh>[^A-Za-z]*[\u3000-\u9fff\uff00-\uffef][^A-Za-z]*?)\s+(?P<en>[A-Za-z].*)$")
+
+
+def one_language(text) -> str:
+    """A diagram's bilingual label ("客户姓名 Customer name") in the page's language only."""
+    if not isinstance(text, str):
+        return show(text)
+    m = _BILINGUAL.match(text)
+    if not m:
+        return text
+    from ..i18n import select_locale
+
+    return m["zh"].strip() if select_locale().startswith("zh") else m["en"].strip()
+
+
+def label_for(name: str, diagram_label: str | None = None) -> str:
+    return str(FIELD_LABELS[name]) if name in FIELD_LABELS else one_language(diagram_label or name)
 
 _ERRORS = [
     (re.compile(r"^is required$"), lambda m: _l("is required")),
@@ -48,6 +74,12 @@ _ERRORS = [
     (re.compile(r"^must be at least (\S+)$"), lambda m: _l("must be at least %(n)s", n=m[1])),
     (re.compile(r"^must be at most (\S+)$"), lambda m: _l("must be at most %(n)s", n=m[1])),
     (re.compile(r"^'(.*)' is not one of: (.*)$"), lambda m: _l("“%(value)s” is not one of the choices", value=m[1])),
+    (re.compile(r"^must be parts picked from stock$"), lambda m: _l("must be parts picked from stock")),
+    (re.compile(r"^each quantity must be a whole number from 1$"), lambda m: _l("each quantity must be a whole number from 1")),
+    (re.compile(r"^unknown part '(.*)'$"), lambda m: _l("not in stock's catalogue: %(parts)s", parts=m[1])),
+    (re.compile(r"^cannot read parts line '(.*)' \(expected PART-NO:QUANTITY\)$"),
+     lambda m: _l("“%(value)s” is not a part from stock", value=m[1])),
+    (re.compile(r"^unknown part: (.*)$"), lambda m: _l("not in stock's catalogue: %(parts)s", parts=m[1])),
     # the working calendar (engine/company_calendar.py, engine/calendar_import.py)
     (re.compile(r"^'(.*)' is not a date \(YYYY-MM-DD\)$"), lambda m: _l("“%(value)s” is not a date (YYYY-MM-DD)", value=m[1])),
     (re.compile(r"^(\S+) is out of range \(2000–2100\)$"), lambda m: _l("%(day)s is out of range (2000–2100)", day=m[1])),
@@ -110,6 +142,10 @@ def show(value) -> str:
         return "✘"
     if value is None:
         return ""
+    if isinstance(value, dict) and "part_no" in value:  # a picked part
+        return f"{value['part_no']} × {value.get('quantity', 1)}"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {show(v)}" for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(show(v) for v in value)
     return str(value)
@@ -119,5 +155,7 @@ def init(app: Flask) -> None:
     app.jinja_env.filters["show"] = show
     app.jinja_env.filters["translate_error"] = translate_error
     app.jinja_env.filters["local"] = local
+    app.jinja_env.filters["one_language"] = one_language
+    app.jinja_env.globals["label_for"] = label_for
     app.jinja_env.globals["doc_titles"] = DOC_TITLES
     app.jinja_env.globals["field_labels"] = FIELD_LABELS

@@ -24,6 +24,12 @@ def submitted(fields: list[FormField]) -> dict:
     for f in fields:
         if f.readonly:
             continue
+        if f.type == "parts":  # picker rows: a part from stock and a quantity each; empty rows are skipped
+            parts, qtys = request.form.getlist(f.id + ".part"), request.form.getlist(f.id + ".qty")
+            if parts or qtys:
+                values[f.id] = [{"part_no": p, "quantity": (qtys[i] if i < len(qtys) else "1").strip() or "1"}
+                                for i, p in enumerate(parts) if p.strip()]
+            continue
         posted = request.form.getlist(f.id)
         if not posted:
             continue
@@ -38,7 +44,14 @@ def _page(task: OpenTask, values: dict, errors: dict, status: int = 200):
     view = views.task_view(e, db(), task, with_form=True)
     # The case so far, as the policy lets this actor see it (a technician's pool task: not until claimed).
     history = views.view_for(e, db(), instance, a, "page:task")["history"] if access.may_see_case(db(), a, instance) else []
-    return render_template("task.html", task=view, fields=e.task_form(db(), task), values=values, errors=errors,
+    fields = e.task_form(db(), task)
+    from handlers import documents as case_documents
+
+    summary = e.case_summary(db(), task, a)
+    attachments = case_documents.of_case(db(), instance.id) if access.may_see_case(db(), a, instance) else []
+    return render_template("task.html", task=view, fields=fields, values=values, errors=errors,
+                           summary=summary, attachments=attachments,
+                           choices=e.field_options(db(), fields),
                            instance=instance, history=history, may_act=access.may_act(task, a),
                            labels=e.field_labels(db(), instance),
                            now=e.clock.now()), status
@@ -51,7 +64,9 @@ def show(task_id: str):
     task = engine().get_task(db(), task_id, actor())
     data = engine().task_data(db(), task)
     fields = engine().task_form(db(), task)
-    values = {f.id: data.get(f.id, f.default) for f in fields}
+    # each round of a loop starts from the diagram's defaults, not last round's decision (issue 11)
+    fresh = engine().repeated_round(db(), task)
+    values = {f.id: f.default if fresh and not f.readonly else data.get(f.id, f.default) for f in fields}
     return _page(task, values, {})
 
 

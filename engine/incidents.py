@@ -1,0 +1,106 @@
+"""Incidents: cases stuck in ``error`` and overdue tasks, for supervisors (issue 11).
+
+A supervisor corrects the variables of a case in error — each correction is checked like the form
+field of the same name would check it, and lands in the case history with who and why — then
+retries the step that failed. When a case goes into error the ``supervisor`` group is told once
+per failing element and message (``notify_error``, called by the step in its transaction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import access, forms, limits, notifications
+from .errors import Conflict, FormInvalid
+from .models import Instance, OpenTask
+from .state import clean_data
+from .users import Actor
+
+REASON_MAX = 500
+
+
+def counts(session: Session, actor: Actor, now: datetime) -> dict[str, int]:
+    """How many cases are in error and tasks overdue (the menu badge); zeros for non-supervisors."""
+    if not access.supervises(actor):
+        return {"errors": 0, "overdue": 0}
+    errors = session.scalar(select(func.count(Instance.id)).where(Instance.state == "error")) or 0
+    overdue = session.scalar(select(func.count(OpenTask.id)).where(OpenTask.due_at < now)) or 0
+    return {"errors": int(errors), "overdue": int(overdue)}
+
+
+def listing(session: Session, actor: Actor, now: datetime, limit: int = 200) -> dict[str, list]:
+    access.require(access.supervises(actor), "only supervisors and admins see incidents")
+    errors = list(session.scalars(select(Instance).where(Instance.state == "error")
+                                  .order_by(Instance.id.desc()).limit(limit)))
+    overdue = list(session.scalars(select(OpenTask).where(OpenTask.due_at < now)
+                                   .order_by(OpenTask.due_at).limit(limit)))
+    return {"errors": errors, "overdue": overdue}
+
+
+def notify_error(session: Session, instance: Instance, element: str, message: str, now: datetime) -> None:
+    digest = hashlib.sha256(f"{element}\n{message}".encode()).hexdigest()[:16]
+    case = instance.business_key or str(instance.id)
+    notifications.queue(session, kind="incident", recipient="group:supervisor", now=now, instance_id=instance.id,
+                        dedupe_key=f"incident:{instance.id}:{digest}",
+                        subject=f"案件出错 Case in error: {case}",
+                        body=f"{case} 停在 stopped at {element}: {message}")
+
+
+def fields_by_id(specs) -> dict[str, forms.FormField]:
+    """Every form field the case's diagrams define, by variable name (first definition wins)."""
+    out: dict[str, forms.FormField] = {}
+    for ts in specs.task_specs_by_element.values():
+        for f in getattr(ts, "form_fields", None) or []:
+            out.setdefault(f.id, f)
+    return out
+
+
+def correct(step, wf, specs, changes: Any, reason: Any, checks: dict) -> dict:
+    """Apply ``changes`` to the data of the failed step of a case in error; returns the clean values.
+
+    Raises FormInvalid naming each bad variable (nothing changed) and Conflict when the case is not
+    in error."""
+    instance: Instance = step.instance
+    if instance.state != "error":
+        raise Conflict(f"instance {instance.id} is {instance.state}, not error")
+    errors: dict[str, str] = {}
+    if not isinstance(reason, str) or not reason.strip():
+        errors["reason"] = "is required"
+    elif len(reason.strip()) > REASON_MAX:
+        errors["reason"] = f"must be at most {REASON_MAX} characters"
+    if not isinstance(changes, dict) or not changes:
+        errors["variables"] = "is required"
+        raise FormInvalid(errors)
+    waiting = [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
+    if not waiting:
+        raise Conflict(f"instance {instance.id} has no failed step to correct")
+    current = dict(waiting[0].data)
+    known = fields_by_id(specs)
+    clean: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in current and name not in known:
+            errors[name] = "unknown field"
+            continue
+        f = known.get(name)
+        if f is None:  # a variable no form defines (set by a handler): plain JSON is kept as it is
+            clean[name] = value
+            continue
+        probe = forms.FormField(f.id, f.label, f.type, None, False, False, f.options, dict(f.constraints))
+        try:
+            clean.update(forms.validate([probe], {name: value}, checks=checks))
+        except FormInvalid as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise FormInvalid(errors)
+    clean = clean_data(clean)
+    for task in waiting:
+        task.data.update(clean)
+    limits.check_case_size(waiting[0].data, str(instance.business_key or instance.id))
+    step.record(waiting[0], "Correction", step.actor.username, {**clean, "correction_reason": reason.strip()})
+    return clean
