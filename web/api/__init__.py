@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import access_log, calendar, definitions, incidents, instances, messages, openapi, tasks, tokens, versions
+from . import (
+    access_log,
+    calendar,
+    definitions,
+    incidents,
+    instances,
+    messages,
+    openapi,
+    tasks,
+    tokens,
+    versions,
+)
 
 
 def blueprint() -> Blueprint:
