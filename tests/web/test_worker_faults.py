@@ -49,11 +49,14 @@ def _count(sessions, model, *where) -> int:
         return s.query(func.count()).select_from(model).filter(*where).scalar()
 
 
+KILL_CASES = 150  # enough that the kill lands mid-batch even when the test's own queries wait for the workers
+
+
 def test_a_worker_killed_mid_work_loses_nothing_and_duplicates_nothing(live, tmp_path, database_url):
     engine, sessions = live
     procs = Processes(tmp_path, database_url, broker_or_skip())
     procs.env["AFTERSALES_JOB_LEASE_SECONDS"] = "3"  # a dead worker's leases end soon
-    ids = _start_many(engine, sessions, "async_notice", 60, {"customer_phone": "13800138000"})
+    ids = _start_many(engine, sessions, "async_notice", KILL_CASES, {"customer_phone": "13800138000"})
     try:
         first = procs.worker("--beat", "--concurrency", "2")
         wait_for(lambda: _count(sessions, HistoryEntry, HistoryEntry.element_id == "tell") >= 5, 60,
@@ -61,20 +64,20 @@ def test_a_worker_killed_mid_work_loses_nothing_and_duplicates_nothing(live, tmp
         procs.kill(first)  # kill -9 the worker's whole process group in the middle of the batch
         done_when_killed = _count(sessions, HistoryEntry, HistoryEntry.element_id == "tell")
         procs.worker("--beat", "--concurrency", "2")
-        wait_for(lambda: _count(sessions, OpenTask, OpenTask.element_id == "call") == 60
+        wait_for(lambda: _count(sessions, OpenTask, OpenTask.element_id == "call") == KILL_CASES
                  and _count(sessions, Notification, Notification.sent_at.is_(None)) == 0, 120,
                  "every case moved on and every notice sent", procs)
     finally:
         procs.stop_all()
-    assert done_when_killed < 60  # the kill happened in the middle
+    assert done_when_killed < KILL_CASES  # the kill happened in the middle
     with sessions() as s:
         tells = dict(s.query(HistoryEntry.instance_id, func.count()).filter(HistoryEntry.element_id == "tell")
                      .group_by(HistoryEntry.instance_id))
         sms = s.query(func.count()).select_from(Notification).filter(Notification.recipient == "phone:13800138000")
-        print(f"\nworker kill -9 after {done_when_killed}/60: duplicates {sum(c - 1 for c in tells.values())}, "
+        print(f"\nworker kill -9 after {done_when_killed}/{KILL_CASES}: duplicates {sum(c - 1 for c in tells.values())}, "
               f"lost {sum(1 for i in ids if i not in tells)}, SMS rows {sms.scalar()}")
         assert tells == {i: 1 for i in ids}  # each handler's effect exactly once
-        assert sms.scalar() == 60
+        assert sms.scalar() == KILL_CASES
         assert s.query(AsyncJob).count() == 0
 
 
