@@ -109,6 +109,9 @@ def test_two_web_processes_register_cases_at_once_and_survive_a_kill(web):
         assert len(numbers) == len(set(numbers)) and None not in numbers  # each its own case number
         assert {c.state for c in cases.values()} == {"running"}
         starts = s.query(HistoryEntry).filter(HistoryEntry.element_id == "register").count()
+        print(f"\nweb kill -9: {len(acknowledged)} acknowledged, {len(set(acknowledged) - set(cases))} lost, "
+              f"{len(numbers) - len(set(numbers))} duplicate numbers, {starts - len(cases)} duplicate history, "
+              f"failed requests {failures}")
         assert starts == len(cases)  # no duplicated history
     wait_for(lambda: len(_children(master.pid)) == 2 and victim not in _children(master.pid), 30,
              "gunicorn replaced the killed process")
