@@ -431,10 +431,10 @@ class ProcessEngine:
             raise Conflict(f"task {task_id} is no longer open")
         fields = list(getattr(spiff_task.task_spec, "form_fields", []) or [])
         values = forms.validate(fields, variables or {}, spiff_task.data, checks=self.handlers.field_checks(session))
-        if self.repeated_round(session, task):  # a loop: last round's decision is not carried into this one
-            for f in fields:
-                if not f.readonly and f.id not in values:
-                    values[f.id] = {"string": "", "parts": []}.get(f.type)
+        left_out = [f for f in fields if not f.readonly and f.id not in values]
+        if left_out and self.repeated_round(session, task):  # a loop: last round's decision is not carried on
+            for f in left_out:
+                values[f.id] = {"string": "", "parts": []}.get(f.type)
         spiff_task.data.update(clean_data(values))
         limits.check_case_size(spiff_task.data, str(instance.business_key or instance.id))
         with use_clock(self.clock):
