@@ -153,7 +153,9 @@ class OpenTask(Base):
     candidate_users: Mapped[str] = mapped_column(String(500), default="")
     assignee: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    # When the overdue notice was queued: the round looks only at due, unnotified tasks (issue 17).
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # How due_at was counted ({"fn": "working_days", "args": [2], "from": ISO}), so that a calendar
     # change can count it again; None for fixed dates and plain durations.
     due_rule: Mapped[dict | None] = mapped_column(JSON, nullable=True)

@@ -93,11 +93,16 @@ def task_rows_opened(rows: Iterable[dict], business_key: str | None, now: dateti
     return out
 
 
-def queue_overdue(session: Session, now: datetime) -> int:
-    """One notice per overdue task, to its assignee or candidates and to the supervisors."""
-    overdue = session.scalars(select(OpenTask).where(OpenTask.due_at < now)).all()
+def queue_overdue(session: Session, now: datetime, batch: int = 500) -> int:
+    """One notice per overdue task, to its assignee or candidates and to the supervisors.
+
+    Only tasks past due and not yet notified are read (indexed ``due_at``, ``overdue_notified_at``
+    set here), so a round costs what is newly due, not the backlog of overdue tasks."""
+    overdue = session.scalars(select(OpenTask).where(OpenTask.due_at < now, OpenTask.overdue_notified_at.is_(None))
+                              .order_by(OpenTask.due_at).limit(batch)).all()
     count = 0
     for task in overdue:
+        task.overdue_notified_at = now
         key = f"overdue:{task.id}"
         if session.scalars(select(Notification.id).where(Notification.dedupe_key == key)).first():
             continue

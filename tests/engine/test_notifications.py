@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine import notifications
-from engine.models import Notification, User
+from engine.models import Notification, OpenTask, User
 from engine.users import Actor
 from tests.conftest import DATA
 from web.scheduler import TimerScheduler
@@ -164,3 +164,23 @@ def test_one_delivery_job_empties_a_backlog_larger_than_a_batch(core, clock):
     assert sorted(subject for _a, subject in recorder.sent) == sorted(f"notice {i}" for i in range(130))
     with sessions() as s:
         assert s.query(Notification).filter(Notification.sent_at.is_(None)).count() == 0
+
+
+def test_an_overdue_task_is_notified_once_however_many_rounds_pass(core, clock):
+    engine, sessions = core
+    with sessions() as s:
+        engine.deploy(s, {"lanes.bpmn": (DATA / "lanes.bpmn").read_bytes()}, Actor("o", frozenset({"admin"})))
+        engine.start(s, "lanes", CS, variables={"picker": "bob"})
+        s.commit()
+    clock.advance(hours=2)
+    counts = []
+    for _ in range(20):
+        with sessions() as s:
+            counts.append(notifications.queue_overdue(s, clock.now()))
+            s.commit()
+        clock.advance(minutes=30)
+    assert counts == [1] + [0] * 19
+    with sessions() as s:
+        assert s.query(Notification).filter_by(kind="task_overdue").count() == 1
+        # the round reads nothing once the task is marked: no unnotified overdue task is left
+        assert s.query(OpenTask).filter(OpenTask.overdue_notified_at.is_(None), OpenTask.due_at < clock.now()).count() == 0
