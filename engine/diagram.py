@@ -26,6 +26,7 @@ from . import diagram_xml, expressions, sandbox
 from .errors import DiagramInvalid, Problem
 from .forms import FormField, constraint_problems
 from .groups import group_for_lane
+from .retries import retry_policy
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DMN_NS_PREFIX = "https://www.omg.org/spec/DMN/"
@@ -119,8 +120,6 @@ class HandlerTaskParser(CamundaTaskParser):
         cycles = self.xpath(".//camunda:failedJobRetryTimeCycle")
         retry_cycle = (cycles[0].text or "").strip() or None if cycles else None
         if retry_cycle is not None:
-            from .async_tasks import retry_policy
-
             try:
                 retry_policy(retry_cycle)
             except ValueError as exc:

@@ -3,12 +3,11 @@
 A supervisor corrects the variables of a case in error — each correction is checked like the form
 field of the same name would check it, and lands in the case history with who and why — then
 retries the step that failed. When a case goes into error the ``supervisor`` group is told once
-per failing element and message (``notify_error``, called by the step in its transaction).
+per failing element and message (``notifications.case_in_error``, queued by the step in its transaction).
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +15,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import access, forms, limits, notifications
+from . import access, forms, limits
 from .errors import Conflict, FormInvalid
 from .models import Instance, OpenTask
 from .state import clean_data
-from .users import Actor
+from .steps import Step, StepHost, element_id
+from .users import SYSTEM, Actor
 
 REASON_MAX = 500
 
@@ -41,15 +41,6 @@ def listing(session: Session, actor: Actor, now: datetime, limit: int = 200) -> 
     overdue = list(session.scalars(select(OpenTask).where(OpenTask.due_at < now)
                                    .order_by(OpenTask.due_at).limit(limit)))
     return {"errors": errors, "overdue": overdue}
-
-
-def notify_error(session: Session, instance: Instance, element: str, message: str, now: datetime) -> None:
-    digest = hashlib.sha256(f"{element}\n{message}".encode()).hexdigest()[:16]
-    case = instance.business_key or str(instance.id)
-    notifications.queue(session, kind="incident", recipient="group:supervisor", now=now, instance_id=instance.id,
-                        dedupe_key=f"incident:{instance.id}:{digest}",
-                        subject=f"案件出错 Case in error: {case}",
-                        body=f"{case} 停在 stopped at {element}: {message}")
 
 
 def fields_by_id(specs) -> dict[str, forms.FormField]:
@@ -103,4 +94,37 @@ def correct(step, wf, specs, changes: Any, reason: Any, checks: dict) -> dict:
         task.data.update(clean)
     limits.check_case_size(waiting[0].data, str(instance.business_key or instance.id))
     step.record(waiting[0], "Correction", step.actor.username, {**clean, "correction_reason": reason.strip()})
+    return clean
+
+
+def correction_form(engine: StepHost, session: Session, instance: Instance) -> tuple[str, list[forms.FormField], dict]:
+    """For a case in error: the failed element's name, the fields a supervisor may correct (what
+    its handler reads, else every form value of the case) and their current values."""
+    if instance.state != "error" or instance.workflow is None:
+        return "", [], {}
+    wf = Step(engine, session, instance, SYSTEM).load()
+    waiting = [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
+    if not waiting:
+        return "", [], {}
+    task = waiting[0]
+    known = fields_by_id(engine.spec_for(session, instance))
+    names = [n for n in engine.handlers.inputs(getattr(task.task_spec, "topic", "") or "") if n in known]
+    if not names:
+        names = [n for n in known if n in task.data]
+    data = clean_data(task.data)
+    return (task.task_spec.bpmn_name or element_id(task), [known[n] for n in names],
+            {n: data.get(n) for n in names})
+
+
+def correct_case(engine: StepHost, session: Session, instance: Instance, actor: Actor, changes: Any,
+                 reason: Any) -> dict:
+    """A supervisor's correction of a case in error, as one step: see :func:`correct`."""
+    access.require(access.supervises(actor), "only supervisors and admins correct a case")
+    if instance.state != "error":
+        raise Conflict(f"instance {instance.id} is {instance.state}, not error")
+    step = Step(engine, session, instance, actor)
+    wf = step.load()
+    clean = correct(step, wf, engine.spec_for(session, instance), changes, reason,
+                    engine.handlers.field_checks(session))
+    step.save(wf)
     return clean

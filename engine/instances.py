@@ -16,7 +16,21 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import access, company_calendar, deployments, due_dates, forms, limits, live, schedules, state
+from . import (
+    access,
+    async_runs,
+    calendar_follow,
+    case_summary,
+    company_calendar,
+    deployments,
+    forms,
+    incidents,
+    limits,
+    live,
+    schedules,
+    state,
+    versions,
+)
 from .clock import Clock, use_clock
 from .db import as_utc
 from .errors import Conflict, FormInvalid, InvalidRequest, NoMatchingMessage, NotFound, NotPermitted
@@ -70,7 +84,7 @@ class ProcessEngine:
     def _follow_calendar(self, session: Session, actor: Actor, change) -> dict:
         what = {"add_day": f"{change.day} {(change.detail or {}).get('kind')}",
                 "remove_day": f"{change.day} removed", "import": f"{change.year} imported"}[change.action]
-        moved = due_dates.follow_calendar(self, session, actor, f"calendar: {what}")
+        moved = calendar_follow.follow_calendar(self, session, actor, f"calendar: {what}")
         change.detail = {**(change.detail or {}), "moved": moved}
         session.flush()
         return {"action": change.action, "day": change.day.isoformat() if change.day else None,
@@ -231,25 +245,13 @@ class ProcessEngine:
     def correct_variables(self, session: Session, instance_id: int, actor: Actor, changes: Any,
                           reason: Any) -> dict:
         """A supervisor's correction of a case in error, recorded with who and why (engine/incidents.py)."""
-        from . import incidents
-
         access.require(access.supervises(actor), "only supervisors and admins correct a case")
-        instance = self.get_instance(session, instance_id)
-        if instance.state != "error":
-            raise Conflict(f"instance {instance_id} is {instance.state}, not error")
-        step = Step(self, session, instance, actor)
-        wf = step.load()
-        clean = incidents.correct(step, wf, self.spec_for(session, instance), changes, reason,
-                                  self.handlers.field_checks(session))
-        step.save(wf)
-        return clean
+        return incidents.correct_case(self, session, self.get_instance(session, instance_id), actor, changes, reason)
 
     def case_summary(self, session: Session, task: OpenTask, actor: Actor) -> dict:
         """What the task page shows above the form (engine/case_summary.py), as the policy allows:
         ``rows`` of ``{"id", "label", "type", "value"}`` (an enum's value as its option's name) and
         ``contact_hidden`` when contact data was withheld. Contact data shown is logged as read."""
-        from . import case_summary, incidents
-
         instance = self.get_instance(session, task.instance_id)
         specs = self.spec_for(session, instance)
         start = self._start_fields(specs)
@@ -271,24 +273,8 @@ class ProcessEngine:
         return {"rows": out, "contact_hidden": hidden}
 
     def correction_form(self, session: Session, instance: Instance) -> tuple[str, list[forms.FormField], dict]:
-        """For a case in error: the failed element's name, the fields a supervisor may correct (what
-        its handler reads, else every form value of the case) and their current values."""
-        from . import incidents
-
-        if instance.state != "error" or instance.workflow is None:
-            return "", [], {}
-        wf = Step(self, session, instance, SYSTEM).load()
-        waiting = [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
-        if not waiting:
-            return "", [], {}
-        task = waiting[0]
-        known = incidents.fields_by_id(self.spec_for(session, instance))
-        names = [n for n in self.handlers.inputs(getattr(task.task_spec, "topic", "") or "") if n in known]
-        if not names:
-            names = [n for n in known if n in task.data]
-        data = clean_data(task.data)
-        return (task.task_spec.bpmn_name or element_id(task), [known[n] for n in names],
-                {n: data.get(n) for n in names})
+        """For a case in error: what a supervisor may correct (engine/incidents.py)."""
+        return incidents.correction_form(self, session, instance)
 
     # --- tasks -----------------------------------------------------------------------------
 
@@ -444,12 +430,14 @@ class ProcessEngine:
         step.save(wf)
         return instance
 
+    def run_job(self, session: Session, job_id: int) -> str:
+        """Run a claimed asynchronous job (engine/async_runs.py): done | retry | incident | gone."""
+        return async_runs.run(self, session, job_id)
+
     def check_migration(self, session: Session, instance: Instance, target: Definition,
                         mapping: dict[str, str] | None = None, apply: bool = False, actor: Actor = SYSTEM):
         """Whether ``instance`` can move to ``target`` (and, with ``apply``, move it): see engine.versions."""
-        from .versions import check_migration
-
-        return check_migration(self, session, instance, target, mapping, apply, actor)
+        return versions.check_migration(self, session, instance, target, mapping, apply, actor)
 
     # --- events ----------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ leased; they are due again when the lease ends (at least once, never lost)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import smtplib
@@ -25,7 +26,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .models import Notification, OpenTask, User
+from .models import Instance, Notification, OpenTask, User
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
@@ -75,6 +76,15 @@ def queue(session: Session, *, kind: str, recipient: str, subject: str, body: st
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(dialect.insert(Notification).values(**values).on_conflict_do_nothing(
         index_elements=[Notification.dedupe_key]))
+
+
+def case_in_error(session: Session, instance: Instance, element: str, message: str, now: datetime) -> None:
+    """Tell the supervisors a case went into error, once per failing element and message."""
+    digest = hashlib.sha256(f"{element}\n{message}".encode()).hexdigest()[:16]
+    case = instance.business_key or str(instance.id)
+    queue(session, kind="incident", recipient="group:supervisor", now=now, instance_id=instance.id,
+          dedupe_key=f"incident:{instance.id}:{digest}", subject=f"案件出错 Case in error: {case}",
+          body=f"{case} 停在 stopped at {element}: {message}")
 
 
 def task_rows_opened(rows: Iterable[dict], business_key: str | None, now: datetime) -> list[dict]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import isodate
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -42,8 +42,31 @@ from .working_days import RULES, WorkingCalendar
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from .instances import ProcessEngine
+    from .clock import Clock
+    from .live import LiveWorkflows
+    from .service_tasks import HandlerRegistry
+    from .specs import ProcessSpecs, SpecCache
     from .users import Actor
+
+
+class StepHost(Protocol):
+    """What a step needs of the engine that runs it (the process engine of ``instances`` is the one host).
+
+    Spelled out here so that this module, and the modules above it that run steps, depend on these
+    few parts and not on the engine facade that imports them."""
+
+    clock: Clock
+    handlers: HandlerRegistry
+    settings: dict[str, Any]
+    live: LiveWorkflows
+    specs: SpecCache
+
+    def calendar(self, session: Session) -> WorkingCalendar: ...
+
+    def spec_for(self, session: Session, instance: Instance) -> ProcessSpecs: ...
+
+    def start(self, session: Session, key: str, actor: Actor, business_key: str | None = None,
+              variables: dict | None = None) -> Instance: ...
 
 _OPEN_TASKS = cast(Table, OpenTask.__table__)
 _HISTORY = cast(Table, HistoryEntry.__table__)
@@ -142,7 +165,7 @@ def _fixed_due(value: Any, text: str, created: datetime) -> datetime:
 
 
 class Step:
-    def __init__(self, engine: ProcessEngine, session: Session, instance: Instance, actor: Actor):
+    def __init__(self, engine: StepHost, session: Session, instance: Instance, actor: Actor):
         self.engine = engine
         self.session = session
         self.instance = instance
@@ -307,8 +330,7 @@ class Step:
             self.instance.state = "error"
             self.instance.error_element = where
             self.instance.error_message = message or type(exc).__name__
-            from .incidents import notify_error  # the supervisors are told (once per element and message)
-            notify_error(self.session, self.instance, where, self.instance.error_message, self.now)
+            notifications.case_in_error(self.session, self.instance, where, self.instance.error_message, self.now)
             return
         self.instance.state = "running"
         self.instance.error_element = None

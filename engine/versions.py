@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
@@ -20,11 +19,8 @@ from . import access, deployments, state
 from .errors import Conflict, InvalidRequest
 from .models import CurrentVersion, Definition, Instance, OpenTask, VersionEvent
 from .specs import ProcessSpecs
-from .steps import Step, StepScriptEngine, element_id
+from .steps import Step, StepHost, StepScriptEngine, element_id
 from .users import Actor
-
-if TYPE_CHECKING:
-    from .instances import ProcessEngine
 
 
 def versions_with_counts(session: Session, key: str) -> list[dict]:
@@ -132,7 +128,7 @@ def _retarget(wf, specs: ProcessSpecs, mapping: dict[str, str], version: int) ->
     return []
 
 
-def check_migration(engine: ProcessEngine, session: Session, instance: Instance, target: Definition,
+def check_migration(engine: StepHost, session: Session, instance: Instance, target: Definition,
                     mapping: dict[str, str] | None, apply: bool, actor: Actor) -> MigrationCheck:
     """Whether ``instance`` can move to ``target`` (and, with ``apply``, move it).
 

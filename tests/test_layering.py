@@ -35,3 +35,40 @@ def test_core_never_commits(package):
                      isinstance(n.value, ast.Name) and n.value.id == "savepoint")
                         for n in ast.walk(ast.parse(p.read_text())))]
     assert offenders == []
+
+
+def _engine_imports() -> dict[str, set[str]]:
+    """engine module -> the engine modules it imports: at the top, inside functions or for types only."""
+    graph: dict[str, set[str]] = {}
+    for path in (ROOT / "engine").glob("*.py"):
+        name = path.stem
+        graph[name] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    graph[name].add(node.module.split(".")[0])
+                else:
+                    graph[name].update(a.name for a in node.names)
+    return {m: {d for d in deps if d in graph and d != "__init__"} for m, deps in graph.items()}
+
+
+def test_engine_modules_import_each_other_without_a_circle():
+    graph = _engine_imports()
+    graph.pop("__init__", None)  # the package's curated API imports its modules; they never import it
+    circles, done, path = [], set(), []
+
+    def visit(module: str) -> None:
+        if module in path:
+            circles.append(path[path.index(module):] + [module])
+            return
+        if module in done:
+            return
+        path.append(module)
+        for dep in sorted(graph.get(module, ())):
+            visit(dep)
+        path.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+    assert circles == []

@@ -125,7 +125,7 @@ def run_async_job(engine: ProcessEngine, sessions, job_id: int) -> str:
             session.commit()
         with sessions() as session:
             try:
-                outcome = async_tasks.run(engine, session, job_id)
+                outcome = engine.run_job(session, job_id)
                 session.commit()
                 return outcome
             except (Conflict, StaleDataError):
