@@ -36,26 +36,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-FIVE_TASKS = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_five" targetNamespace="http://bpmn.io/schema/bpmn">
-  <bpmn:process id="five_tasks" name="Five tasks" isExecutable="true">
-    <bpmn:startEvent id="start" />
-    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="t1" />
-    <bpmn:userTask id="t1" name="One" camunda:candidateGroups="customer_service" />
-    <bpmn:sequenceFlow id="f1" sourceRef="t1" targetRef="t2" />
-    <bpmn:userTask id="t2" name="Two" camunda:candidateGroups="customer_service" />
-    <bpmn:sequenceFlow id="f2" sourceRef="t2" targetRef="t3" />
-    <bpmn:userTask id="t3" name="Three" camunda:candidateGroups="customer_service" />
-    <bpmn:sequenceFlow id="f3" sourceRef="t3" targetRef="t4" />
-    <bpmn:userTask id="t4" name="Four" camunda:candidateGroups="customer_service" />
-    <bpmn:sequenceFlow id="f4" sourceRef="t4" targetRef="t5" />
-    <bpmn:userTask id="t5" name="Five" camunda:candidateGroups="customer_service" />
-    <bpmn:sequenceFlow id="f5" sourceRef="t5" targetRef="end" />
-    <bpmn:endEvent id="end" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
+FIVE_TASKS = (ROOT / "tests" / "data" / "five_steps.bpmn").read_bytes()  # five user tasks in a row
 
 WAIT_GOODS = (ROOT / "tests" / "data" / "goods_return.bpmn").read_bytes()
 
@@ -208,7 +189,7 @@ def statement_rows(args) -> dict:
 
     admin = Actor("admin", frozenset({"admin"}))
     with d.Session() as s:
-        d.engine.deploy(s, {"five_tasks.bpmn": FIVE_TASKS}, admin)
+        d.engine.deploy(s, {"five_steps.bpmn": FIVE_TASKS}, admin)
         s.commit()
     counter = StatementCounter(d.db)
 
@@ -227,7 +208,7 @@ def statement_rows(args) -> dict:
     five: list[int] = []
     for _ in range(3):
         with d.Session() as s:
-            inst = d.engine.start(s, "five_tasks", CS)
+            inst = d.engine.start(s, "five_steps", CS)
             s.commit()
             i = inst.id
         five += [step(i, CS, {}) for _ in range(5)]

@@ -30,14 +30,9 @@ from tests.production import Processes, wait_for  # noqa: E402
 
 
 def reset(url: str) -> None:
-    from engine.db import make_engine
-    from engine.models import Base
+    from tests.conftest import empty_database
 
-    db = make_engine(url)
-    Base.metadata.drop_all(db)
-    with db.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    db.dispose()
+    empty_database(url)
 
 
 def _wait_ready(procs: Processes, n: int) -> None:

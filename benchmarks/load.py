@@ -36,16 +36,10 @@ AUTH = {"Authorization": BASIC, "Content-Type": "application/json"}  # replaced 
 
 def reset(url: str) -> None:
     import handlers
-    from engine.db import make_engine
-    from engine.models import Base
     from engine.wiring import build
-    from tests.conftest import process_files, seed
+    from tests.conftest import empty_database, process_files, seed
 
-    db = make_engine(url)
-    Base.metadata.drop_all(db)
-    with db.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    db.dispose()
+    empty_database(url)
     engine, sessions, db = build(handlers.default_registry(), url)
     from engine.clock import SystemClock
     from engine.users import Actor

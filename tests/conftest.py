@@ -29,17 +29,20 @@ STOCK = [("P-100", "Compressor board", 10, 30, 300), ("P-200", "Thermostat", 50,
          ("P-400", "Inverter module", 0, 10, 800)]
 
 
+def empty_database(url: str) -> str:
+    """Drops every table of ``url`` (the PostgreSQL run reuses one database) and returns it."""
+    eng = make_engine(url)
+    Base.metadata.drop_all(eng)
+    with eng.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    eng.dispose()
+    return url
+
+
 @pytest.fixture
 def database_url(tmp_path):
     url = os.environ.get("DATABASE_URL")
-    if url:
-        eng = make_engine(url)
-        Base.metadata.drop_all(eng)
-        with eng.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        eng.dispose()
-        return url
-    return f"sqlite:///{tmp_path}/test.db"
+    return empty_database(url) if url else f"sqlite:///{tmp_path}/test.db"
 
 
 @pytest.fixture

@@ -112,23 +112,4 @@ def test_a_completion_answers_the_case_and_its_open_tasks_and_the_history_comes_
     assert api.get("warehouse", f"/api/process-instances/{iid}/history").status_code == 403
 
 
-FIVE = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_five" targetNamespace="http://bpmn.io/schema/bpmn">
-  <bpmn:process id="five_steps" isExecutable="true">
-    <bpmn:startEvent id="start" />
-    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="t1" />
-    <bpmn:userTask id="t1" name="One" camunda:candidateGroups="customer_service" />
-    <bpmn:sequenceFlow id="f1" sourceRef="t1" targetRef="t2" />
-    <bpmn:userTask id="t2" name="Two" camunda:candidateGroups="customer_service" />
-    <bpmn:sequenceFlow id="f2" sourceRef="t2" targetRef="t3" />
-    <bpmn:userTask id="t3" name="Three" camunda:candidateGroups="customer_service" />
-    <bpmn:sequenceFlow id="f3" sourceRef="t3" targetRef="t4" />
-    <bpmn:userTask id="t4" name="Four" camunda:candidateGroups="customer_service" />
-    <bpmn:sequenceFlow id="f4" sourceRef="t4" targetRef="t5" />
-    <bpmn:userTask id="t5" name="Five" camunda:candidateGroups="customer_service" />
-    <bpmn:sequenceFlow id="f5" sourceRef="t5" targetRef="end" />
-    <bpmn:endEvent id="end" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
+FIVE = (DATA / "five_steps.bpmn").read_bytes()  # five user tasks in a row

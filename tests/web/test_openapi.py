@@ -15,9 +15,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
 from engine.clock import ManualClock
-from engine.db import make_engine
-from engine.models import Base
-from tests.conftest import process_files, seed
+from tests.conftest import empty_database, process_files, seed
 from web.api.openapi import OPERATIONS, build
 
 ADMIN = {"Authorization": "Basic " + base64.b64encode(b"admin:demo").decode(), "X-Requested-With": "schemathesis"}
@@ -31,14 +29,7 @@ def fuzzed_app(tmp_path_factory):
     from web import create_app
 
     url = os.environ.get("DATABASE_URL")
-    if url:
-        eng = make_engine(url)
-        Base.metadata.drop_all(eng)
-        with eng.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        eng.dispose()
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('openapi')}/test.db"
+    url = empty_database(url) if url else f"sqlite:///{tmp_path_factory.mktemp('openapi')}/test.db"
     clock = ManualClock()
     app = create_app({"DATABASE_URL": url, "CLOCK": clock, "TESTING": True})
     ext = app.extensions["aftersales"]

@@ -8,31 +8,12 @@ import time
 import pytest
 from sqlalchemy import func
 
-from engine.clock import SystemClock
-from engine.models import AsyncJob, HistoryEntry, Notification, OpenTask, User
+from engine.models import AsyncJob, HistoryEntry, Notification, OpenTask
 from engine.users import Actor
-from tests.conftest import DATA, seed
 from tests.production import Processes, broker_or_skip, wait_for
 
 CS = Actor("customer_service", frozenset({"customer_service"}))
 ADMIN = Actor("o", frozenset({"admin"}))
-
-
-@pytest.fixture
-def live(database_url):
-    import handlers
-    from engine.wiring import build
-
-    engine, sessions, db = build(handlers.default_registry(), database_url)
-    seed(sessions, SystemClock().now())
-    with sessions() as s:
-        for u in s.query(User):
-            u.email = f"{u.username}@example.test"
-        engine.deploy(s, {"claim.bpmn": (DATA / "warranty_claim.bpmn").read_bytes(),
-                          "async_notice.bpmn": (DATA / "async_notice.bpmn").read_bytes()}, ADMIN)
-        s.commit()
-    yield engine, sessions
-    db.dispose()
 
 
 def _start_many(engine, sessions, key: str, n: int, variables: dict) -> list[int]:

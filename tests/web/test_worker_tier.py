@@ -5,31 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine.clock import SystemClock
-from engine.models import HistoryEntry, Notification, User
+from engine.models import HistoryEntry, Notification
 from engine.users import Actor
-from tests.conftest import DATA, seed
 from tests.production import Processes, broker_or_skip, wait_for
 
 CS = Actor("customer_service", frozenset({"customer_service"}))
-
-
-@pytest.fixture
-def live(database_url):
-    """A database on the real clock (timers fire by wall time here), demo users with e-mail addresses."""
-    import handlers
-    from engine.wiring import build
-
-    engine, sessions, db = build(handlers.default_registry(), database_url)
-    seed(sessions, SystemClock().now())
-    with sessions() as s:
-        for u in s.query(User):
-            u.email = f"{u.username}@example.test"
-        engine.deploy(s, {"claim.bpmn": (DATA / "warranty_claim.bpmn").read_bytes(),
-                          "async_notice.bpmn": (DATA / "async_notice.bpmn").read_bytes()}, Actor("o", frozenset({"admin"})))
-        s.commit()
-    yield engine, sessions
-    db.dispose()
 
 
 @pytest.fixture
