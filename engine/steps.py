@@ -437,10 +437,10 @@ class Step:
                 raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again")
         if fresh:
             self.session.execute(insert(_OPEN_TASKS), fresh)
-        if rows:
-            if self.engine.settings.get("notify_tasks", True):
-                self.session.execute(insert(_NOTIFICATIONS),
-                                     notifications.task_rows_opened(rows, inst.business_key, self.now))
+        if rows and self.engine.settings.get("notify_tasks", True):
+            notices = notifications.task_rows_opened(rows, inst.business_key, self.now)
+            if notices:  # a task that names nobody has no one to tell
+                self.session.execute(insert(_NOTIFICATIONS), notices)
         self._open_before = set(ready)
 
     def _waits(self, wf) -> list[tuple]:

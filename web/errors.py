@@ -127,11 +127,23 @@ def database_failure(exc: Exception):
     if isinstance(exc, DataError):  # a value the column cannot hold (too long, out of range)
         log.warning("value refused by the database [error id %s]: %s", error_id, exc)
         return _answer(400, "a value is too long or out of range for where it is stored; nothing was changed", error_id)
-    if isinstance(exc, IntegrityError):
-        log.warning("integrity error [error id %s]: %s", error_id, exc)
+    if isinstance(exc, IntegrityError) and _duplicate(exc):  # two requests wrote the same key at once
+        log.warning("duplicate key [error id %s]: %s", error_id, exc)
         return _answer(409, "conflicting change; reload and try again", error_id)
+    if isinstance(exc, IntegrityError):  # a missing value or a dangling reference: our bug, not a conflict
+        log.error("integrity error [error id %s]: %s", error_id, exc)
+        return _answer(500, f"internal error; nothing was changed (error id {error_id})", error_id)
     if isinstance(exc, OperationalError):
         log.error("database error [error id %s]: %s", error_id, exc)
         return _answer(503, "database unavailable; nothing was changed, try again shortly", error_id)
     log.error("database failure [error id %s]", error_id, exc_info=exc)
     return _answer(500, f"internal error; nothing was changed (error id {error_id})", error_id)
+
+
+def _duplicate(exc: IntegrityError) -> bool:
+    """A unique key violated (PostgreSQL SQLSTATE 23505, SQLite's UNIQUE / PRIMARY KEY message)."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate == "23505"
+    text = str(exc.orig)
+    return "UNIQUE constraint failed" in text or "duplicate key value violates unique constraint" in text

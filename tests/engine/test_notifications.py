@@ -184,3 +184,25 @@ def test_an_overdue_task_is_notified_once_however_many_rounds_pass(core, clock):
         assert s.query(Notification).filter_by(kind="task_overdue").count() == 1
         # the round reads nothing once the task is marked: no unnotified overdue task is left
         assert s.query(OpenTask).filter(OpenTask.overdue_notified_at.is_(None), OpenTask.due_at < clock.now()).count() == 0
+
+
+def test_a_task_that_names_nobody_opens_without_a_notice(core):
+    """Issue 16: a user task with neither assignee nor candidates is simply unassigned, as in Camunda;
+    starting its case used to fail on an empty batch of notices (answered as a 409 conflict)."""
+    engine, sessions = core
+    admin = Actor("admin", frozenset({"admin"}))
+    with sessions() as s:
+        engine.deploy(s, {"nobody.bpmn": (DATA / "nobody_named.bpmn").read_bytes()}, admin)
+        s.commit()
+    with sessions() as s:
+        iid = engine.start(s, "nobody_named", CS).id
+        s.commit()
+    with sessions() as s:
+        (task,) = s.query(OpenTask).filter_by(instance_id=iid).all()
+        assert (task.element_id, task.assignee) == ("check", None)
+        assert task.candidate_groups.strip(",") == task.candidate_users.strip(",") == ""
+        assert s.query(Notification).filter_by(instance_id=iid).count() == 0
+        engine.complete_task(s, task.id, admin, {})
+        s.commit()
+    with sessions() as s:
+        assert engine.get_instance(s, iid).state == "completed"

@@ -34,6 +34,11 @@ def _failing_commit(monkeypatch, exc):
      "database unavailable; nothing was changed, try again shortly"),
     (IntegrityError(SQL, {}, Exception("duplicate key value violates unique constraint")), 409,
      "conflicting change; reload and try again"),
+    (IntegrityError(SQL, {}, Exception("UNIQUE constraint failed: instances.business_key")), 409,
+     "conflicting change; reload and try again"),
+    # a missing value is a bug of ours, not a conflict the user could resolve by reloading (issue 16)
+    (IntegrityError(SQL, {}, Exception("NOT NULL constraint failed: notifications.kind")), 500,
+     "internal error; nothing was changed (error id {error_id})"),
 ])
 def test_a_failed_commit_is_answered_with_an_error_id_and_nothing_is_stored(deployed, app, monkeypatch, caplog,
                                                                             failure, status, message):
@@ -41,7 +46,7 @@ def test_a_failed_commit_is_answered_with_an_error_id_and_nothing_is_stored(depl
     with caplog.at_level(logging.INFO, logger="web.errors"):
         r = deployed.post("customer_service", "/api/process-definitions/repair/start", {"variables": REPAIR})
     assert r.status_code == status
-    assert r.json == {"error": message, "error_id": r.json["error_id"]}
+    assert r.json == {"error": message.format(error_id=r.json["error_id"]), "error_id": r.json["error_id"]}
     assert len(r.json["error_id"]) == 12 and "INSERT" not in r.get_data(as_text=True)
     logged = [rec.getMessage() for rec in caplog.records if r.json["error_id"] in rec.getMessage()]
     assert len(logged) == 1 and "INSERT INTO instances" in logged[0]
