@@ -31,7 +31,6 @@ from .retries import retry_policy
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DMN_NS_PREFIX = "https://www.omg.org/spec/DMN/"
 # Three of the corpus diagrams bind the camunda: prefix to the old Activiti namespace.
-LEGACY_NS = "http://activiti.org/bpmn"
 _C = f"{{{CAMUNDA_MODEL_NS}}}"
 
 
@@ -162,15 +161,10 @@ def _owner_id(node) -> str | None:
     return None
 
 
-def _rebind_legacy_namespace(data: bytes) -> bytes:
-    # The camunda: prefix bound to the Activiti namespace means the same attributes.
-    return data.replace(LEGACY_NS.encode(), CAMUNDA_MODEL_NS.encode())
-
-
 def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
     """Parse one file and rewrite timers and conditions into Python; collect problems."""
     problems: list[Problem] = []
-    root = diagram_xml.parse(_rebind_legacy_namespace(data), filename)
+    root = diagram_xml.parse(diagram_xml.as_camunda(data), filename)
     strip_timer_starts(root)
     for node in root.iter():
         if not isinstance(node.tag, str):

@@ -14,6 +14,16 @@ from lxml import etree
 
 from .errors import DiagramInvalid, Problem
 
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+# Camunda 7's successors and forerunners write the same extension attributes under their own
+# namespace: Operaton (the community fork of 7.24), Flowable, Activiti (whose URI Camunda Modeler
+# also still binds to ``camunda:``). Each is read as the Camunda namespace given here.
+DIALECT_NAMESPACES = {
+    "http://activiti.org/bpmn": CAMUNDA_NS,
+    "http://operaton.org/schema/1.0/bpmn": CAMUNDA_NS,
+    "http://flowable.org/bpmn": CAMUNDA_NS,
+    "http://operaton.org/schema/1.0/dmn": "http://camunda.org/schema/1.0/dmn",
+}
 MAX_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64  # Camunda Modeler files nest about 10 deep; embedded subprocesses add a few levels each
 
@@ -55,6 +65,15 @@ def parse(data: bytes, filename: str = "diagram") -> etree._Element:
     return root
 
 
+def as_camunda(data: bytes) -> bytes:
+    """``data`` with every dialect namespace rebound to Camunda's: what the engine parses. The file
+    itself is stored, shown in the modeler and exported as it came."""
+    for uri, camunda in DIALECT_NAMESPACES.items():
+        data = data.replace(uri.encode(), camunda.encode())
+    return data
+
+
 def parse_stored(data: bytes) -> etree._Element:
-    """A diagram that was checked when it was deployed (its XML is read again for views and diffs)."""
-    return parse(data, "stored diagram")
+    """A diagram that was checked when it was deployed (its XML is read again for views and diffs),
+    read as Camunda's whatever dialect it is written in."""
+    return parse(as_camunda(data), "stored diagram")
