@@ -18,6 +18,8 @@ fields the actor may see.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+
 from sqlalchemy import ColumnElement, and_, column, event, false, literal_column, or_, select, table
 from sqlalchemy.engine import Connection
 
@@ -80,7 +82,7 @@ def installed(conn: Connection) -> bool:
     return True
 
 
-def foreign_to_models(name: str | None, type_: str, parent_names: dict) -> bool:
+def foreign_to_models(name: str | None, type_: str, parent_names: MutableMapping) -> bool:
     """Alembic's ``include_name``: False for the index's own tables and indexes (not in the models)."""
     if type_ == "table":
         return not (name or "").startswith(FTS_TABLE)
