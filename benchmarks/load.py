@@ -74,10 +74,10 @@ def client(base: str, until: float, latencies: list, errors: list, cases: list) 
             continue
         status, tasks, ms = call(base, "GET", f"/api/tasks?instance={inst['id']}")
         latencies.append(ms)
-        if status != 200 or not tasks:
+        if status != 200 or not tasks["items"]:
             errors.append(status)
             continue
-        status, _done, ms = call(base, "POST", f"/api/tasks/{tasks[0]['id']}/complete",
+        status, _done, ms = call(base, "POST", f"/api/tasks/{tasks['items'][0]['id']}/complete",
                                  {"variables": {"identity_confirmed": True, "in_scope": True, "in_warranty": True}})
         latencies.append(ms)
         if status != 200:

@@ -53,10 +53,10 @@ def main() -> None:
             r = api.post("/api/process-definitions/repair/start", headers=auth("customer_service"), json={"variables": REQUEST})
             ids.append(r.json["id"])
         for iid in ids:
-            t = [t for t in api.get(f"/api/tasks?instance={iid}", headers=auth("customer_service")).json][0]
+            t = api.get(f"/api/tasks?instance={iid}", headers=auth("customer_service")).json["items"][0]
             api.post(f"/api/tasks/{t['id']}/complete", headers=auth("customer_service"),
                      json={"variables": {"identity_confirmed": True, "in_scope": True, "in_warranty": True}})
-        task = api.get(f"/api/tasks?instance={ids[0]}", headers=auth("tech_support")).json[0]["id"]
+        task = api.get(f"/api/tasks?instance={ids[0]}", headers=auth("tech_support")).json["items"][0]["id"]
         pages = {}
         for user, path in (("tech_support", "/"), ("tech_support", f"/tasks/{task}"),
                            ("supervisor", f"/cases/{ids[0]}"), ("supervisor", "/incidents")):

@@ -174,6 +174,15 @@ def may_act(task: OpenTask, actor: Actor) -> bool:
     return not groups and not users and task.assignee is None
 
 
+def task_filter(actor: Actor) -> ColumnElement[bool] | None:
+    """``may_act`` as a WHERE clause on ``OpenTask``, for lists (None: every task, for admins)."""
+    if actor.is_admin:
+        return None
+    return or_(OpenTask.assignee == actor.username, OpenTask.candidate_users.contains(f",{actor.username},"),
+               *[OpenTask.candidate_groups.contains(f",{g},") for g in actor.groups],
+               (OpenTask.candidate_groups == ",") & (OpenTask.candidate_users == ",") & OpenTask.assignee.is_(None))
+
+
 def may_open_task(task: OpenTask, actor: Actor) -> bool:
     return may_act(task, actor) or actor.is_admin
 

@@ -13,7 +13,7 @@ from typing import Any, cast
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import CursorResult, exists, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Row, exists, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from . import (
@@ -174,6 +174,55 @@ class ProcessEngine:
             q = q.where(Instance.business_key == business_key)
         return list(session.scalars(q))
 
+    # One page of a list in one query: the columns a list shows (never the workflow), ``limit + 1`` rows
+    # read to say whether more follow. Keyset cursors: a row completed meanwhile is simply gone and
+    # shifts no other row from its page (issue 17).
+    INSTANCE_COLUMNS = (Instance.id, Instance.key, Instance.version, Instance.business_key, Instance.state,
+                        Instance.started_at, Instance.started_by, Instance.ended_at, Instance.customer_name,
+                        Instance.customer_phone, Instance.serial_no)
+
+    def instance_page(self, session: Session, actor: Actor, *, key: str | None = None, state: str | None = None,
+                      business_key: str | None = None, where: ColumnElement[bool] | None = None,
+                      after: int | None = None, limit: int = 50) -> tuple[list[Row], bool]:
+        """Cases the actor may see (the access policy in the SQL), newest first, ids below ``after``."""
+        if state and state not in INSTANCE_STATES:
+            raise InvalidRequest(f"state must be one of {', '.join(INSTANCE_STATES)}")
+        q = access.visible(select(*self.INSTANCE_COLUMNS).order_by(Instance.id.desc()).limit(limit + 1), actor)
+        if key:
+            q = q.where(Instance.key == key)
+        if state:
+            q = q.where(Instance.state == state)
+        if business_key:
+            q = q.where(Instance.business_key == business_key)
+        if where is not None:
+            q = q.where(where)
+        if after is not None:
+            q = q.where(Instance.id < after)
+        rows = list(session.execute(q))
+        return rows[:limit], len(rows) > limit
+
+    TASK_COLUMNS = (OpenTask.id, OpenTask.name, OpenTask.element_id, OpenTask.instance_id, OpenTask.candidate_groups,
+                    OpenTask.candidate_users, OpenTask.assignee, OpenTask.created_at, OpenTask.due_at,
+                    Instance.key.label("process_key"), Instance.business_key, Instance.customer_name,
+                    Instance.customer_phone)
+
+    def task_page(self, session: Session, actor: Actor, *, mine: bool = False, group: str | None = None,
+                  instance_id: int | None = None, where: ColumnElement[bool] | None = None,
+                  after: tuple[datetime, str] | None = None, limit: int = 50) -> tuple[list[Row], bool]:
+        """Open tasks as ``list_tasks`` chooses them, oldest first, after the (created_at, id) ``after``."""
+        q = self._task_query(select(*self.TASK_COLUMNS).join(Instance, Instance.id == OpenTask.instance_id), actor,
+                             mine, group, instance_id)
+        q = q.order_by(OpenTask.created_at, OpenTask.id).limit(limit + 1)
+        if where is not None:
+            q = q.where(where)
+        if after is not None:
+            q = q.where(tuple_(OpenTask.created_at, OpenTask.id) > tuple_(*after))
+        rows = list(session.execute(q))
+        return rows[:limit], len(rows) > limit
+
+    def count_tasks(self, session: Session, actor: Actor, *, mine: bool = False) -> int:
+        return session.scalar(self._task_query(select(func.count(OpenTask.id)), actor, mine, None, None)) or 0
+
     def variables(self, session: Session, instance: Instance) -> dict:
         if instance.workflow is None:
             return dict(instance.variables or {})
@@ -191,8 +240,13 @@ class ProcessEngine:
     _live_variables = staticmethod(state.live_variables)
 
     def history(self, session: Session, instance_id: int, after: int | None = None,
-                limit: int | None = None) -> list[HistoryEntry]:
-        """The case's history, oldest first; ``after`` an entry id and ``limit`` give one page."""
+                limit: int | None = None, latest: int | None = None) -> list[HistoryEntry]:
+        """The case's history, oldest first; ``after`` an entry id and ``limit`` give one page,
+        ``latest`` the last so many entries."""
+        if latest is not None:
+            q = select(HistoryEntry).where(HistoryEntry.instance_id == instance_id) \
+                .order_by(HistoryEntry.id.desc()).limit(latest)
+            return list(reversed(session.scalars(q).all()))
         q = select(HistoryEntry).where(HistoryEntry.instance_id == instance_id).order_by(HistoryEntry.id)
         if after is not None:
             q = q.where(HistoryEntry.id > after)
@@ -347,20 +401,21 @@ class ProcessEngine:
     def list_tasks(self, session: Session, actor: Actor, *, mine: bool = False, group: str | None = None,
                    instance_id: int | None = None, limit: int = 500) -> list[OpenTask]:
         q = select(OpenTask).order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at).limit(limit)
-        visible = [OpenTask.assignee == actor.username, OpenTask.candidate_users.contains(f",{actor.username},")]
-        visible += [OpenTask.candidate_groups.contains(f",{g},") for g in actor.groups]
+        return list(session.scalars(self._task_query(q, actor, mine, group, instance_id)))
+
+    @staticmethod
+    def _task_query(q, actor: Actor, mine: bool, group: str | None, instance_id: int | None):
         if mine:
             q = q.where(OpenTask.assignee == actor.username)
         elif group:
             if group not in actor.groups and not actor.is_admin:
                 raise NotPermitted(f"{actor.username} is not in group {group}")
             q = q.where(OpenTask.candidate_groups.contains(f",{group},"))
-        elif not actor.is_admin:
-            q = q.where(or_(*visible, (OpenTask.candidate_groups == ",") & (OpenTask.candidate_users == ",")
-                            & OpenTask.assignee.is_(None)))
+        elif (visible := access.task_filter(actor)) is not None:
+            q = q.where(visible)
         if instance_id is not None:
             q = q.where(OpenTask.instance_id == instance_id)
-        return list(session.scalars(q))
+        return q
 
     def claim(self, session: Session, task_id: str, actor: Actor) -> OpenTask:
         task = self.get_task(session, task_id, actor)

@@ -160,6 +160,9 @@ class OpenTask(Base):
     # change can count it again; None for fixed dates and plain durations.
     due_rule: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
+    # lists page in (created_at, id) order: oldest first, a cursor that moves never (issue 17)
+    __table_args__ = (Index("ix_open_tasks_created", "created_at", "id"),)
+
 
 class HistoryEntry(Base):
     __tablename__ = "history"

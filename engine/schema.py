@@ -18,6 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
+from . import case_search  # noqa: F401  (the search index is made with the instances table)
 from .errors import SchemaOutdated
 from .models import Base
 

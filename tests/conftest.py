@@ -119,8 +119,8 @@ class Api:
     def task(self, user, instance_id, element_id):
         r = self.get(user, f"/api/tasks?instance={instance_id}")
         assert r.status_code == 200, r.json
-        found = [t for t in r.json if t["element_id"] == element_id]
-        assert found, f"{user} sees no {element_id} in {[t['element_id'] for t in r.json]}"
+        found = [t for t in r.json["items"] if t["element_id"] == element_id]
+        assert found, f"{user} sees no {element_id} in {[t['element_id'] for t in r.json['items']]}"
         return found[0]
 
     def complete(self, user, instance_id, element_id, **variables):

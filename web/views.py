@@ -42,6 +42,26 @@ def task_view(e: ProcessEngine, session: Session, task: OpenTask, with_form: boo
     return view
 
 
+def task_item(row, now: datetime) -> dict:
+    """A task of a list (``ProcessEngine.task_page`` row): the same fields as ``task_view`` without the form,
+    from the row alone."""
+    due = as_utc(row.due_at)
+    return {
+        "id": row.id, "name": row.name, "element_id": row.element_id, "instance_id": row.instance_id,
+        "process_key": row.process_key, "business_key": row.business_key,
+        "candidate_groups": _csv(row.candidate_groups), "candidate_users": _csv(row.candidate_users),
+        "assignee": row.assignee, "created_at": iso(row.created_at), "due_at": iso(row.due_at),
+        "overdue": bool(due and due < now),
+    }
+
+
+def case_item(row) -> dict:
+    """A case of a list (``ProcessEngine.instance_page`` row): what identifies it, no variables."""
+    return {"id": row.id, "key": row.key, "version": row.version, "business_key": row.business_key,
+            "state": row.state, "started_at": iso(row.started_at), "started_by": row.started_by,
+            "ended_at": iso(row.ended_at)}
+
+
 def history_entry(h: HistoryEntry) -> dict:
     return {"id": h.id, "element_id": h.element_id, "name": h.name, "kind": h.kind, "completed_by": h.completed_by,
             "completed_at": iso(h.completed_at), "data": h.data}
@@ -66,9 +86,10 @@ def instance_view(e: ProcessEngine, session: Session, instance: Instance, histor
 
 
 def view_for(e: ProcessEngine, session: Session, instance: Instance, actor: Actor, via: str,
-             history: bool = True) -> dict:
+             history: bool = False) -> dict:
     """The case as ``actor`` may see it (engine/access.py); NotPermitted when not at all.
-    Contact data shown is recorded as a customer-data read."""
+    Contact data shown is recorded as a customer-data read. Without its history unless asked
+    (constant size; the history is read in pages, ``history_page``)."""
     access.require_case(session, actor, instance)
     view = access.redact_view(actor, instance_view(e, session, instance, history))
     if access.shows_contact(actor, view["variables"], *[h["data"] for h in view.get("history", [])]):
@@ -77,11 +98,23 @@ def view_for(e: ProcessEngine, session: Session, instance: Instance, actor: Acto
 
 
 def summary_for(e: ProcessEngine, session: Session, instance: Instance, actor: Actor, via: str,
-                history: bool = True) -> dict:
+                history: bool = False) -> dict:
     """The view when the actor may see the case, else only what identifies it."""
     if access.may_see_case(session, actor, instance):
         return view_for(e, session, instance, actor, via, history)
     return {"id": instance.id, "key": instance.key, "business_key": instance.business_key, "state": instance.state}
+
+
+def recent_history(e: ProcessEngine, session: Session, instance: Instance, actor: Actor, via: str,
+                   size: int = HISTORY_PAGE) -> tuple[list[dict], bool]:
+    """The last ``size`` entries (oldest first) as the actor may see them, and whether older ones exist."""
+    access.require_case(session, actor, instance)
+    rows = e.history(session, instance.id, latest=size + 1)
+    older = len(rows) > size
+    entries = access.redact_view(actor, {"variables": None, "history": [history_entry(h) for h in rows[-size:]]})["history"]
+    if access.shows_contact(actor, *[h["data"] for h in entries]):
+        access.log_read(session, actor, instance.id, e.clock.now(), via)
+    return entries, older
 
 
 def history_page(e: ProcessEngine, session: Session, instance: Instance, actor: Actor, via: str,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 
 import handlers.records  # noqa: F401  (registers the handlers' tables on the shared metadata)
+from engine.case_search import foreign_to_models
 from engine.db import make_engine
 from engine.models import Base
 
@@ -20,6 +21,7 @@ def _configure(connection) -> None:
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
         compare_server_default=False,
+        include_name=foreign_to_models,  # the search index's own tables and indexes (engine/case_search.py)
     )
 
 

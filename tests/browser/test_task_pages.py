@@ -29,7 +29,7 @@ class Api:
         return r.json
 
     def complete(self, user, iid, element_id, **variables):
-        task = next(t for t in self.call(user, "GET", f"/api/tasks?instance={iid}") if t["element_id"] == element_id)
+        task = next(t for t in self.call(user, "GET", f"/api/tasks?instance={iid}")["items"] if t["element_id"] == element_id)
         return self.call(user, "POST", f"/api/tasks/{task['id']}/complete", {"variables": variables})
 
 
@@ -95,7 +95,7 @@ def test_technician_sees_address_and_phone_once_the_work_order_is_theirs(people,
     expect(summary.locator("[data-field='fault_description'] dd")).to_have_text("不制冷，压缩机异响")
     expect(summary.locator("[data-field='customer_phone']")).to_have_count(0)  # a pool task: not yet theirs
     expect(summary.locator("[data-contact-hidden]")).to_have_text("认领任务后显示联系方式。")
-    task = next(t for t in api.call("technician", "GET", f"/api/tasks?instance={iid}")
+    task = next(t for t in api.call("technician", "GET", f"/api/tasks?instance={iid}")["items"]
                 if t["element_id"] == "accept_work_order")
     api.call("technician", "POST", f"/api/tasks/{task['id']}/claim", {})
     page.reload()
@@ -141,7 +141,8 @@ def test_a_stuck_case_is_corrected_and_retried_from_the_incidents_view(people, l
     expect(page.locator("nav a[data-incidents]")).to_have_attribute("data-incidents", "0")
     case = api.call("supervisor", "GET", f"/api/process-instances/{iid}")
     assert case["state"] == "running" and case["variables"]["slip_no"].startswith("OS-")
-    correction = [h for h in case["history"] if h["kind"] == "Correction"]
+    history = api.call("supervisor", "GET", f"/api/process-instances/{iid}/history")["entries"]
+    correction = [h for h in history if h["kind"] == "Correction"]
     assert [(h["completed_by"], h["data"]["correction_reason"]) for h in correction] == [("supervisor", "旧型号停产，改用 P-100")]
 
 

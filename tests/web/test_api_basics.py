@@ -64,16 +64,16 @@ def test_task_lists_by_group_and_mine(deployed):
     r = api.post("customer_service", "/api/process-definitions/repair/start", {"variables": REQUEST})
     iid = r.json["id"]
     task = r.json["tasks"][0]
-    assert api.get("technician", "/api/tasks").json == []
+    assert api.get("technician", "/api/tasks").json["items"] == []
     assert api.get("technician", "/api/tasks?group=customer_service").status_code == 403
-    assert [t["id"] for t in api.get("customer_service", "/api/tasks?group=customer_service").json] == [task["id"]]
-    assert api.get("customer_service", "/api/tasks?mine=1").json == []
+    assert [t["id"] for t in api.get("customer_service", "/api/tasks?group=customer_service").json["items"]] == [task["id"]]
+    assert api.get("customer_service", "/api/tasks?mine=1").json["items"] == []
     api.post("customer_service", f"/api/tasks/{task['id']}/claim")
-    assert [t["id"] for t in api.get("customer_service", "/api/tasks?mine=1").json] == [task["id"]]
+    assert [t["id"] for t in api.get("customer_service", "/api/tasks?mine=1").json["items"]] == [task["id"]]
     r = api.post("customer_service", f"/api/tasks/{task['id']}/assign", {"user": "technician"})
     assert r.status_code == 400 and "not a candidate" in r.json["error"]
     assert api.post("customer_service", f"/api/tasks/{task['id']}/unclaim").json["assignee"] is None
-    assert api.get("customer_service", f"/api/process-instances?business_key={r.json and task['business_key']}").json[0]["id"] == iid
+    assert api.get("customer_service", f"/api/process-instances?business_key={r.json and task['business_key']}").json["items"][0]["id"] == iid
 
 
 def test_condition_on_a_missing_variable_parks_the_case(api):

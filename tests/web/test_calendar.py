@@ -61,7 +61,7 @@ def test_a_closed_day_added_later_moves_the_open_task_and_the_history_says_so(ap
     assert r.status_code == 201 and r.json["detail"]["moved"] == {"tasks": 1, "timers": 0}
     # counted again from when the task opened (Mon 10:00), not from the change: Wed 10:00
     assert api.get("customer_service", f"/api/tasks/{task['id']}").json["due_at"] == "2026-11-25T02:00:00+00:00"
-    moves = [h for h in api.get("admin", f"/api/process-instances/{inst['id']}").json["history"]
+    moves = [h for h in api.get("admin", f"/api/process-instances/{inst['id']}/history").json["entries"]
              if h["kind"] == "due_moved"]
     assert [(m["completed_by"], m["data"]["due_from"], m["data"]["due_to"]) for m in moves] == [
         ("admin", "2026-11-24T02:00:00+00:00", "2026-11-25T02:00:00+00:00")]

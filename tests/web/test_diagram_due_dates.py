@@ -30,8 +30,8 @@ def test_an_uncountable_due_date_opens_the_task_without_a_deadline(api, app, pro
     assert r.json["instance"]["state"] == "running"
     (check,) = r.json["instance"]["tasks"]
     assert (check["element_id"], check["due_at"]) == ("check", None)
-    view = api.get("supervisor", f"/api/process-instances/{case['id']}").json
-    failed = [h for h in view["history"] if h["kind"] == "due_date_failed"]
+    history = api.get("supervisor", f"/api/process-instances/{case['id']}/history").json["entries"]
+    failed = [h for h in history if h["kind"] == "due_date_failed"]
     assert [(h["element_id"], h["data"]) for h in failed] == [("check", {"expression": "${promised}", "error": error})]
 
     page = html.unescape(login(app, "supervisor").get(f"/cases/{case['id']}").data.decode())

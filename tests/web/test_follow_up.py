@@ -22,16 +22,16 @@ def test_repair_end_starts_periodic_follow_up_calls(deployed, clock, app):
                  remote_fixed=True)
     done = api.complete("customer_service", iid, "follow_up", **SCORES)
     assert done["state"] == "completed"
-    (fv,) = api.get("admin", "/api/process-instances?key=follow_up").json
+    (fv,) = api.get("admin", "/api/process-instances?key=follow_up").json["items"]
     assert fv["business_key"] == f"FV-{done['business_key']}"
     fid = fv["id"]
     expected = {3: datetime(2027, 2, 23, 2, 0, tzinfo=UTC), 6: datetime(2027, 5, 24, 1, 0, tzinfo=UTC) ,
                 12: datetime(2027, 11, 23, 2, 0, tzinfo=UTC)}  # 2027: Monday-Friday until chinesecalendar knows it
     for month in (3, 6, 12):
-        assert api.get("customer_service", f"/api/tasks?instance={fid}").json == []
+        assert api.get("customer_service", f"/api/tasks?instance={fid}").json["items"] == []
         clock.set(expected[month].replace(hour=0))  # earlier the same day: not yet
         worker.run_once()
-        assert api.get("customer_service", f"/api/tasks?instance={fid}").json == []
+        assert api.get("customer_service", f"/api/tasks?instance={fid}").json["items"] == []
         clock.set(expected[month].replace(second=1))
         worker.run_once()
         inst = api.complete("customer_service", fid, f"call_{month}", **SCORES)

@@ -16,11 +16,11 @@ def test_every_friday_a_top_up_is_requested_and_booked_after_inspection(deployed
     worker = TimerScheduler(ext["engine"], ext["sessions"])
     clock.set(datetime(2026, 11, 27, 8, 59, tzinfo=UTC))
     assert worker.run_once() == 0
-    assert api.get("admin", "/api/process-instances?key=parts_replenishment").json == []
+    assert api.get("admin", "/api/process-instances?key=parts_replenishment").json["items"] == []
     clock.set(FRIDAY_17.replace(second=1))
     assert worker.run_once() == 1
     assert worker.run_once() == 0  # once per Friday
-    (inst,) = api.get("admin", "/api/process-instances?key=parts_replenishment").json
+    (inst,) = api.get("admin", "/api/process-instances?key=parts_replenishment").json["items"]
     iid = inst["id"]
     view = api.get("warehouse", f"/api/process-instances/{iid}").json
     assert view["state"] == "running", view["error"]
@@ -41,7 +41,7 @@ def test_every_friday_a_top_up_is_requested_and_booked_after_inspection(deployed
     # next Friday: everything is at quota, nothing to ask for
     clock.set(datetime(2026, 12, 4, 9, 0, 1, tzinfo=UTC))
     assert worker.run_once() == 1
-    latest = api.get("admin", "/api/process-instances?key=parts_replenishment").json[0]
+    latest = api.get("admin", "/api/process-instances?key=parts_replenishment").json["items"][0]
     assert latest["state"] == "completed" and latest["id"] != iid
 
 
@@ -61,7 +61,7 @@ def test_rejected_receipt_leaves_stock_unchanged(deployed, clock, app):
     ext = app.extensions["aftersales"]
     clock.set(FRIDAY_17.replace(second=1))
     TimerScheduler(ext["engine"], ext["sessions"]).run_once()
-    (inst,) = api.get("admin", "/api/process-instances?key=parts_replenishment").json
+    (inst,) = api.get("admin", "/api/process-instances?key=parts_replenishment").json["items"]
     api.complete("warehouse", inst["id"], "base_ship", shipped_all=True)
     done = api.complete("warehouse", inst["id"], "receive_inspect", inspection_passed=False, inspection_note="受潮")
     assert done["state"] == "completed" and done["variables"]["replenishment_status"] == "rejected"

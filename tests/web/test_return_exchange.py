@@ -74,7 +74,7 @@ def test_refund_after_goods_received_and_inspected(rx, clock):
     again = rx.post("logistics", "/api/messages", {"name": "goods_received", "correlation": {"rma_no": rma},
                                                     "message_id": "scan-1"})
     assert again.status_code == 200 and again.json["duplicate"] is True
-    history = rx.get("admin", f"/api/process-instances/{iid}").json["history"]
+    history = rx.get("admin", f"/api/process-instances/{iid}/history").json["entries"]
     assert sum(1 for h in history if h["kind"] == "Message") == 1  # the duplicate was not applied
     inst = rx.complete("warehouse", iid, "inspect", inspection_passed=True)
     v = inst["variables"]

@@ -177,7 +177,7 @@ def _scenario(client) -> dict[str, str]:
         assert r.status_code == 201, r.json
         ids[name] = r.json["id"]
     assert client.post(f"/api/process-instances/{ids['B']}/cancel", headers=_basic("supervisor"), json={}).status_code == 200
-    tasks = {t["instance_id"]: t["id"] for t in client.get("/api/tasks", headers=cs).json}
+    tasks = {t["instance_id"]: t["id"] for t in client.get("/api/tasks", headers=cs).json["items"]}
     assert client.post(f"/api/tasks/{tasks[ids['C']]}/claim", headers=cs, json={}).status_code == 200
     docs = client.get(f"/api/process-instances/{ids['A']}/documents", headers=cs).json
     token = client.post("/api/tokens", headers=admin, json={"label": "to revoke"}).json["id"]

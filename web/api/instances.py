@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request
 from engine import access
 from engine.instances import iso
 
-from .. import views
+from .. import paging, views
 from ..auth import current_actor, login_required
 from ..context import db, engine, writes
 from .body import query_int
@@ -18,18 +18,23 @@ bp = Blueprint("instances", __name__)
 @bp.get("/process-instances")
 @login_required
 def list_instances():
-    found = engine().list_instances(db(), current_actor(), key=request.args.get("key") or None, state=request.args.get("state") or None,
-                                    business_key=request.args.get("business_key") or None)
-    return jsonify([{"id": i.id, "key": i.key, "version": i.version, "business_key": i.business_key,
-                     "state": i.state, "started_at": iso(i.started_at), "started_by": i.started_by}
-                    for i in found])
+    """One page of the cases the caller may see, newest first: ``{"items": [...], "next": cursor | null}``."""
+    rows, more = engine().instance_page(db(), current_actor(), key=request.args.get("key") or None,
+                                        state=request.args.get("state") or None,
+                                        business_key=request.args.get("business_key") or None,
+                                        after=paging.case_after(request.args.get("after")),
+                                        limit=paging.limit(request.args.get("limit")))
+    return jsonify({"items": [views.case_item(r) for r in rows],
+                    "next": paging.case_cursor(rows[-1].id) if more else None})
 
 
 @bp.get("/process-instances/<int:instance_id>")
 @writes  # records who read customer contact data (engine/access.py)
 @login_required
 def get_instance(instance_id: int):
-    return jsonify(views.view_for(engine(), db(), engine().get_instance(db(), instance_id), current_actor(), "api:case"))
+    """The case without its history (constant size; the history is ``…/history`` in pages)."""
+    return jsonify(views.view_for(engine(), db(), engine().get_instance(db(), instance_id), current_actor(), "api:case",
+                                  history=False))
 
 
 @bp.get("/process-instances/<int:instance_id>/history")
@@ -45,7 +50,7 @@ def history(instance_id: int):
 @login_required
 def cancel(instance_id: int):
     inst = engine().cancel(db(), instance_id, current_actor())
-    return jsonify(views.view_for(engine(), db(), inst, current_actor(), "api:cancel"))
+    return jsonify(views.view_for(engine(), db(), inst, current_actor(), "api:cancel", history=False))
 
 
 @bp.post("/process-instances/<int:instance_id>/retry")

@@ -29,11 +29,18 @@ _OBJECT: dict[str, Any] = {"type": "object"}
 _LIST: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
 _VARIABLES = {"type": "object", "description": "process variables by name (form field ids)", "additionalProperties": True}
 _ID = {"type": "integer", "minimum": 1, "maximum": limits.MAX_ID}
+# a list's page (web/paging.py): pass ``next`` as ``after`` for the following page; null: no more
+_PAGE: dict[str, Any] = {"type": "object", "required": ["items", "next"], "properties": {
+    "items": {"type": "array", "items": {"type": "object"}}, "next": {"type": "string", "nullable": True}}}
 _DAY = {"type": "string", "format": "date", "example": "2027-02-14"}
 
 
 def _query(name: str, schema: dict, description: str, required: bool = False) -> dict:
     return {"in": "query", "name": name, "schema": schema, "description": description, "required": required}
+
+
+_PAGING = [_query("after", {"type": "string", "maxLength": 200}, "the `next` of the page before (opaque)"),
+           _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "rows per page (default 50)")]
 
 
 def _json(properties: dict, required: tuple[str, ...] = ()) -> dict:
@@ -83,12 +90,13 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
                               "mapping": {"type": "object", "additionalProperties": {"type": "string"},
                                           "description": "old element id -> new element id"}},
                              ("from_version", "to_version"))}, 200, _OBJECT),
-    "api.instances.list_instances": ("Cases the caller may see", {
+    "api.instances.list_instances": ("Cases the caller may see, newest first, in pages", {
         "parameters": [_query("key", {"type": "string"}, "process key"),
                        _query("state", {"type": "string", "enum": ["running", "completed", "error", "cancelled"]},
                               "case state"),
-                       _query("business_key", {"type": "string"}, "case number")]}, 200, _LIST),
-    "api.instances.get_instance": ("A case: state, open tasks, history, variables the caller may see", {}, 200, _OBJECT),
+                       _query("business_key", {"type": "string"}, "case number"), *_PAGING]}, 200, _PAGE),
+    "api.instances.get_instance": ("A case: state, open tasks, variables the caller may see (history: …/history)",
+                                   {}, 200, _OBJECT),
     "api.instances.history": ("One page of a case's history, oldest first", {
         "parameters": [_query("after", _ID, "the last entry id of the page before"),
                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "entries per page (default 100)")]},
@@ -96,11 +104,11 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
     "api.instances.cancel": ("Cancel a running case", {}, 200, _OBJECT),
     "api.instances.retry": ("Run a case in error again (after the cause was fixed)", {}, 200, _OBJECT),
     "api.instances.documents": ("The case's documents (slips, records, agreements)", {}, 200, _LIST),
-    "api.tasks.list_tasks": ("Open tasks of the caller's groups, or the caller's own", {
+    "api.tasks.list_tasks": ("Open tasks of the caller's groups, or the caller's own, oldest first, in pages", {
         "parameters": [_query("mine", {"type": "string", "enum": ["0", "1", "true", "false"]},
                               "only tasks assigned to the caller"),
                        _query("group", {"type": "string"}, "only tasks of this group"),
-                       _query("instance", _ID, "only tasks of this case")]}, 200, _LIST),
+                       _query("instance", _ID, "only tasks of this case"), *_PAGING]}, 200, _PAGE),
     "api.tasks.get_task": ("An open task with its form", {}, 200, _OBJECT),
     "api.tasks.claim": ("Take a task (assign it to the caller)", {}, 200, _OBJECT),
     "api.tasks.unclaim": ("Give a task back to its group", {}, 200, _OBJECT),

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request
 from engine import users
 from engine.errors import InvalidRequest
 
-from .. import views
+from .. import paging, views
 from ..auth import current_actor, login_required
 from ..context import db, engine
 from .body import json_body, query_int
@@ -18,11 +18,16 @@ bp = Blueprint("tasks", __name__)
 @bp.get("/tasks")
 @login_required
 def list_tasks():
+    """One page of open tasks, oldest first: ``{"items": [...], "next": cursor | null}``; pass ``next`` as
+    ``after`` for the following page. One query per page (engine ``task_page``)."""
     instance = query_int("instance")
-    found = engine().list_tasks(db(), current_actor(), mine=request.args.get("mine") in ("1", "true"),
-                                group=request.args.get("group") or None,
-                                instance_id=instance)
-    return jsonify([views.task_view(engine(), db(), t) for t in found])
+    rows, more = engine().task_page(db(), current_actor(), mine=request.args.get("mine") in ("1", "true"),
+                                    group=request.args.get("group") or None, instance_id=instance,
+                                    after=paging.task_after(request.args.get("after")),
+                                    limit=paging.limit(request.args.get("limit")))
+    now = engine().clock.now()
+    return jsonify({"items": [views.task_item(r, now) for r in rows],
+                    "next": paging.task_cursor(rows[-1].created_at, rows[-1].id) if more else None})
 
 
 @bp.get("/tasks/<task_id>")

@@ -18,9 +18,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from engine import access, deployments, diagram_xml
+from engine import access, case_search, deployments, diagram_xml
 from engine.errors import FormInvalid, NotPermitted
 from engine.models import Definition, Instance, ScheduledStart
 from handlers import documents as case_documents
@@ -145,15 +145,14 @@ def cancel(instance_id: int):
 @login_required
 def search():
     q = request.args.get("q", "").strip()
-    found: list[Instance] = []
+    found: list = []
     a = actor()
     contact = access.sees_contact(a)
     if q:
-        like = [Instance.business_key.contains(q), Instance.serial_no.contains(q)]
-        if contact:  # who may not see contact data may not search by it either
-            like += [Instance.customer_name.contains(q), Instance.customer_phone.contains(q)]
-        query = access.visible(select(Instance).where(or_(*like)).order_by(Instance.id.desc()).limit(100), a)
-        found = list(db().scalars(query))
+        # through the search index (engine/case_search.py); who may not see contact data may not search by it
+        fields = [f for f in case_search.FIELDS if contact or f not in case_search.CONTACT]
+        found, _more = engine().instance_page(db(), a, where=case_search.matching(db().get_bind().dialect.name, q, fields),
+                                              limit=100)
         now = engine().clock.now()
         for i in found:
             if contact and (i.customer_name or i.customer_phone):

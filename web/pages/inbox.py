@@ -8,12 +8,14 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
-from engine import access
+from engine import access, case_search
 from engine.db import as_utc
+from engine.errors import InvalidRequest
 from engine.models import Definition, Instance, OpenTask, SavedFilter, User
 
+from .. import paging
 from ..context import db, engine
 from .labels import time_zone
 from .login import actor
@@ -21,6 +23,7 @@ from .login import actor
 bp = Blueprint("inbox", __name__)
 TABS = ("mine", "group", "started")
 FILTERS = ("process", "case", "phone", "serial")
+PAGE = paging.PAGE
 
 
 def _visible(a):
@@ -28,50 +31,59 @@ def _visible(a):
                *[OpenTask.candidate_groups.contains(f",{g},") for g in a.groups])
 
 
-def _filtered(q, f: dict):
-    if f.get("phone") and not access.sees_contact(actor()):
-        f = {**f, "phone": ""}  # who may not see phone numbers may not look cases up by them either
+def _filters(f: dict):
+    """The filters as one WHERE clause on ``Instance`` through the search index (engine/case_search.py)."""
+    dialect = db().get_bind().dialect.name
+    clauses = []
     if f.get("process"):
-        q = q.where(Instance.key == f["process"])
-    if f.get("case"):
-        q = q.where(Instance.business_key.contains(f["case"].strip()))
-    if f.get("phone"):
-        q = q.where(Instance.customer_phone.contains(f["phone"].strip()))
-    if f.get("serial"):
-        q = q.where(Instance.serial_no.contains(f["serial"].strip()))
-    return q
+        clauses.append(Instance.key == f["process"])
+    for name, field in (("case", "case"), ("phone", "phone"), ("serial", "serial")):
+        # who may not see phone numbers may not look cases up by them either
+        if f.get(name) and (field not in case_search.CONTACT or access.sees_contact(actor())):
+            clauses.append(case_search.matching(dialect, f[name], [field]))
+    return and_(*clauses) if clauses else None
 
 
-def task_rows(tab: str, f: dict, limit: int = 300):
+def task_rows(tab: str, f: dict, after: str | None, limit: int = PAGE):
+    """One page of the tab's tasks (oldest first) in one query, and the cursor of the next page."""
     a = actor()
-    q = select(OpenTask, Instance).join(Instance, Instance.id == OpenTask.instance_id)
-    if tab == "mine":
-        q = q.where(OpenTask.assignee == a.username)
-    else:
-        q = q.where(_visible(a))
-    q = _filtered(q, f).order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at).limit(limit)
-    return db().execute(q).all()
+    where = _filters(f)
+    if tab != "mine":
+        where = _visible(a) if where is None else and_(_visible(a), where)
+    rows, more = engine().task_page(db(), a, mine=tab == "mine", where=where, after=paging.task_after(after),
+                                    limit=limit)
+    return rows, (paging.task_cursor(rows[-1].created_at, rows[-1].id) if more else None)
 
 
-def started_rows(f: dict, limit: int = 300):
-    q = select(Instance).where(Instance.started_by == actor().username)
-    return list(db().scalars(_filtered(q, f).order_by(Instance.id.desc()).limit(limit)))
+def started_rows(f: dict, after: str | None, limit: int = PAGE):
+    a = actor()
+    where = Instance.started_by == a.username
+    if (found := _filters(f)) is not None:
+        where = and_(where, found)
+    rows, more = engine().instance_page(db(), a, where=where, after=paging.case_after(after), limit=limit)
+    return rows, (paging.case_cursor(rows[-1].id) if more else None)
 
 
-def marks(task: OpenTask, now: datetime) -> dict:
+def marks(task, now: datetime) -> dict:
     due = as_utc(task.due_at)
     if due is None:
         return {"overdue": False, "today": False}
     return {"overdue": due < now, "today": due >= now and due.astimezone(time_zone()).date() == now.astimezone(time_zone()).date()}
 
 
-def colleagues(task: OpenTask) -> list[str]:
-    groups = [g for g in task.candidate_groups.split(",") if g]
-    if not groups:
-        return []
-    users = db().scalars(select(User.username).where(User.active.is_(True),
-                                                    or_(*[User.groups.contains(f",{g},") for g in groups])))
-    return sorted(set(users))
+def colleagues(rows) -> dict[str, list[str]]:
+    """Who each task could be assigned to (its groups' active members), for a whole page in one query."""
+    groups = {t.id: [g for g in t.candidate_groups.split(",") if g] for t in rows}
+    wanted = sorted({g for gs in groups.values() for g in gs})
+    if not wanted:
+        return {}
+    members: dict[str, set[str]] = {g: set() for g in wanted}
+    for name, in_groups in db().execute(select(User.username, User.groups).where(
+            User.active.is_(True), or_(*[User.groups.contains(f",{g},") for g in wanted]))):
+        for g in in_groups.split(","):
+            if g in members:
+                members[g].add(name)
+    return {tid: sorted(set().union(*[members[g] for g in gs])) for tid, gs in groups.items() if gs}
 
 
 @bp.get("/")
@@ -81,24 +93,34 @@ def inbox():
     if tab not in TABS:
         tab = "group"
     f = {k: request.args.get(k, "").strip() for k in FILTERS}
+    after = request.args.get("after", "")
     now = engine().clock.now()
     a = actor()
-    lists = {"mine": task_rows("mine", f), "group": task_rows("group", f), "started": started_rows(f)}
-    counts = {name: len(found) for name, found in lists.items()}
-    rows = lists[tab] if tab != "started" else []
-    cases = lists["started"] if tab == "started" else []
+    # only the open tab is read (one page, one query); the others load when chosen
+    try:
+        size = paging.limit(request.args.get("limit"))
+        rows, cases, more = [], [], None
+        if tab == "started":
+            cases, more = started_rows(f, after, size)
+        else:
+            rows, more = task_rows(tab, f, after, size)
+    except InvalidRequest:  # a cursor or page size that is not ours: the first page
+        return redirect(url_for("inbox.inbox", **{k: v for k, v in {"tab": tab, **f}.items() if v}))
+    shown = [r.instance_id for r in rows] + [c.id for c in cases]
+    counts = {"mine": engine().count_tasks(db(), a, mine=True), tab: f"{len(shown)}+" if more else len(shown)}
     processes = db().execute(select(Definition.key, Definition.name).where(Definition.kind == "bpmn")
                              .group_by(Definition.key, Definition.name).order_by(Definition.key)).all()
-    shown = {inst.id for _task, inst in lists["mine"] + lists["group"]} | {inst.id for inst in lists["started"]}
     # contact data only where the policy lets the actor see the case (not a technician's pool work orders)
     contact = set(db().scalars(access.visible(select(Instance.id).where(Instance.id.in_(shown)), a))) \
         if access.sees_contact(a) and shown else set()
     saved = db().scalars(select(SavedFilter).where(SavedFilter.username == a.username).order_by(SavedFilter.name)).all()
     template = "_inbox_body.html" if request.args.get("partial") else "inbox.html"
+    base = {k: v for k, v in {"tab": tab, **f, "limit": request.args.get("limit", "")}.items() if v}
     return render_template(template, tab=tab, f=f, rows=rows, cases=cases, counts=counts, now=now, marks=marks,
-                           processes=processes, saved=saved, colleagues=colleagues, contact=contact,
-                           query=urlencode(
-                               {k: v for k, v in {"tab": tab, **f}.items() if v}))
+                           processes=processes, saved=saved, people_of=colleagues(rows), contact=contact,
+                           next_page=url_for("inbox.inbox", **base, after=more) if more else None,
+                           first_page=url_for("inbox.inbox", **base) if after else None,
+                           query=urlencode({k: v for k, v in base.items() if k != "limit"}), here=urlencode({**base, **({"after": after} if after else {})}))
 
 
 def _back():

@@ -43,7 +43,8 @@ def _page(task: OpenTask, values: dict, errors: dict, status: int = 200):
     instance = e.get_instance(db(), task.instance_id)
     view = views.task_view(e, db(), task, with_form=True)
     # The case so far, as the policy lets this actor see it (a technician's pool task: not until claimed).
-    history = views.view_for(e, db(), instance, a, "page:task")["history"] if access.may_see_case(db(), a, instance) else []
+    # The latest entries only (constant size); the case page has the whole history in pages.
+    history = views.recent_history(e, db(), instance, a, "page:task")[0] if access.may_see_case(db(), a, instance) else []
     fields = e.task_form(db(), task)
     from handlers import documents as case_documents
 
