@@ -519,7 +519,10 @@ class ProcessEngine:
     def due_timers(self, session: Session, limit: int = 100) -> list[int]:
         now = self.clock.now()
         # strictly past: SpiffWorkflow fires a timer once its moment has passed
-        rows = session.scalars(select(Timer.instance_id).where(Timer.due_at < now).order_by(Timer.due_at).limit(limit))
+        # only running cases: a timer of a case in error stays due but is not read every round
+        rows = session.scalars(select(Timer.instance_id).join(Instance, Instance.id == Timer.instance_id)
+                               .where(Timer.due_at < now, Instance.state == "running")
+                               .order_by(Timer.due_at).limit(limit))
         return sorted(set(rows))
 
     def next_timer_due(self, session: Session) -> datetime | None:
