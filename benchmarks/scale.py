@@ -245,6 +245,8 @@ class Copier:
         conn = self.db.connect()
         if self.pg:
             conn.exec_driver_sql("SET synchronous_commit = off")
+            conn.exec_driver_sql("SET session_replication_role = replica")  # no FK triggers while copying
+            conn.exec_driver_sql("SET maintenance_work_mem = '1GB'")
         else:
             for p in ("journal_mode=WAL", "synchronous=OFF", "cache_size=-2000000", "temp_store=MEMORY",
                       "foreign_keys=OFF"):
@@ -343,6 +345,8 @@ class Copier:
                 where = f"(N.n % {len(templates)}) = {ti}"
             seq = (f"(SELECT seed_seq.n + :base AS n FROM seed_seq WHERE seed_seq.n < {count}) N "
                    f"JOIN seed_names nm ON nm.i = N.n % {len(NAMES)}")
+            if not finished:
+                self.open_instances(conn, t, base, count, ti, len(templates))
             for j, iid in enumerate(t.instance_ids):
                 p = self.params(t, j, iid, base)
                 for table in self.tables:
@@ -353,8 +357,6 @@ class Copier:
                     sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM {seq} "
                            f"CROSS JOIN {table.name} t WHERE t.{key} = :tid AND {where}")
                     conn.execute(sa.text(sql), p)
-            if not finished:
-                self.open_instances(conn, t, base, count, ti, len(templates))
 
     def open_instances(self, conn, t: Template, base: int, count: int, ti: int, period: int) -> None:
         """Open copies with a workflow of their own: the template's, with its task ids (as in
