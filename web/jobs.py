@@ -8,7 +8,6 @@ rows are leased (see ``engine.notifications``), so at-least-once delivery has an
 from __future__ import annotations
 
 import logging
-
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select
