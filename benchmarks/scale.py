@@ -756,7 +756,8 @@ ROWS = [  # key, printed label, target
 ]
 
 
-def report(db: str, finished: int, open_: int, big: dict, empty: dict, size: int, cleanup_line: str) -> None:
+def report(db: str, finished: int, open_: int, big: dict, empty: dict, size: int, cleanup_line: str,
+           big_marker: dict | None) -> None:
     log("")
     log(f"== {db}: {finished:,} finished / {open_:,} open cases, worker running, p50 / p95 ms ==")
     log(f"{'measure':38s} {'seeded p50':>10s} {'p95':>8s}   {'empty p50':>9s} {'p95':>8s}   target")
@@ -772,7 +773,8 @@ def report(db: str, finished: int, open_: int, big: dict, empty: dict, size: int
                 f"searches")
     log(f"idle server CPU over the idle window: {big['idle_cpu']:.1f} % of a core (empty: {empty['idle_cpu']:.1f} %)"
         f"   target ≤ 2 %")
-    log(f"database size: {size / 1e9:.2f} GB")
+    info = big_marker or {}
+    log(f"database size: {size / 1e9:.2f} GB (seeded in {info.get('seconds', '?')} s)")
     log(cleanup_line)
 
 
@@ -820,11 +822,11 @@ def main() -> None:
         e = measure(empty, args.port, args.reps, args.idle_seconds, 0, 0)
         log(f"timing the seeded database ({args.reps} requests per measure) ...")
         b = measure(big, args.port, args.reps, args.idle_seconds, args.finished, args.open)
-    size = big.size()
+    size, marker = big.size(), big.marker()
     line = "cleanup: skipped (--no-cleanup)" if args.no_cleanup else cleanup(big)
     if not args.no_cleanup and not line.startswith("cleanup: not"):
         pathlib.Path(f"{big.path}.seed.json").unlink(missing_ok=True) if big.kind == "sqlite" else big.mark({})
-    report(args.db, args.finished, args.open, b, e, size, line)
+    report(args.db, args.finished, args.open, b, e, size, line, marker)
 
 
 if __name__ == "__main__":
