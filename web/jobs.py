@@ -16,8 +16,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import async_tasks, notifications
 from engine.errors import Conflict
-from engine.instances import ProcessEngine
-from engine.models import AsyncJob, Instance, ScheduledStart, Timer
+from engine.instances import ProcessEngine, due_timers_query
+from engine.models import AsyncJob, ScheduledStart
 from engine.notifications import Sender
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,7 @@ def due_work(engine: ProcessEngine, read_sessions) -> DueWork:
     now = engine.clock.now()
     probes = [
         exists(select(ScheduledStart.key).where(ScheduledStart.next_due < now)),
-        exists(select(Timer.id).join(Instance, Instance.id == Timer.instance_id)
-               .where(Timer.due_at < now, Instance.state == "running")),
+        exists(due_timers_query(now)),
         exists(select(AsyncJob.id).where(AsyncJob.next_attempt_at <= now)),
         exists(notifications.overdue_unnotified(now)),
         exists(notifications.undelivered_due(now)),
