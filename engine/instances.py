@@ -562,7 +562,7 @@ class ProcessEngine:
     def due_timers(self, session: Session, limit: int = 100) -> list[int]:
         now = self.clock.now()
         # strictly past: SpiffWorkflow fires a timer once its moment has passed
-        rows = session.scalars(select(Timer.instance_id).where(Timer.due_at < now).order_by(Timer.due_at).limit(limit))
+        rows = session.scalars(due_timers_query(now).order_by(Timer.due_at).limit(limit))
         return sorted(set(rows))
 
     def next_timer_due(self, session: Session) -> datetime | None:
@@ -592,6 +592,14 @@ class ProcessEngine:
         step.advance(wf)
         step.save(wf)
         return True
+
+
+def due_timers_query(now: datetime):
+    """Timers past due of running cases (a case in error keeps its timer, not read every round). Read
+    from the due end of the ``timers.due_at`` index, each case checked by its key: a join would let
+    SQLite's planner start from the 100,000 running cases instead."""
+    running = exists(select(Instance.id).where(Instance.id == Timer.instance_id, Instance.state == "running"))
+    return select(Timer.instance_id).where(Timer.due_at < now, running)
 
 
 def iso(value: datetime | None) -> str | None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -160,8 +161,14 @@ class OpenTask(Base):
     # change can count it again; None for fixed dates and plain durations.
     due_rule: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
-    # lists page in (created_at, id) order: oldest first, a cursor that moves never (issue 17)
-    __table_args__ = (Index("ix_open_tasks_created", "created_at", "id"),)
+    # Lists page in (created_at, id) order: oldest first, a cursor that moves never. The overdue
+    # index holds only tasks not yet notified: the round's overdue look-up reads what is newly due,
+    # however many overdue tasks were notified before (issue 17).
+    __table_args__ = (
+        Index("ix_open_tasks_created", "created_at", "id"),
+        Index("ix_open_tasks_overdue_due", "due_at", sqlite_where=text("overdue_notified_at IS NULL"),
+              postgresql_where=text("overdue_notified_at IS NULL")),
+    )
 
 
 class HistoryEntry(Base):
@@ -278,10 +285,15 @@ class Notification(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
     instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    # Undelivered rows only: a claim reads the due ones through it and delivered rows (millions,
+    # until retention prunes them) are never scanned again (issue 17).
+    __table_args__ = (Index("ix_notifications_undelivered", "next_attempt_at", "id",
+                            sqlite_where=text("sent_at IS NULL"), postgresql_where=text("sent_at IS NULL")),)
 
 
 class ProcessedMessage(Base):

@@ -103,13 +103,25 @@ def task_rows_opened(rows: Iterable[dict], business_key: str | None, now: dateti
     return out
 
 
-def queue_overdue(session: Session, now: datetime, batch: int = 500) -> int:
+def overdue_unnotified(now: datetime):
+    """Open tasks past due whose notice is not queued yet: read through the partial index
+    ``ix_open_tasks_overdue_due`` (only unnotified tasks are in it)."""
+    return select(OpenTask).where(OpenTask.due_at < now, OpenTask.overdue_notified_at.is_(None))
+
+
+def undelivered_due(now: datetime):
+    """Outbox rows due for (another) attempt, through the partial index ``ix_notifications_undelivered``
+    (delivered rows are not in it, so they are never scanned again)."""
+    return select(Notification.id).where(Notification.sent_at.is_(None), Notification.next_attempt_at <= now)
+
+
+def queue_overdue(session: Session, now: datetime, batch: int = 100) -> int:
     """One notice per overdue task, to its assignee or candidates and to the supervisors.
 
-    Only tasks past due and not yet notified are read (indexed ``due_at``, ``overdue_notified_at``
-    set here), so a round costs what is newly due, not the backlog of overdue tasks."""
-    overdue = session.scalars(select(OpenTask).where(OpenTask.due_at < now, OpenTask.overdue_notified_at.is_(None))
-                              .order_by(OpenTask.due_at).limit(batch)).all()
+    Only tasks past due and not yet notified are read (a partial index on ``due_at`` of unnotified
+    tasks, ``overdue_notified_at`` set here), so a round costs what is newly due, not the backlog of
+    overdue tasks; ``batch`` keeps the write transaction short (the next round takes the rest)."""
+    overdue = session.scalars(overdue_unnotified(now).order_by(OpenTask.due_at).limit(batch)).all()
     count = 0
     for task in overdue:
         task.overdue_notified_at = now
@@ -150,8 +162,8 @@ class Claimed:
 
 def claim(session: Session, now: datetime, limit: int = 50) -> list[Claimed]:
     """Lease up to ``limit`` due rows to the caller, who commits before sending."""
-    due = (select(Notification.id).where(Notification.sent_at.is_(None), Notification.next_attempt_at <= now)
-           .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True))
+    due = (undelivered_due(now).order_by(Notification.next_attempt_at, Notification.id).limit(limit)
+           .with_for_update(skip_locked=True))
     ids = list(session.scalars(due))
     if not ids:
         return []

@@ -108,7 +108,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["TIMERS"]:
         from web.scheduler import TimerScheduler
 
-        scheduler = TimerScheduler(engine, sessions, sender=make_sender())
+        scheduler = TimerScheduler(engine, sessions, sender=make_sender(),
+                                   read_sessions=app.extensions["aftersales"]["read_sessions"])
         scheduler.start()
         app.extensions["aftersales"]["scheduler"] = scheduler
     return app

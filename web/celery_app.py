@@ -57,20 +57,33 @@ def runtime():
     return engine, sessions, make_sender()
 
 
+@cache
+def read_sessions():
+    from engine.db import make_read_session_factory
+
+    _engine, sessions, _sender = runtime()
+    return make_read_session_factory(sessions.kw["bind"])
+
+
 @celery.task(name="aftersales.relay")
 def relay() -> dict:
     engine, sessions, _sender = runtime()
-    timers = jobs.due_timer_instances(engine, sessions, limit=1000)
+    reads = read_sessions()
+    # One read-only probe first: an idle relay takes no write lock and reads no backlog (issue 17).
+    due = jobs.due_work(engine, reads)
+    timers = jobs.due_timer_instances(engine, reads, limit=1000) if due.timers else []
     for instance_id in timers:
         fire_timer.apply_async((instance_id,), expires=EXPIRES)
-    starts = jobs.due_scheduled_starts(engine, sessions)
+    starts = jobs.due_scheduled_starts(engine, reads) if due.starts else []
     for key in starts:
         start_scheduled.apply_async((key,), expires=EXPIRES)
-    async_jobs = jobs.due_async_jobs(engine, sessions, limit=1000)
+    async_jobs = jobs.due_async_jobs(engine, reads, limit=1000) if due.async_jobs else []
     for job_id in async_jobs:
         run_async_job.apply_async((job_id,), expires=EXPIRES)
-    jobs.queue_overdue(engine, sessions)
-    deliver_notifications.apply_async(expires=EXPIRES)
+    if due.overdue:
+        jobs.queue_overdue(engine, sessions)
+    if due.overdue or due.outbox:
+        deliver_notifications.apply_async(expires=EXPIRES)
     return {"timers": len(timers), "starts": len(starts), "async_jobs": len(async_jobs)}
 
 

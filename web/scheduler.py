@@ -13,6 +13,7 @@ import threading
 import time
 
 from engine import company_calendar
+from engine.db import make_read_session_factory
 from engine.instances import ProcessEngine
 from engine.notifications import Sender
 
@@ -22,9 +23,13 @@ log = logging.getLogger(__name__)
 
 
 class TimerScheduler:
-    def __init__(self, engine: ProcessEngine, sessions, poll_seconds: float = 0.25, sender: Sender | None = None):
+    def __init__(self, engine: ProcessEngine, sessions, poll_seconds: float = 0.25, sender: Sender | None = None,
+                 read_sessions=None):
         self.engine = engine
         self.sessions = sessions
+        # Read-only sessions for the round's "anything due?" probe; the write sessions are opened only
+        # for due work, so an idle round never takes SQLite's write lock.
+        self.read_sessions = read_sessions or make_read_session_factory(sessions.kw["bind"])
         self.poll_seconds = poll_seconds
         self.sender = sender
         self._stop = threading.Event()
@@ -68,12 +73,26 @@ class TimerScheduler:
         if self._thread:
             self._thread.join(timeout=5)
 
+    def run_due(self) -> int:
+        """One round of the loop: probe what is due (one read-only statement), then run only those
+        parts, each in its own short write transactions. Returns how many cases moved on."""
+        due = jobs.due_work(self.engine, self.read_sessions)
+        moved = 0
+        if due.starts:
+            moved += jobs.run_scheduled_starts(self.engine, self.sessions)
+        if due.timers:
+            moved += jobs.fire_due_timers(self.engine, self.sessions)
+        if due.async_jobs:
+            moved += jobs.run_due_async_jobs(self.engine, self.sessions)
+        self.check_calendar()
+        if self.sender is not None and (due.overdue or due.outbox or moved):
+            self.run_notifications()
+        return moved
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.run_once()
-                self.check_calendar()
-                self.run_notifications()
+                self.run_due()
             except Exception:  # keep the scheduler alive whatever one round did
                 log.exception("background round failed")
             self._stop.wait(self.poll_seconds)
