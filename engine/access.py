@@ -220,6 +220,7 @@ ACTIONS = {
     "change_calendar": lambda a: a.is_admin,
     "read_access_log": lambda a: a.is_admin,
     "manage_users": lambda a: a.is_admin,
+    "manage_retention": lambda a: a.is_admin,  # retention settings, runs, legal hold (engine/retention.py)
 }
 
 

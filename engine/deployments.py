@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import diagram_xml, schedules
+from . import diagram_xml, retention, schedules
 from .diagram import ParsedFile, parse_files, read_files, timer_starts
 from .errors import DiagramInvalid, NotFound, Problem
 from .models import CurrentVersion, Definition, Deployment, VersionEvent
@@ -59,7 +59,7 @@ def validate(session: Session, files: dict[str, bytes], topics: set[str]) -> lis
             if k in seen:
                 raise DiagramInvalid([Problem(pf.filename, k, None, f"'{k}' is also defined in {seen[k]}")])
             seen[k] = pf.filename
-    problems = [p for pf in first if pf.kind == "bpmn" for p in _timer_start_problems(pf)]
+    problems = [p for pf in first if pf.kind == "bpmn" for p in _timer_start_problems(pf) + _ttl_problems(pf)]
     if problems:
         raise DiagramInvalid(problems)
     context = _context(session, files, own)
@@ -78,6 +78,24 @@ def _timer_start_problems(pf: ParsedFile) -> list[Problem]:
             schedules.parse(kind, text)
         except ValueError as exc:
             problems.append(Problem(pf.filename, element, line, str(exc)))
+    return problems
+
+
+def _ttl_days(pf: ParsedFile, key: str) -> int | None:
+    """The process's ``camunda:historyTimeToLive`` in days (checked by :func:`_ttl_problems`)."""
+    text, _line = retention.ttl_of(diagram_xml.parse(pf.content, pf.filename), key)
+    return retention.parse_ttl(text)
+
+
+def _ttl_problems(pf: ParsedFile) -> list[Problem]:
+    problems = []
+    root = diagram_xml.parse(pf.content, pf.filename)
+    for key in pf.keys:
+        text, line = retention.ttl_of(root, key)
+        try:
+            retention.parse_ttl(text)
+        except ValueError as exc:
+            problems.append(Problem(pf.filename, key, line, str(exc)))
     return problems
 
 
@@ -114,6 +132,7 @@ def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetim
             session.add(Definition(
                 key=key, version=version, kind=pf.kind, name=pf.names.get(key, key), filename=pf.filename,
                 xml=pf.content, content_hash=pf.content_hash, deployment_id=deployment.id,
+                history_ttl_days=_ttl_days(pf, key) if pf.kind == "bpmn" else None,
                 deployed_at=now, deployed_by=user, comment=comment,
             ))
             result.definitions.append(DeployedDefinition(key, version, pf.kind, True))

@@ -6,6 +6,7 @@ Handlers keep their own tables (``handlers/records.py``) on the same metadata.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -109,6 +110,8 @@ class Definition(Base):
     filename: Mapped[str] = mapped_column(String(300))
     xml: Mapped[bytes] = mapped_column(LargeBinary)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # The diagram's camunda:historyTimeToLive in days (None: the retention setting's default).
+    history_ttl_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deployed_by: Mapped[str] = mapped_column(String(80))
@@ -136,8 +139,18 @@ class Instance(Base):
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_by: Mapped[str] = mapped_column(String(80))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # The end event the case finished on: what KPIs count outcomes by, kept when its history goes.
+    outcome: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Retention (engine/retention.py): kept whatever the periods say while held (complaint, legal).
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    legal_hold_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the customer's personal data was anonymised, and when history/documents were removed.
+    anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    history_removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # What the removed history said that KPIs read: completions per element ({"quality_check": 2}).
+    figures: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     __mapper_args__ = {"version_id_col": revision}
 
@@ -369,3 +382,34 @@ class AsyncJob(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Setting(Base):
+    """A setting an admin changes on a page (retention periods, the cleanup window): name -> JSON value.
+    A name without a row has its default in code (``engine/retention.py`` ``DEFAULTS``)."""
+
+    __tablename__ = "settings"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    changed_by: Mapped[str] = mapped_column(String(80))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RetentionRun(Base):
+    """One cleanup run (the nightly job, or ``aftersales retention run``): what it removed, per batch.
+
+    ``night`` is the local date of a scheduled run (unique: one per night however many workers try);
+    None for a run started by hand."""
+
+    __tablename__ = "retention_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    night: Mapped[date | None] = mapped_column(Date, nullable=True, unique=True)
+    started_by: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # the moment the periods are counted from, fixed for the whole run
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    notifications: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[int] = mapped_column(Integer, default=0)
+    anonymised: Mapped[int] = mapped_column(Integer, default=0)
+    batches: Mapped[list] = mapped_column(JSON, default=list)  # [{"at", "notifications", "removed", "anonymised"}]

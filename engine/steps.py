@@ -350,6 +350,9 @@ class Step:
             inst.ended_at = self.now
             inst.variables = state.clean_data(wf.data or self._last_data(wf))
             inst.workflow = None
+            # the end event reached: KPIs count outcomes by it, and it stays when the history goes
+            inst.outcome = next((h["element_id"] for h in reversed(self.history) if h["kind"] == "EndEvent"),
+                                inst.outcome)
             finished = True
         else:
             inst.workflow = state.dump(wf)

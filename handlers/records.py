@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine import retention
 from engine.models import Base
 
 
@@ -81,3 +83,9 @@ class Counter(Base):
     prefix: Mapped[str] = mapped_column(String(10), primary_key=True)
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Retention (engine/retention.py): a case's documents and approvals go with its history; documents'
+# contact fields (customer, addressee) are anonymised with the case.
+retention.register_case_records(cast(Table, Document.__table__), "data")
+retention.register_case_records(cast(Table, Approval.__table__))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from functools import cache
 
 from celery import Celery
@@ -84,7 +85,21 @@ def relay() -> dict:
         jobs.queue_overdue(engine, sessions)
     if due.overdue or due.outbox:
         deliver_notifications.apply_async(expires=EXPIRES)
+    if time.monotonic() - _retention_relayed[0] >= RETENTION_SECONDS:  # the nightly cleanup, once a minute
+        _retention_relayed[0] = time.monotonic()
+        run_retention.apply_async(expires=EXPIRES)
     return {"timers": len(timers), "starts": len(starts), "async_jobs": len(async_jobs)}
+
+
+RETENTION_SECONDS = 60
+_retention_relayed = [float("-inf")]
+
+
+@celery.task(name="aftersales.retention")
+def run_retention() -> int | None:
+    """Tonight's retention run, 20 s of batches at a time (nothing outside the window)."""
+    engine, sessions, _sender = runtime()
+    return jobs.retention_round(engine, sessions, budget_seconds=20)
 
 
 @celery.task(name="aftersales.fire_timer")

@@ -208,6 +208,49 @@ def export_name(filename: str, fallback: str) -> str:
     return name
 
 
+@main.group("retention")
+def retention_group() -> None:
+    """Retention: the cleanup of old notifications, case history and customers' personal data."""
+
+
+@retention_group.command("run")
+@click.option("--dry-run", is_flag=True, help="Only say what a run now would remove and anonymise.")
+@click.option("--list/--no-list", "listing", default=True, show_default=True,
+              help="With --dry-run: list the case numbers.")
+def retention_run(dry_run: bool, listing: bool) -> None:
+    """Run the cleanup now (the nightly job runs it in its window by itself)."""
+    from engine import retention
+
+    from . import jobs
+
+    engine, sessions, _db = _build()
+    if dry_run:
+        with sessions() as session:
+            settings = retention.load(session)
+            now = engine.clock.now()
+            plan = retention.plan(session, settings, now)
+            click.echo(f"as of {now.isoformat()}: {plan.notifications} delivered notifications deleted, "
+                       f"{plan.remove} cases' history removed, {plan.anonymise} more cases anonymised, "
+                       f"{plan.held} kept (held)")
+            for what in ("remove", "anonymise", "held") if listing else ():
+                after = None
+                while True:
+                    page, after = retention.due_cases(session, settings, now, what, after=after, limit=500)
+                    for case in page:
+                        click.echo(f"{what}\t{case.id}\t{case.business_key or ''}\t{case.key}")
+                    if after is None:
+                        break
+        return
+    run_id = jobs.retention_run(engine, sessions, "cli")
+    with sessions() as session:
+        from engine.models import RetentionRun
+
+        run = session.get(RetentionRun, run_id)
+        assert run is not None
+        click.echo(f"retention run {run.id}: {run.notifications} notifications deleted, {run.removed} cases' "
+                   f"history removed, {run.anonymised} cases anonymised, in {len(run.batches)} batches")
+
+
 @main.group()
 def users() -> None:
     """Manage users."""

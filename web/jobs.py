@@ -11,10 +11,10 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import async_tasks, notifications
+from engine import async_tasks, notifications, retention
 from engine.errors import Conflict
 from engine.instances import ProcessEngine, due_timers_query
 from engine.models import AsyncJob, ScheduledStart
@@ -174,3 +174,65 @@ def run_async_job(engine: ProcessEngine, sessions, job_id: int) -> str:
 def run_due_async_jobs(engine: ProcessEngine, sessions) -> int:
     return sum(run_async_job(engine, sessions, j) in ("done", "incident")
                for j in due_async_jobs(engine, sessions))
+
+
+# --- retention (engine/retention.py) -------------------------------------------------------------
+
+
+def retention_batches(engine: ProcessEngine, sessions, run_id: int, budget_seconds: float | None = None) -> bool:
+    """Run batches of a retention run, each its own short transaction, until nothing is left (True)
+    or ``budget_seconds`` are spent (False: the next call goes on where this one stopped)."""
+    import time
+
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    while True:
+        with sessions() as session:
+            settings = retention.load(session)
+            try:
+                more = retention.next_batch(session, run_id, settings, engine.clock.now())
+                session.commit()
+            except (StaleDataError, OperationalError) as exc:  # another worker had the rows; next time
+                session.rollback()
+                log.warning("retention batch of run %s not done: %s", run_id, exc)
+                return False
+        if not more:
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+
+
+def retention_run(engine: ProcessEngine, sessions, by: str) -> int:
+    """A whole run now, outside the window too (``aftersales retention run``); returns the run's id."""
+    with sessions() as session:
+        run = retention.start_run(session, retention.load(session), by, engine.clock.now())
+        session.commit()
+        run_id = run.id
+    retention_batches(engine, sessions, run_id)
+    return run_id
+
+
+def retention_round(engine: ProcessEngine, sessions, budget_seconds: float = 5.0) -> int | None:
+    """The nightly cleanup: inside the window, tonight's run (made once, whichever worker comes first)
+    goes on for ``budget_seconds``; outside the window, or once tonight's run ended, nothing happens.
+    Returns the id of the run worked on, or None."""
+    now = engine.clock.now()
+    with sessions() as session:
+        settings = retention.load(session)
+        if not settings.enabled or not retention.in_window(settings, now):
+            return None
+        night = retention.night_of(settings, now)
+        run = retention.night_run(session, night)
+        if run is not None and run.ended_at is not None:
+            return None
+        if run is None:
+            try:
+                run = retention.start_run(session, settings, "system", now, night=night)
+                session.commit()
+            except IntegrityError:  # another worker started tonight's run first
+                session.rollback()
+                run = retention.night_run(session, night)
+                if run is None or run.ended_at is not None:
+                    return None
+        run_id = run.id
+    retention_batches(engine, sessions, run_id, budget_seconds)
+    return run_id

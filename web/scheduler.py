@@ -35,6 +35,7 @@ class TimerScheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._calendar_checked = float("-inf")
+        self._retention_checked = float("-inf")
 
     def run_once(self) -> int:
         """Start the cases timer start events ask for, then fire every timer due now.
@@ -56,6 +57,14 @@ class TimerScheduler:
             queued = company_calendar.warn_admins(session, self.engine.calendar(session), self.engine.clock.now())
             session.commit()
         return queued
+
+    def run_retention(self, every_seconds: float = 60) -> int | None:
+        """The nightly cleanup (``web/jobs.py`` ``retention_round``), looked at once a minute: outside
+        its window it costs one settings read a minute; inside, a few seconds of batches."""
+        if time.monotonic() - self._retention_checked < every_seconds:
+            return None
+        self._retention_checked = time.monotonic()
+        return jobs.retention_round(self.engine, self.sessions)
 
     def run_notifications(self) -> tuple[int, int]:
         """Mark newly overdue tasks, then hand what is due in the outbox to the sender."""
@@ -93,6 +102,7 @@ class TimerScheduler:
         while not self._stop.is_set():
             try:
                 self.run_due()
+                self.run_retention()
             except Exception:  # keep the scheduler alive whatever one round did
                 log.exception("background round failed")
             self._stop.wait(self.poll_seconds)

@@ -75,6 +75,9 @@ def instance_view(e: ProcessEngine, session: Session, instance: Instance, histor
         "business_key": instance.business_key, "state": instance.state,
         "started_by": instance.started_by, "started_at": iso(instance.started_at),
         "ended_at": iso(instance.ended_at),
+        # retention (engine/retention.py): kept while held; personal data and history gone once these are set
+        "legal_hold": instance.legal_hold, "anonymised_at": iso(instance.anonymised_at),
+        "history_removed_at": iso(instance.history_removed_at),
         "variables": e.variables(session, instance),
         "tasks": [task_view(e, session, t, instance=instance) for t in e.open_tasks(session, instance.id)],
         "error": {"element_id": instance.error_element, "message": instance.error_message}

@@ -144,6 +144,25 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
     "api.incidents.correct": ("Correct the variables of a case in error, with the reason (recorded in its history)", {
         "requestBody": _json({"variables": _VARIABLES, "reason": {"type": "string", "minLength": 1}},
                              ("variables", "reason"))}, 200, _OBJECT),
+    "api.retention.show": ("Retention settings, what the next run removes and anonymises, the last runs (admins)",
+                           {}, 200, _OBJECT),
+    "api.retention.change_settings": ("Change retention settings (admins); every value checked, nothing stored if one is wrong", {
+        "requestBody": _json({"notifications_days": {"type": "integer", "minimum": 1, "maximum": 36500},
+                              "history_days": {"type": "integer", "minimum": 1, "maximum": 36500},
+                              "personal_data_days": {"type": "integer", "minimum": 1, "maximum": 36500},
+                              "window": {"type": "string", "example": "01:00-05:00"},
+                              "timezone": {"type": "string", "example": "Asia/Shanghai"},
+                              "batch_size": {"type": "integer", "minimum": 1, "maximum": 5000},
+                              "enabled": {"type": "boolean"}})}, 200, _OBJECT),
+    "api.retention.due": ("One page of the cases the next run removes, anonymises or keeps because held (admins)", {
+        "parameters": [_query("what", {"type": "string", "enum": ["remove", "anonymise", "held"]}, "default remove"),
+                       _query("after", _ID, "the last case id of the page before"),
+                       _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "cases per page (default 50)")]},
+        200, _OBJECT),
+    "api.retention.legal_hold": ("Set or release a case's legal hold, with the reason (admins; recorded in its history)", {
+        "requestBody": _json({"hold": {"type": "boolean", "default": True},
+                              "reason": {"type": "string", "minLength": 1, "maxLength": 500}}, ("reason",))},
+        200, _OBJECT),
     "api.openapi.document": ("This document", {}, 200, _OBJECT),
 }
 

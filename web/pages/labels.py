@@ -111,6 +111,13 @@ _ERRORS = [
     (re.compile(r"^the event ends \((\S+)\) before it starts \((\S+)\)$"),
      lambda m: _l("the event ends (%(end)s) before it starts (%(start)s)", end=m[1], start=m[2])),
     (re.compile(r"^the event spans (\d+) days; .*$"), lambda m: _l("the event spans %(n)s days, longer than any holiday", n=m[1])),
+    # retention settings (engine/retention.py)
+    (re.compile(r"^must be a whole number from (\d+) to (\d+)$"),
+     lambda m: _l("must be a whole number from %(low)s to %(high)s", low=m[1], high=m[2])),
+    (re.compile(r"^must be a time range like 01:00-05:00 .*$"),
+     lambda m: _l("must be a time range like 01:00-05:00 (24-hour clock, start and end differ)")),
+    (re.compile(r"^must be a time zone name like Asia/Shanghai$"), lambda m: _l("must be a time zone name like Asia/Shanghai")),
+    (re.compile(r"^must be true or false$"), lambda m: _l("must be true or false")),
 ]
 
 
