@@ -15,6 +15,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
+from engine import case_search
+
 revision = '0008'
 down_revision = '0007'
 branch_labels = None
@@ -83,6 +85,9 @@ def upgrade() -> None:
     bind.execute(sa.text(
         "UPDATE instances SET outcome = (SELECT h.element_id FROM history h WHERE h.instance_id = instances.id "
         "AND h.kind = 'EndEvent' ORDER BY h.id DESC LIMIT 1) WHERE state = 'completed'"))
+    # SQLite rebuilt the instances table above, which drops the case search triggers (revision 0007)
+    case_search.uninstall(bind)
+    case_search.install(bind)
 
 
 def downgrade() -> None:
@@ -94,6 +99,8 @@ def downgrade() -> None:
         batch_op.drop_column('legal_hold_reason')
         batch_op.drop_column('legal_hold')
         batch_op.drop_column('outcome')
+    case_search.uninstall(op.get_bind())
+    case_search.install(op.get_bind())
     with op.batch_alter_table('definitions', schema=None) as batch_op:
         batch_op.drop_column('history_ttl_days')
     op.drop_table('settings')
