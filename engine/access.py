@@ -211,6 +211,7 @@ ACTIONS = {
     "change_calendar": lambda a: a.is_admin,
     "read_access_log": lambda a: a.is_admin,
     "manage_users": lambda a: a.is_admin,
+    "read_kpis": supervises,  # the dashboard (R25): supervisors and admins
 }
 
 

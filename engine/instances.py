@@ -16,7 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import access, company_calendar, deployments, due_dates, forms, limits, live, schedules, state
+from . import access, company_calendar, deployments, due_dates, forms, kpis, limits, live, schedules, state
 from .clock import Clock, use_clock
 from .db import as_utc
 from .errors import Conflict, FormInvalid, InvalidRequest, NoMatchingMessage, NotFound, NotPermitted
@@ -440,6 +440,7 @@ class ProcessEngine:
         with use_clock(self.clock):
             spiff_task.run()
         step.record(spiff_task, "UserTask", actor.username, values)
+        kpis.note_late(session, instance, task, actor.username, step.now)
         step.advance(wf)
         step.save(wf)
         return instance
