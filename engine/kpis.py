@@ -33,7 +33,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import ARRAY, DateTime, Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from .db import as_utc
@@ -128,6 +129,7 @@ def note_late(session: Session, instance: Instance, task: OpenTask, by: str, now
         return
     session.add(LateTask(instance_id=instance.id, element_id=task.element_id,
                          rule=sla_rule(instance.key, task.element_id), candidate_groups=task.candidate_groups,
+                         product_model=instance.product_model, region=instance.region,
                          completed_by=by, due_at=as_utc(task.due_at), completed_at=as_utc(now)))
 
 
@@ -170,16 +172,19 @@ def note_finished(session: Session, instance: Instance, variables: dict) -> None
 # --- reading them ---------------------------------------------------------------------------------
 
 
-def _bucket(session: Session, column, by: str, tz: ZoneInfo, now: datetime):
-    """The SQL text of a moment's local month (YYYY-MM) or week (its Monday, YYYY-MM-DD)."""
-    if session.get_bind().dialect.name == "postgresql":
-        local = func.timezone(tz.key, column)
-        return func.to_char(func.date_trunc(by, local), "YYYY-MM" if by == "month" else "YYYY-MM-DD")
-    offset = as_utc(now).astimezone(tz).utcoffset() or timedelta()  # type: ignore[union-attr]
-    shift = f"{int(offset.total_seconds()) // 60:+d} minutes"
-    if by == "month":
-        return func.strftime("%Y-%m", column, shift)
-    return func.date(column, shift, "weekday 0", "-6 days")
+BEFORE = "before"  # open cases reported before the period, in rows by month or week
+
+
+def time_buckets(span: Period, by: str) -> list[tuple[str, datetime]]:
+    """Each local month (key YYYY-MM) or week (key: its Monday, YYYY-MM-DD) the period touches, with the
+    UTC moment it starts (the first one at the period's start)."""
+    cur = span.start.replace(day=1) if by == "month" else span.start - timedelta(days=span.start.weekday())
+    found = []
+    while cur <= span.end:
+        begins = datetime.combine(cur, datetime.min.time(), span.tz).astimezone(UTC)
+        found.append((cur.isoformat()[:7] if by == "month" else cur.isoformat(), max(begins, span.lo)))
+        cur = (date(cur.year + cur.month // 12, cur.month % 12 + 1, 1) if by == "month" else cur + timedelta(days=7))
+    return found
 
 
 def _first_group(session: Session, column):
@@ -190,50 +195,84 @@ def _first_group(session: Session, column):
 
 _CASE_DIMS = {"group": Instance.team, "technician": Instance.technician, "product": Instance.product_model,
               "region": Instance.region}
+_LATE_DIMS = {"group": None, "technician": LateTask.completed_by, "product": LateTask.product_model,
+              "region": LateTask.region}
 
 
 class Query:
-    """The selects behind each figure: counted with GROUP BY, or listed (drill-down) with the same WHERE."""
+    """The selects behind each figure: counted with GROUP BY, or listed (drill-down) with the same WHERE.
+
+    Each source answers ``(dimension, where, moment)``: rows by month or week are the index of the
+    bucket ``moment`` falls in (PostgreSQL's ``width_bucket`` over the buckets' starts: no date
+    arithmetic per row), turned into keys in Python; a drill-down by month or week is a range on ``moment``."""
 
     def __init__(self, session: Session, span: Period, by: str, now: datetime):
         self.session, self.span, self.by, self.now = session, span, by, as_utc(now)
+        self.timed = by in ("month", "week")
+        self.buckets = time_buckets(span, by) if self.timed else []
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+
+    def time_dim(self, moment):
+        starts = [start for _key, start in self.buckets]
+        if self.postgres:
+            return func.width_bucket(moment, cast(postgresql.array(starts), ARRAY(DateTime(timezone=True)))) - 1
+        return case(*[(moment < start, literal(i - 1)) for i, start in enumerate(starts)], else_=literal(len(starts) - 1))
+
+    def key_of(self, value: Any) -> str:
+        if value is None:
+            return ""
+        if self.timed:
+            index = int(value)
+            return BEFORE if index < 0 else self.buckets[index][0]
+        return str(value)
+
+    def matching(self, dim, moment, key: str | None) -> list:
+        """The WHERE of one row: ``key`` None is every row, "" the unknown value."""
+        if key is None:
+            return []
+        if self.timed:
+            keys = [k for k, _start in self.buckets]
+            if key == BEFORE:
+                return [moment < self.buckets[0][1]]
+            if key not in keys:
+                raise InvalidRequest(f"key: '{key[:40]}' is not a {self.by} of the period")
+            i = keys.index(key)
+            upper = [moment < self.buckets[i + 1][1]] if i + 1 < len(keys) else []
+            return [moment >= self.buckets[i][1], *upper]
+        return [dim.is_(None)] if key == "" else [dim == key]
 
     def case_dim(self, moment):
-        if self.by in ("month", "week"):
-            return _bucket(self.session, moment, self.by, self.span.tz, self.now)  # type: ignore[arg-type]
-        return _CASE_DIMS[self.by]
+        return self.time_dim(moment) if self.timed else _CASE_DIMS[self.by]
 
     def in_period(self, column):
         return and_(column >= self.span.lo, column < self.span.hi)
 
-    # each source: (dimension expression, FROM/WHERE select of instance ids)
-    def reported(self, key: str):
-        return self.case_dim(Instance.started_at), [Instance.key == key, self.in_period(Instance.started_at)]
+    def reported(self, key: str | None = None):
+        keys = [Instance.key.in_((SERVICE_KEY, COMPLAINT_KEY)) if key is None else Instance.key == key]
+        return self.case_dim(Instance.started_at), [*keys, self.in_period(Instance.started_at)], Instance.started_at
 
     def finished(self, *extra):
         return self.case_dim(Instance.ended_at), [Instance.key == SERVICE_KEY, Instance.state == "completed",
-                                                  self.in_period(Instance.ended_at), *extra]
+                                                  self.in_period(Instance.ended_at), *extra], Instance.ended_at
 
     def late(self, rule: str | None = None):
-        if self.by in ("month", "week"):
-            dim = _bucket(self.session, LateTask.completed_at, self.by, self.span.tz, self.now)  # type: ignore[arg-type]
+        if self.timed:
+            dim = self.time_dim(LateTask.completed_at)
         elif self.by == "group":
             dim = _first_group(self.session, LateTask.candidate_groups)
-        elif self.by == "technician":
-            dim = LateTask.completed_by
         else:
-            dim = _CASE_DIMS[self.by]
+            dim = _LATE_DIMS[self.by]
         where = [LateTask.rule.is_not(None) if rule is None else LateTask.rule == rule,
                  self.in_period(LateTask.completed_at)]
-        return dim, where
+        return dim, where, LateTask.completed_at
 
     def rule_of_open(self):
         return case(*[(and_(Instance.key == k, OpenTask.element_id == e), literal(r)) for (k, e), r in SLA_RULES.items()],
                     else_=None)
 
     def overdue(self, rule: str | None = None):
-        if self.by in ("month", "week"):
-            dim = _bucket(self.session, OpenTask.due_at, self.by, self.span.tz, self.now)  # type: ignore[arg-type]
+        if self.timed:
+            dim = self.time_dim(OpenTask.due_at)
         elif self.by == "group":
             dim = _first_group(self.session, OpenTask.candidate_groups)
         elif self.by == "technician":
@@ -243,7 +282,7 @@ class Query:
         ruled = self.rule_of_open()
         where = [OpenTask.due_at < self.now, self.in_period(OpenTask.due_at),
                  ruled.is_not(None) if rule is None else ruled == rule]
-        return dim, where
+        return dim, where, OpenTask.due_at
 
     def open_cases(self, age: tuple[str, int, int | None] | None = None):
         dim = self.case_dim(Instance.started_at)
@@ -253,7 +292,7 @@ class Query:
             where.append(Instance.started_at <= self.now - timedelta(days=low))
             if high is not None:
                 where.append(Instance.started_at > self.now - timedelta(days=high))
-        return dim, where
+        return dim, where, Instance.started_at
 
     def age_bucket(self):
         whens = []
@@ -278,8 +317,8 @@ def figures(session: Session, span: Period, by: str, now: datetime) -> dict:
     q = Query(session, span, by, now)
     rows: dict[str, dict] = {}
 
-    def row(key: Any) -> dict:
-        k = _key(key)
+    def row(value: Any, raw: bool = True) -> dict:
+        k = q.key_of(value) if raw else value
         if k not in rows:
             rows[k] = {"key": k, "service_cases": 0, "complaints": 0, "work_orders": 0, "work_orders_late": 0,
                        "repairs_checked": 0, "first_time_fixes": 0, "rated_cases": 0, "satisfaction_sum": 0.0,
@@ -287,19 +326,17 @@ def figures(session: Session, span: Period, by: str, now: datetime) -> dict:
         return rows[k]
 
     # 1. reported cases: service cases and complaints
-    dim = q.case_dim(Instance.started_at)
+    dim, where, _moment = q.reported()
     for key, services, complaints in session.execute(
             select(dim, func.sum(case((Instance.key == SERVICE_KEY, 1), else_=0)),
-                   func.sum(case((Instance.key == COMPLAINT_KEY, 1), else_=0)))
-            .where(Instance.key.in_((SERVICE_KEY, COMPLAINT_KEY)), q.in_period(Instance.started_at))
-            .group_by(dim)):
+                   func.sum(case((Instance.key == COMPLAINT_KEY, 1), else_=0))).where(*where).group_by(dim)):
         r = row(key)
         r["service_cases"], r["complaints"] = int(services or 0), int(complaints or 0)
     # 2. finished repairs: work orders, first-time fixes, satisfaction
-    dim, where = q.finished()
+    dim, where, _moment = q.finished()
     for key, orders, late, checked, fixed, rated, score in session.execute(
-            select(dim, func.coalesce(func.sum(Instance.work_orders), 0), func.coalesce(func.sum(Instance.work_orders_late), 0),
-                   func.count(Instance.first_time_fix),
+            select(dim, func.coalesce(func.sum(Instance.work_orders), 0),
+                   func.coalesce(func.sum(Instance.work_orders_late), 0), func.count(Instance.first_time_fix),
                    func.sum(case((Instance.first_time_fix.is_(True), 1), else_=0)),
                    func.count(Instance.satisfaction), func.coalesce(func.sum(Instance.satisfaction), 0))
             .where(*where).group_by(dim)):
@@ -307,27 +344,25 @@ def figures(session: Session, span: Period, by: str, now: datetime) -> dict:
         r.update(work_orders=int(orders), work_orders_late=int(late), repairs_checked=int(checked),
                  first_time_fixes=int(fixed or 0), rated_cases=int(rated), satisfaction_sum=float(score))
     # 3. breaches: late completions and open overdue tasks
-    dim, where = q.late()
-    needs_case = by in ("product", "region")
-    late_q = select(dim, LateTask.rule, func.count()).select_from(LateTask).where(*where)
-    if needs_case:
-        late_q = late_q.join(Instance, Instance.id == LateTask.instance_id)
-    for key, rule, n in session.execute(late_q.group_by(dim, LateTask.rule)):
+    dim, where, _moment = q.late()
+    for key, rule, n in session.execute(
+            select(dim, LateTask.rule, func.count()).select_from(LateTask).where(*where).group_by(dim, LateTask.rule)):
         row(key)["breaches"][rule] += int(n)
-    dim, where = q.overdue()
+    dim, where, _moment = q.overdue()
     ruled = q.rule_of_open()
     for key, rule, n in session.execute(
             select(dim, ruled, func.count()).select_from(OpenTask).join(Instance, Instance.id == OpenTask.instance_id)
             .where(*where).group_by(dim, ruled)):
         row(key)["breaches"][rule] += int(n)
     # 4. open cases by age (now)
-    dim, where = q.open_cases()
+    dim, where, _moment = q.open_cases()
     bucket = q.age_bucket()
     for key, age, n in session.execute(select(dim, bucket, func.count()).where(*where).group_by(dim, bucket)):
         row(key)["open"][age] += int(n)
 
-    ordered = [rows[k] for k in sorted(rows, key=lambda k: (k == "", k))]
-    total = row("__total__")
+    order = {k: i for i, (k, _start) in enumerate(q.buckets)}
+    ordered = [rows[k] for k in sorted(rows, key=lambda k: (k == "", order.get(k, -1) if q.timed else 0, k))]
+    total = row("__total__", raw=False)
     del rows["__total__"]
     for r in ordered:
         for name in ("service_cases", "complaints", "work_orders", "work_orders_late", "repairs_checked",
@@ -362,20 +397,15 @@ def cases_query(session: Session, span: Period, by: str, now: datetime, name: st
     "" the unknown value) — the same conditions the counts use."""
     q = Query(session, span, by, now)
 
-    def where_key(dim) -> list:
-        if key is None:
-            return []
-        return [dim.is_(None)] if key == "" else [dim == key]
-
-    def ids(dim, where, frm=None, join=None) -> Select:
+    def ids(source, frm=None, join: bool = False) -> Select:
+        dim, where, moment = source
         s = select(Instance.id) if frm is None else select(frm.instance_id).select_from(frm)
-        if join is not None:
-            s = s.join(Instance, Instance.id == join.instance_id)
-        return s.where(*where, *where_key(dim))
+        if join:
+            s = s.join(Instance, Instance.id == frm.instance_id)
+        return s.where(*where, *q.matching(dim, moment, key))
 
     if name in ("service_cases", "complaints"):
-        dim, where = q.reported(SERVICE_KEY if name == "service_cases" else COMPLAINT_KEY)
-        return ids(dim, where)
+        return ids(q.reported(SERVICE_KEY if name == "service_cases" else COMPLAINT_KEY))
     finished = {
         "work_orders": Instance.work_orders > 0,
         "work_orders_late": Instance.work_orders_late > 0,
@@ -386,19 +416,15 @@ def cases_query(session: Session, span: Period, by: str, now: datetime, name: st
         "rated_cases": Instance.satisfaction.is_not(None),
     }
     if name in finished:
-        dim, where = q.finished(finished[name])
-        return ids(dim, where)
+        return ids(q.finished(finished[name]))
     if name.startswith("breach_"):
         rule = name.removeprefix("breach_")
-        dim, where = q.late(rule)
-        late = ids(dim, where, LateTask, LateTask if by in ("product", "region") else None)
-        dim, where = q.overdue(rule)
-        overdue = ids(dim, where, OpenTask, OpenTask)
+        late = ids(q.late(rule), LateTask)
+        overdue = ids(q.overdue(rule), OpenTask, join=True)
         return select(Instance.id).where(or_(Instance.id.in_(late), Instance.id.in_(overdue)))
     if name.startswith("open_"):
         age = next(a for a in AGES if a[0] == name.removeprefix("open_"))
-        dim, where = q.open_cases(age)
-        return ids(dim, where)
+        return ids(q.open_cases(age))
     raise InvalidRequest(f"metric: '{name}' is not one of {', '.join(METRICS)}")
 
 

@@ -182,7 +182,7 @@ def test_the_page_shows_the_numbers_with_links_to_their_cases(seeded):
     page = client.get("/dashboard?by=month").get_data(as_text=True)
     assert "投诉率" in page and "一次修复率" in page and "33.3%" in page and "50.0%" in page
     assert 'data-drill="work_orders_late"' not in page  # on-time shown, late is its complement
-    assert f'href="/dashboard/cases?from=2026-06-01&amp;to=2026-11-26&amp;by=month&amp;metric=first_time_fixes&amp;key=2026-11"' in page
+    assert 'href="/dashboard/cases?from=2026-06-01&amp;to=2026-11-26&amp;by=month&amp;metric=first_time_fixes&amp;key=2026-11"' in page
     assert "build/dashboard.js" in page and "cdn" not in page.lower()
     listed = client.get("/dashboard/cases?from=2026-06-01&to=2026-11-26&by=month&metric=first_time_fixes&key=2026-11")
     assert listed.status_code == 200

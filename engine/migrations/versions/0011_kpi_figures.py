@@ -28,6 +28,8 @@ def upgrade() -> None:
     sa.Column('completed_by', sa.String(length=80), nullable=False),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('product_model', sa.String(length=200), nullable=True),
+    sa.Column('region', sa.String(length=60), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -44,8 +46,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('work_orders_late', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('first_time_fix', sa.Boolean(), nullable=True))
         batch_op.add_column(sa.Column('satisfaction', sa.Float(), nullable=True))
-        batch_op.create_index('ix_instances_key_ended', ['key', 'ended_at'], unique=False)
-        batch_op.create_index('ix_instances_key_started', ['key', 'started_at'], unique=False)
+        batch_op.create_index('ix_instances_key_ended', ['key', 'ended_at'], unique=False, postgresql_include=[
+            'state', 'work_orders', 'work_orders_late', 'first_time_fix', 'satisfaction', 'product_model', 'region',
+            'technician', 'team'])
+        batch_op.create_index('ix_instances_key_started', ['key', 'started_at'], unique=False,
+                              postgresql_include=['product_model', 'region', 'technician', 'team'])
 
 
 
