@@ -207,7 +207,8 @@ class Query:
     arithmetic per row), turned into keys in Python; a drill-down by month or week is a range on ``moment``."""
 
     def __init__(self, session: Session, span: Period, by: str, now: datetime):
-        self.session, self.span, self.by, self.now = session, span, by, as_utc(now)
+        self.session, self.span, self.by = session, span, by
+        self.now: datetime = as_utc(now)  # type: ignore[assignment]
         self.timed = by in ("month", "week")
         self.buckets = time_buckets(span, by) if self.timed else []
         self.postgres = session.get_bind().dialect.name == "postgresql"
@@ -286,7 +287,7 @@ class Query:
 
     def open_cases(self, age: tuple[str, int, int | None] | None = None):
         dim = self.case_dim(Instance.started_at)
-        where = [Instance.key.in_(OPEN_KEYS), Instance.state.in_(("running", "error"))]
+        where: list[Any] = [Instance.key.in_(OPEN_KEYS), Instance.state.in_(("running", "error"))]
         if age is not None:
             _name, low, high = age
             where.append(Instance.started_at <= self.now - timedelta(days=low))

@@ -53,7 +53,7 @@ def region_of(address: object) -> str | None:
         if text.startswith(province):
             return province
     for length in (4, 3, 2):
-        province = CITIES.get(text[:length])
-        if province:
-            return province
+        found = CITIES.get(text[:length])
+        if found:
+            return found
     return None
