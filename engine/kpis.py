@@ -172,7 +172,7 @@ def note_finished(session: Session, instance: Instance, variables: dict) -> None
 # --- reading them ---------------------------------------------------------------------------------
 
 
-BEFORE = "before"  # open cases reported before the period, in rows by month or week
+BEFORE, AFTER = "before", "after"  # open cases reported before / after the period, in rows by month or week
 
 
 def time_buckets(span: Period, by: str) -> list[tuple[str, datetime]]:
@@ -214,7 +214,7 @@ class Query:
         self.postgres = session.get_bind().dialect.name == "postgresql"
 
     def time_dim(self, moment):
-        starts = [start for _key, start in self.buckets]
+        starts = [*(start for _key, start in self.buckets), self.span.hi]  # the last index: after the period
         if self.postgres:
             return func.width_bucket(moment, cast(postgresql.array(starts), ARRAY(DateTime(timezone=True)))) - 1
         return case(*[(moment < start, literal(i - 1)) for i, start in enumerate(starts)], else_=literal(len(starts) - 1))
@@ -224,7 +224,7 @@ class Query:
             return ""
         if self.timed:
             index = int(value)
-            return BEFORE if index < 0 else self.buckets[index][0]
+            return BEFORE if index < 0 else AFTER if index >= len(self.buckets) else self.buckets[index][0]
         return str(value)
 
     def matching(self, dim, moment, key: str | None) -> list:
@@ -235,10 +235,12 @@ class Query:
             keys = [k for k, _start in self.buckets]
             if key == BEFORE:
                 return [moment < self.buckets[0][1]]
+            if key == AFTER:
+                return [moment >= self.span.hi]
             if key not in keys:
                 raise InvalidRequest(f"key: '{key[:40]}' is not a {self.by} of the period")
             i = keys.index(key)
-            upper = [moment < self.buckets[i + 1][1]] if i + 1 < len(keys) else []
+            upper = [moment < (self.buckets[i + 1][1] if i + 1 < len(keys) else self.span.hi)]
             return [moment >= self.buckets[i][1], *upper]
         return [dim.is_(None)] if key == "" else [dim == key]
 
@@ -361,7 +363,7 @@ def figures(session: Session, span: Period, by: str, now: datetime) -> dict:
     for key, age, n in session.execute(select(dim, bucket, func.count()).where(*where).group_by(dim, bucket)):
         row(key)["open"][age] += int(n)
 
-    order = {k: i for i, (k, _start) in enumerate(q.buckets)}
+    order = {BEFORE: -1, **{k: i for i, (k, _start) in enumerate(q.buckets)}, AFTER: len(q.buckets)}
     ordered = [rows[k] for k in sorted(rows, key=lambda k: (k == "", order.get(k, -1) if q.timed else 0, k))]
     total = row("__total__", raw=False)
     del rows["__total__"]

@@ -131,8 +131,12 @@ def test_rows_by_region_technician_and_team(seeded):
 
 
 def test_a_period_before_the_cases_counts_none_of_them(seeded):
-    api, _ids = seeded
+    api, ids = seeded
     found = kpis(api, "from=2026-10-01&to=2026-10-31&by=week")
+    assert [(r["key"], r["open_total"], r["service_cases"]) for r in found["rows"]] == [("after", 2, 0)]
+    assert drilled(api, "open_3-7", "from=2026-10-01&to=2026-10-31&by=week", key="after") == sorted([ids["C"], ids["D"]])
+    assert drilled(api, "open_3-7", "from=2026-10-01&to=2026-10-31&by=week", key="2026-10-26") == []
+    assert api.get("supervisor", "/api/kpis/cases?metric=complaints&by=week&key=2026-13").status_code == 400
     assert found["total"]["service_cases"] == 0 and found["total"]["breaches_total"] == 0
     assert found["total"]["open_total"] == 2  # open cases are counted as of now, whatever the period
 
@@ -188,6 +192,8 @@ def test_the_page_shows_the_numbers_with_links_to_their_cases(seeded):
     assert listed.status_code == 200
     text = listed.get_data(as_text=True)
     assert f'data-case="{ids["A"]}"' in text and f'data-case="{ids["B"]}"' not in text and 'data-count="1"' in text
+    earlier = client.get("/dashboard?from=2026-10-01&to=2026-10-31&by=month").get_data(as_text=True)
+    assert "本期之后报修" in earlier  # the open cases, reported after October
     bad = client.get("/dashboard?by=colour")
     assert bad.status_code == 400
 

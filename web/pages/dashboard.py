@@ -40,6 +40,8 @@ def row_label(by: str, key: str | None) -> str:
         return _("Total")
     if key == "":
         return _("Unknown")
+    if by in ("month", "week") and key in (kpis.BEFORE, kpis.AFTER):
+        return _("Reported before the period") if key == kpis.BEFORE else _("Reported after the period")
     if by == "month":
         year, month = key.split("-")
         return _("%(year)s-%(month)s", year=year, month=int(month))
