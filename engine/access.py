@@ -221,6 +221,7 @@ ACTIONS = {
     "read_access_log": lambda a: a.is_admin,
     "manage_users": lambda a: a.is_admin,
     "manage_retention": lambda a: a.is_admin,  # retention settings, runs, legal hold (engine/retention.py)
+    "read_kpis": supervises,  # the dashboard (R25): supervisors and admins
 }
 
 

@@ -25,6 +25,7 @@ from . import (
     deployments,
     forms,
     incidents,
+    kpis,
     limits,
     live,
     schedules,
@@ -481,6 +482,7 @@ class ProcessEngine:
         with use_clock(self.clock):
             spiff_task.run()
         step.record(spiff_task, "UserTask", actor.username, values)
+        kpis.note_late(session, instance, task, actor.username, step.now)
         step.advance(wf)
         step.save(wf)
         return instance

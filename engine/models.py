@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -130,6 +131,17 @@ class Instance(Base):
     customer_name: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     customer_phone: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
     serial_no: Mapped[str | None] = mapped_column(String(120), nullable=True, index=True)
+    # What the dashboard (engine/kpis.py) groups and counts by, kept on the case row so that the figures
+    # need neither the workflow nor the history (which retention may delete): product and region are
+    # copied while the case runs; the rest is written once when the case completes.
+    product_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(60), nullable=True)  # province, from the address
+    technician: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    team: Mapped[str | None] = mapped_column(String(80), nullable=True)  # the technician's group
+    work_orders: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: the case had none
+    work_orders_late: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    first_time_fix: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # None: never reached QC
+    satisfaction: Mapped[float | None] = mapped_column(Float, nullable=True)  # mean follow-up score 1-5
     # Versions of called processes, fixed when the case starts: {"dispatch": 3}.
     bindings: Mapped[dict] = mapped_column(JSON, default=dict)
     # The live workflow without its spec (specs come from ``definitions``); None once finished.
@@ -153,6 +165,14 @@ class Instance(Base):
     figures: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     __mapper_args__ = {"version_id_col": revision}
+    # covering (PostgreSQL INCLUDE): the dashboard's counts are index-only scans, never the wide rows
+    __table_args__ = (
+        Index("ix_instances_key_started", "key", "started_at",
+              postgresql_include=["product_model", "region", "technician", "team"]),
+        Index("ix_instances_key_ended", "key", "ended_at",
+              postgresql_include=["state", "work_orders", "work_orders_late", "first_time_fix", "satisfaction",
+                                  "product_model", "region", "technician", "team"]),
+    )
 
 
 class OpenTask(Base):
@@ -197,6 +217,27 @@ class HistoryEntry(Base):
     data: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     __table_args__ = (Index("ix_history_instance", "instance_id", "id"),)
+
+
+class LateTask(Base):
+    """A human task completed after its due date: the SLA breaches of the dashboard (R2, R3, R4, R8,
+    R19 by ``rule``; other deadlines with ``rule`` None). Written when the task is completed; open
+    overdue tasks are read from ``open_tasks``. No customer data, so retention keeps it."""
+
+    __tablename__ = "late_tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    rule: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    candidate_groups: Mapped[str] = mapped_column(String(500), default="")  # ",g1,g2,"
+    completed_by: Mapped[str] = mapped_column(String(80))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the case's, when the task was completed: breaches by product and region without a join
+    product_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(60), nullable=True)
+
+    __table_args__ = (Index("ix_late_tasks_completed", "completed_at"),)
 
 
 class Timer(Base):

@@ -30,11 +30,12 @@ from sqlalchemy import CursorResult, Table, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import async_tasks, due_dates, expressions, live, notifications, state
+from . import async_tasks, due_dates, expressions, kpis, live, notifications, state
 from .clock import use_clock
 from .db import as_utc
 from .errors import AftersalesError, Conflict, HandlerFailed
 from .models import AsyncJob, HistoryEntry, Instance, MessageKey, MessageWait, Notification, OpenTask, Timer
+from .regions import region_of
 from .sandbox import SandboxEnvironment
 from .service_tasks import HandlerContext
 from .working_days import RULES, WorkingCalendar
@@ -357,6 +358,9 @@ class Step:
         else:
             inst.workflow = state.dump(wf)
         self._note_customer(wf, inst.variables if finished else None)
+        if finished and inst.state == "completed":
+            with self.session.no_autoflush:
+                kpis.note_finished(self.session, inst, inst.variables or {})
         self._sync_open_tasks(wf, finished)
         self._sync_waits(wf, finished)
         self._sync_jobs(wf, finished)
@@ -384,7 +388,7 @@ class Step:
             self.session.execute(insert(_ASYNC_JOBS), rows)
 
     _CUSTOMER = {"customer_name": ("customer_name", "contact_name"), "customer_phone": ("customer_phone", "contact_phone"),
-                 "serial_no": ("serial_no",)}
+                 "serial_no": ("serial_no",), "product_model": ("product_model",)}
 
     def _note_customer(self, wf, final: dict | None) -> None:
         """Copy who the case is about onto the instance row (inbox filters, search)."""
@@ -396,6 +400,9 @@ class Step:
             value = next((data[n] for n in names if data.get(n)), None)
             if value is not None and getattr(self.instance, column) != str(value):
                 setattr(self.instance, column, str(value)[:200])
+        region = region_of(data.get("customer_address"))
+        if region is not None and self.instance.region != region:
+            self.instance.region = region
 
     @staticmethod
     def _last_data(wf) -> dict:

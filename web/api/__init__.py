@@ -10,6 +10,7 @@ from . import (
     definitions,
     incidents,
     instances,
+    kpis,
     messages,
     openapi,
     retention,
@@ -22,6 +23,6 @@ from . import (
 def blueprint() -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api")
     for module in (definitions, instances, tasks, messages, tokens, calendar, versions, access_log, incidents,
-                   retention, openapi):
+                   retention, kpis, openapi):
         bp.register_blueprint(module.bp)
     return bp

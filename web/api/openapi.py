@@ -14,7 +14,7 @@ from typing import Any
 from apispec import APISpec
 from flask import Blueprint, current_app, jsonify
 
-from engine import limits
+from engine import kpis, limits
 
 from ..auth import login_required
 
@@ -56,6 +56,9 @@ def _multipart(properties: dict, required: tuple[str, ...]) -> dict:
 
 
 _FILE = {"type": "string", "format": "binary"}
+_KPI_PARAMETERS = [_query("from", _DAY, "first day (default: the first of the month five months ago)"),
+                   _query("to", _DAY, "last day, included (default: today)"),
+                   _query("by", {"type": "string", "enum": list(kpis.DIMENSIONS)}, "rows by (default month)")]
 
 # endpoint -> (summary, operation fields beyond the generic ones, success status, success schema)
 OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
@@ -140,6 +143,14 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
     "api.access_log.customer_data_reads": ("Who read which customer's data, when (admins; R29)", {
         "parameters": [_query("instance", _ID, "only reads of this case"),
                        _query("user", {"type": "string"}, "only reads by this user")]}, 200, _LIST),
+    "api.kpis.figures": ("The dashboard's figures (R25, supervisors and admins): complaint rate, on-time repair "
+                         "rate, first-time fix rate, satisfaction, SLA breaches per rule, open cases by age", {
+        "parameters": _KPI_PARAMETERS}, 200, _OBJECT),
+    "api.kpis.cases": ("The cases counted in one figure of the dashboard (supervisors and admins)", {
+        "parameters": [*_KPI_PARAMETERS,
+                       _query("metric", {"type": "string", "enum": list(kpis.METRICS)}, "the figure", True),
+                       _query("key", {"type": "string"}, "the row (a month, week, group …; empty: unknown; "
+                              "absent: the total)")]}, 200, _OBJECT),
     "api.incidents.list_incidents": ("Cases in error and overdue tasks (supervisors, admins), with counts", {}, 200, _OBJECT),
     "api.incidents.correct": ("Correct the variables of a case in error, with the reason (recorded in its history)", {
         "requestBody": _json({"variables": _VARIABLES, "reason": {"type": "string", "minLength": 1}},

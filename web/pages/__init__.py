@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import account, admin, calendar, cases, inbox, incidents, labels, login, retention, tasks
+from . import account, admin, calendar, cases, dashboard, inbox, incidents, labels, login, retention, tasks
 
 
 def register(app: Flask) -> None:
     login.init(app)
     labels.init(app)
-    for module in (login, inbox, tasks, cases, admin, calendar, account, incidents, retention):
+    for module in (login, inbox, tasks, cases, admin, calendar, account, incidents, retention, dashboard):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["calendar_warning_years"] = calendar.warning_years
     app.jinja_env.globals["incident_counts"] = incident_counts
