@@ -151,7 +151,7 @@ class Instance(Base):
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_by: Mapped[str] = mapped_column(String(80))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     # The end event the case finished on: what KPIs count outcomes by, kept when its history goes.
     outcome: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -165,13 +165,16 @@ class Instance(Base):
     figures: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     __mapper_args__ = {"version_id_col": revision}
-    # covering (PostgreSQL INCLUDE): the dashboard's counts are index-only scans, never the wide rows
+    # covering (PostgreSQL INCLUDE): the dashboard's counts are index-only scans, never the wide rows;
+    # the retention run reads the cases due, oldest first, through the last two (engine/retention.py)
     __table_args__ = (
         Index("ix_instances_key_started", "key", "started_at",
               postgresql_include=["product_model", "region", "technician", "team"]),
         Index("ix_instances_key_ended", "key", "ended_at",
               postgresql_include=["state", "work_orders", "work_orders_late", "first_time_fix", "satisfaction",
                                   "product_model", "region", "technician", "team"]),
+        Index("ix_instances_history_due", "history_removed_at", "ended_at"),
+        Index("ix_instances_anonymise_due", "anonymised_at", "ended_at"),
     )
 
 

@@ -58,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "personal_data_days": 1095,
     "window": "01:00-05:00",
     "timezone": "Asia/Shanghai",
-    "batch_size": 200,
+    "batch_size": 50,
     "enabled": True,
 }
 _LIMITS = {"notifications_days": (1, 36500), "history_days": (1, 36500), "personal_data_days": (1, 36500),
@@ -244,12 +244,14 @@ def _removal_due(session: Session, settings: Settings, as_of: datetime) -> Colum
     cutoff = as_of - timedelta(days=settings.history_days)
     parts.append(and_(Instance.definition_id.not_in(sum(by_days.values(), [])) if by_days else Instance.id.is_not(None),
                       Instance.ended_at <= cutoff))
-    return and_(_finished(), Instance.history_removed_at.is_(None), or_(*parts))
+    loosest = as_of - timedelta(days=min([settings.history_days, *by_days]))
+    # (history_removed_at, ended_at) is indexed: a batch reads the due rows' range, not every case
+    return and_(Instance.history_removed_at.is_(None), Instance.ended_at <= loosest, _finished(), or_(*parts))
 
 
 def _anonymise_due(settings: Settings, as_of: datetime) -> ColumnElement[bool]:
-    return and_(_finished(), Instance.anonymised_at.is_(None),
-                Instance.ended_at <= as_of - timedelta(days=settings.personal_data_days))
+    return and_(Instance.anonymised_at.is_(None), Instance.ended_at <= as_of - timedelta(days=settings.personal_data_days),
+                _finished())
 
 
 def _notifications_due(settings: Settings, as_of: datetime) -> ColumnElement[bool]:
@@ -359,28 +361,41 @@ def _has_contact(data: Any, fields: frozenset[str] = DOCUMENT_CONTACT_FIELDS) ->
 
 def anonymise_case(session: Session, instance: Instance, now: datetime) -> None:
     """Remove the customer's personal data from one case wherever it is kept; the case's structure,
-    numbers and figures stay. Safe to call twice."""
-    instance.customer_name = None
-    instance.customer_phone = None
-    if _has_contact(instance.variables):
-        instance.variables = scrub(instance.variables)
-    for entry in session.scalars(select(HistoryEntry).where(HistoryEntry.instance_id == instance.id)):
-        if _has_contact(entry.data):
-            entry.data = scrub(entry.data)
-    for records in _RECORDS:
-        if records.json_column is None:
-            continue
-        column = records.table.c[records.json_column]
-        for row in session.execute(select(records.table.c.id, column).where(records.table.c.instance_id == instance.id)):
-            if _has_contact(row[1]):
-                session.execute(update(records.table).where(records.table.c.id == row[0])
-                                .values({records.json_column: scrub(row[1])}))
+    numbers and figures stay. Safe to call twice. (:func:`anonymise_cases` for a batch.)"""
+    anonymise_cases(session, [instance], now)
+
+
+def anonymise_cases(session: Session, instances: list[Instance], now: datetime, *, keep_records: bool = True) -> None:
+    """:func:`anonymise_case` for a batch, a few statements whatever its size. ``keep_records=False``:
+    the history and records are deleted next (:func:`remove_cases_history`), so they are not rewritten."""
+    if not instances:
+        return
+    ids = [i.id for i in instances]
+    for instance in instances:
+        instance.customer_name = None
+        instance.customer_phone = None
+        if _has_contact(instance.variables):
+            instance.variables = scrub(instance.variables)
+    if keep_records:
+        for entry in session.scalars(select(HistoryEntry).where(HistoryEntry.instance_id.in_(ids),
+                                                                HistoryEntry.data.is_not(None))):
+            if _has_contact(entry.data):
+                entry.data = scrub(entry.data)
+        for records in _RECORDS:
+            if records.json_column is None:
+                continue
+            table, column = records.table, records.table.c[records.json_column]
+            for row_id, data in session.execute(select(table.c.id, column).where(table.c.instance_id.in_(ids))):
+                if _has_contact(data):
+                    session.execute(update(table).where(table.c.id == row_id).values({records.json_column: scrub(data)}))
     # a customer's notices carry their phone or e-mail and name: none is kept once anonymised
-    session.execute(delete(Notification).where(Notification.instance_id == instance.id))
-    if instance.anonymised_at is None:
-        instance.anonymised_at = now
-    for hook in _ANONYMISE_HOOKS:
-        hook(session, instance)
+    session.execute(delete(Notification).where(Notification.instance_id.in_(ids))
+                    .execution_options(synchronize_session=False))
+    for instance in instances:
+        if instance.anonymised_at is None:
+            instance.anonymised_at = now
+        for hook in _ANONYMISE_HOOKS:
+            hook(session, instance)
 
 
 def _kept_variables(variables: dict | None) -> dict | None:
@@ -393,20 +408,36 @@ def _kept_variables(variables: dict | None) -> dict | None:
 
 def remove_case_history(session: Session, instance: Instance, now: datetime) -> None:
     """Remove a finished case's history, documents and workflow state, keeping the row with its figures."""
-    counts: dict[str, int] = {e: n for e, n in session.execute(select(HistoryEntry.element_id, func.count()).where(
-        HistoryEntry.instance_id == instance.id).group_by(HistoryEntry.element_id))}
-    if instance.outcome is None and instance.state == "completed":
-        instance.outcome = session.scalar(select(HistoryEntry.element_id).where(
-            HistoryEntry.instance_id == instance.id, HistoryEntry.kind == "EndEvent").order_by(HistoryEntry.id.desc()).limit(1))
-    anonymise_case(session, instance, now)
-    if instance.figures is None:
-        instance.figures = {"completed": counts}
-    instance.variables = _kept_variables(instance.variables)
-    instance.workflow = None
-    session.execute(delete(HistoryEntry).where(HistoryEntry.instance_id == instance.id))
+    remove_cases_history(session, [instance], now)
+
+
+def remove_cases_history(session: Session, instances: list[Instance], now: datetime) -> None:
+    """:func:`remove_case_history` for a batch, a few statements whatever its size."""
+    if not instances:
+        return
+    ids = [i.id for i in instances]
+    counts: dict[int, dict[str, int]] = {}
+    for iid, element, n in session.execute(select(HistoryEntry.instance_id, HistoryEntry.element_id, func.count())
+                                           .where(HistoryEntry.instance_id.in_(ids))
+                                           .group_by(HistoryEntry.instance_id, HistoryEntry.element_id)):
+        counts.setdefault(iid, {})[element] = n
+    ends: dict[int, str] = {}
+    for iid, element in session.execute(select(HistoryEntry.instance_id, HistoryEntry.element_id).where(
+            HistoryEntry.instance_id.in_(ids), HistoryEntry.kind == "EndEvent").order_by(HistoryEntry.id)):
+        ends[iid] = element  # the last one wins
+    anonymise_cases(session, instances, now, keep_records=False)
+    for instance in instances:
+        if instance.outcome is None and instance.state == "completed":
+            instance.outcome = ends.get(instance.id)
+        if instance.figures is None:
+            instance.figures = {"completed": counts.get(instance.id, {})}
+        instance.variables = _kept_variables(instance.variables)
+        instance.workflow = None
+        instance.history_removed_at = now
+    session.execute(delete(HistoryEntry).where(HistoryEntry.instance_id.in_(ids))
+                    .execution_options(synchronize_session=False))
     for records in _RECORDS:
-        session.execute(delete(records.table).where(records.table.c.instance_id == instance.id))
-    instance.history_removed_at = now
+        session.execute(delete(records.table).where(records.table.c.instance_id.in_(ids)))
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -440,16 +471,14 @@ def next_batch(session: Session, run_id: int, settings: Settings, now: datetime)
         batch["notifications"] = deleted.rowcount
     else:
         cases = list(session.scalars(select(Instance).where(_due_clause(session, settings, as_of, "remove"))
-                                     .order_by(Instance.id).limit(size)))
+                                     .order_by(Instance.ended_at, Instance.id).limit(size)))
         if cases:
-            for case in cases:
-                remove_case_history(session, case, now)
+            remove_cases_history(session, cases, now)
             batch["removed"], batch["cases"] = len(cases), [c.id for c in cases]
         else:
             cases = list(session.scalars(select(Instance).where(_due_clause(session, settings, as_of, "anonymise"))
-                                         .order_by(Instance.id).limit(size)))
-            for case in cases:
-                anonymise_case(session, case, now)
+                                         .order_by(Instance.ended_at, Instance.id).limit(size)))
+            anonymise_cases(session, cases, now)
             batch["anonymised"], batch["cases"] = len(cases), [c.id for c in cases]
     if not (batch["notifications"] or batch["removed"] or batch["anonymised"]):
         run.ended_at = now

@@ -151,7 +151,8 @@ def test_a_legal_hold_keeps_the_case_and_is_recorded(app, deployed, old_case):
     assert REQUEST["customer_phone"] in json.dumps(case, ensure_ascii=False)
     hold = [h for h in api.history("admin", iid) if h["kind"] == "LegalHold"]
     assert [(h["completed_by"], h["data"]["reason"]) for h in hold] == [("admin", "客户投诉升级为诉讼")]
-    assert "法律保留中" in admin.get(f"/cases/{iid}").get_data(as_text=True)
+    page = admin.get(f"/cases/{iid}").get_data(as_text=True)
+    assert "法律保留中" in page and "<dt>原因</dt>" in page and "<dt>reason</dt>" not in page
 
     r = api.post("admin", f"/api/process-instances/{iid}/legal-hold", {"hold": False, "reason": "诉讼结束"})
     assert r.status_code == 200 and r.json["legal_hold"] is False

@@ -108,7 +108,7 @@ def show(instance_id: int):
         "case.html", case=view, history=history, instance=instance, documents=case_documents.of_case(db(), instance_id),
         highlight=json.dumps({"done": done, "open": open_here}), supervisor=access.may(actor(), "cancel"),
         contact=access.sees_contact(actor()), retention_admin=access.may(actor(), "manage_retention"),
-        labels=e.field_labels(db(), instance),
+        labels={"legal_hold": _("Legal hold"), "reason": _("Reason"), **e.field_labels(db(), instance)},
         is_new=request.args.get("new") == "1")
 
 

@@ -70,7 +70,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('anonymised_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('history_removed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('figures', sa.JSON(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_instances_ended_at'), ['ended_at'], unique=False)
+        batch_op.create_index('ix_instances_history_due', ['history_removed_at', 'ended_at'], unique=False)
+        batch_op.create_index('ix_instances_anonymise_due', ['anonymised_at', 'ended_at'], unique=False)
 
     bind = op.get_bind()
     definitions = sa.table('definitions', sa.column('id', sa.Integer), sa.column('key', sa.String),
@@ -92,7 +93,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('instances', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_instances_ended_at'))
+        batch_op.drop_index('ix_instances_anonymise_due')
+        batch_op.drop_index('ix_instances_history_due')
         batch_op.drop_column('figures')
         batch_op.drop_column('history_removed_at')
         batch_op.drop_column('anonymised_at')
