@@ -215,3 +215,23 @@ def test_exports_parse(seeded):
     assert values[0][:4] == ("月份", "报修案件", "投诉", "投诉率")
     assert values[1][:4] == ("2026年11月", 3, 1, 0.3333)
     assert values[-1][0] == "合计"
+
+
+def test_the_figures_stay_the_same_after_retention_removes_history_and_personal_data(seeded, app, clock):
+    """Issue 17: the nightly cleanup deletes a finished case's history and anonymises its customer, and
+    the dashboard still counts exactly what it counted before."""
+    from web import jobs
+
+    api, ids = seeded
+    clock.set(THURSDAY_14 + timedelta(days=2000))  # past the default 5 years of history, 3 of personal data
+    query = "from=2026-11-01&to=2026-11-30&by=month"
+    before = kpis(api, query)
+    assert len(api.history("supervisor", ids["A"])) > 10
+    ext = app.extensions["aftersales"]
+    jobs.retention_run(ext["engine"], ext["sessions"], "test")
+    for name in ("A", "B"):
+        case = api.get("supervisor", f"/api/process-instances/{ids[name]}").json
+        assert case["anonymised_at"] is not None and REQUEST["customer_phone"] not in str(case)
+        assert api.history("supervisor", ids[name]) == []
+    assert kpis(api, query) == before
+    assert before["total"]["work_orders"] == 2 and before["total"]["first_time_fixes"] == 1
