@@ -1,8 +1,8 @@
 // The dashboard's charts (Chart.js, bundled by build.mjs from npm): the figures come from the page's
-// own JSON block; the same numbers are in the tables below the charts.
+// data-chart attribute (no inline script: CSP); the same numbers are in the tables below the charts.
 import Chart from "chart.js/auto";
 
-const data = JSON.parse(document.getElementById("kpi-data").textContent);
+const data = JSON.parse(document.getElementById("kpi-data").dataset.chart);
 const colours = ["#0b5cad", "#1a7f37", "#9a6700", "#b42318", "#6639ba"];
 const common = { responsive: true, maintainAspectRatio: false, animation: false };
 
