@@ -21,6 +21,7 @@ This machine is shared and noisy: every latency is printed as lower quartile / p
 from __future__ import annotations
 
 import argparse
+import datetime
 import base64
 import http.client
 import json
@@ -57,6 +58,8 @@ FIVE_TASKS = b"""<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>
 """
 
+# the work order's appointment lies from today to 30 days ahead (processes/dispatch.bpmn)
+APPOINTMENT = (datetime.date.today() + datetime.timedelta(days=2)).isoformat()
 WAIT_GOODS = (ROOT / "tests" / "data" / "goods_return.bpmn").read_bytes()
 
 REQUEST = {"customer_name": "王五", "customer_phone": "13900000000", "customer_address": "上海市浦东新区",
@@ -66,7 +69,7 @@ TO_QC = [
     (None, {"fault_cause": "compressor", "fault_nature": "quality", "solution": "replace board",
             "remote_fixed": False, "plan": "onsite", "parts_needed": "P-100:1", "estimated_amount": 300}),
     (None, {"plan_approved": True}),
-    (None, {"appointment_date": "2026-11-25", "travel_mode": "company_car"}),
+    (None, {"appointment_date": APPOINTMENT, "travel_mode": "company_car"}),
     (None, {"parts_handed_over": True}),
     (None, {"repair_steps": "replaced", "repair_result": "works", "tested_ok": True, "parts_used": "P-100:1",
             "old_parts_returned": 1}),

@@ -7,7 +7,7 @@ registry, settings — comes in through the constructor (see ``engine/wiring.py`
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
@@ -36,7 +36,7 @@ from .specs import ProcessSpecs, SpecCache
 from .state import clean_data
 from .steps import Step, StepScriptEngine, element_id
 from .users import SYSTEM, Actor
-from .working_days import WorkingCalendar
+from .working_days import SHANGHAI, WorkingCalendar
 
 INSTANCE_STATES = ("running", "completed", "error", "cancelled")
 
@@ -51,6 +51,10 @@ class ProcessEngine:
 
     def calendar(self, session: Session) -> WorkingCalendar:
         return company_calendar.load(session, self.settings)
+
+    def today(self) -> date:
+        """The local day (configured time zone) that forms' relative date bounds count from."""
+        return self.clock.now().astimezone(self.settings.get("time_zone", SHANGHAI)).date()
 
     # --- the calendar: every change counts rule-based due dates again, in the same transaction ---
 
@@ -112,7 +116,8 @@ class ProcessEngine:
         bindings = self.specs.bind(session, definition)
         specs = self.specs.get(session, definition, bindings)
         start_fields = self._start_fields(specs)
-        values = forms.validate(start_fields, variables or {}, checks=self.handlers.field_checks(session)) \
+        values = forms.validate(start_fields, variables or {}, checks=self.handlers.field_checks(session),
+                                today=self.today()) \
             if start_fields else dict(variables or {})
         now = self.clock.now()
         instance = Instance(
@@ -430,7 +435,8 @@ class ProcessEngine:
         if spiff_task is None:
             raise Conflict(f"task {task_id} is no longer open")
         fields = list(getattr(spiff_task.task_spec, "form_fields", []) or [])
-        values = forms.validate(fields, variables or {}, spiff_task.data, checks=self.handlers.field_checks(session))
+        values = forms.validate(fields, variables or {}, spiff_task.data, checks=self.handlers.field_checks(session),
+                                today=self.today())
         left_out = [f for f in fields if not f.readonly and f.id not in values]
         if left_out and self.repeated_round(session, task):  # a loop: last round's decision is not carried on
             for f in left_out:

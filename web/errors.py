@@ -76,7 +76,12 @@ def register(app: Flask) -> None:
         if _wants_page():
             page, status = _page(status_for(exc), str(exc))
             return page, status, _retry_after(exc)
-        response = jsonify(exc.to_dict())
+        body = exc.to_dict()
+        if isinstance(exc, FormInvalid):  # each problem in the caller's language, naming the field's label
+            from .pages.labels import field_messages
+
+            body["messages"] = field_messages(exc.errors, exc.labels)
+        response = jsonify(body)
         response.status_code = status_for(exc)
         response.headers.update(_retry_after(exc))
         if isinstance(exc, Unauthenticated):
