@@ -40,7 +40,7 @@ FIELD_LABELS = {
     "reason": _l("Reason"), "price_difference": _l("Price difference (yuan)"), "refund_amount": _l("Refund amount (yuan)"),
     "contact_name": _l("Contact"), "contact_phone": _l("Phone"), "complaint_no": _l("Complaint no."),
     "severity": _l("Severity"), "complaint_text": _l("Complaint"), "responsible": _l("Responsible department"),
-    "accepted_at": _l("Accepted at"),
+    "accepted_at": _l("Accepted at"), "goods_received_note": _l("Receipt note"),
 }
 
 _BILINGUAL = re.compile(r"^(?P<zh>[^A-Za-z]*[\u3000-\u9fff\uff00-\uffef][^A-Za-z]*?)\s+(?P<en>[A-Za-z].*)$")
@@ -128,8 +128,10 @@ def translate_error(message: str) -> str:
 
 def field_messages(errors: dict[str, str], labels: dict[str, str]) -> dict[str, str]:
     """Each field's problem in the page's language, naming the field by its label ("联系电话：…")."""
-    return {k: str(_l("%(label)s: %(message)s", label=one_language(labels[k]) if k in labels else label_for(k),
-                      message=translate_error(v)))
+    from ..i18n import select_locale
+
+    colon = "：" if select_locale().startswith("zh") else ": "
+    return {k: (one_language(labels[k]) if k in labels else label_for(k)) + colon + translate_error(v)
             for k, v in errors.items()}
 
 
