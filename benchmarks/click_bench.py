@@ -21,8 +21,8 @@ This machine is shared and noisy: every latency is printed as lower quartile / p
 from __future__ import annotations
 
 import argparse
-import datetime
 import base64
+import datetime
 import http.client
 import json
 import os

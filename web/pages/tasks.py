@@ -11,7 +11,6 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-
 from sqlalchemy import select
 
 from engine import access
