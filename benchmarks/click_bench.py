@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import http.client
 import json
 import os
@@ -38,6 +39,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 FIVE_TASKS = (ROOT / "tests" / "data" / "five_steps.bpmn").read_bytes()  # five user tasks in a row
 
+# the work order's appointment lies from today to 30 days ahead (processes/dispatch.bpmn)
+APPOINTMENT = (datetime.date.today() + datetime.timedelta(days=2)).isoformat()
 WAIT_GOODS = (ROOT / "tests" / "data" / "goods_return.bpmn").read_bytes()
 
 REQUEST = {"customer_name": "王五", "customer_phone": "13900000000", "customer_address": "上海市浦东新区",
@@ -47,7 +50,7 @@ TO_QC = [
     (None, {"fault_cause": "compressor", "fault_nature": "quality", "solution": "replace board",
             "remote_fixed": False, "plan": "onsite", "parts_needed": "P-100:1", "estimated_amount": 300}),
     (None, {"plan_approved": True}),
-    (None, {"appointment_date": "2026-11-25", "travel_mode": "company_car"}),
+    (None, {"appointment_date": APPOINTMENT, "travel_mode": "company_car"}),
     (None, {"parts_handed_over": True}),
     (None, {"repair_steps": "replaced", "repair_result": "works", "tested_ok": True, "parts_used": "P-100:1",
             "old_parts_returned": 1}),

@@ -8,6 +8,7 @@ Uses a fresh SQLite file with the engine's default durability (WAL, synchronous=
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import pathlib
 import statistics
@@ -24,6 +25,8 @@ from engine.wiring import build  # noqa: E402
 from handlers.records import Part  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# the work order's appointment lies from today to 30 days ahead (processes/dispatch.bpmn)
+APPOINTMENT = (datetime.date.today() + datetime.timedelta(days=2)).isoformat()
 ADMIN = Actor("admin", frozenset({"admin"}))
 CS = Actor("cs", frozenset({"customer_service"}))
 TS = Actor("ts", frozenset({"tech_support"}))
@@ -62,7 +65,7 @@ class Driver:
         self.complete(i, TS, dict(fault_cause="compressor", fault_nature="quality", solution="replace board",
                                   remote_fixed=False, plan="onsite", parts_needed="P-100:1", estimated_amount=300))
         self.complete(i, SUP, dict(plan_approved=True))
-        self.complete(i, TECH, dict(appointment_date="2026-11-25", travel_mode="company_car"))
+        self.complete(i, TECH, dict(appointment_date=APPOINTMENT, travel_mode="company_car"))
         self.complete(i, WH, dict(parts_handed_over=True))
         self.complete(i, TECH, dict(repair_steps="replaced", repair_result="works", tested_ok=True,
                                     parts_used="P-100:1", old_parts_returned=1))

@@ -6,6 +6,8 @@ the table ``POLICY`` (also in the README's "Security" section):
 - ``cases``: ``all`` every case; ``group`` the cases with an open task for one of the actor's
   groups, plus their own; ``own`` only the actor's own: cases they started, hold or are named on
   an open task of, or completed a task in (a technician's own work orders).
+  Groups that record a message on a page (``MESSAGE_RECORDERS``: the warehouse, goods received)
+  also see the cases waiting for it.
 - ``contact``: whether customer contact data (``CONTACT_FIELDS``: name, phone, address, e-mail)
   is shown in the cases the actor may see. Where it is not, those variables are left out of every
   view — JSON and page alike — not hidden.
@@ -29,7 +31,7 @@ from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from .errors import NotPermitted
-from .models import CustomerDataRead, HistoryEntry, Instance, OpenTask
+from .models import CustomerDataRead, HistoryEntry, Instance, MessageWait, OpenTask
 from .users import Actor
 
 CONTACT_FIELDS = frozenset({"customer_name", "customer_phone", "customer_address", "customer_email",
@@ -60,6 +62,13 @@ POLICY: dict[str, GroupRule] = {
 _NOBODY = GroupRule("own", False)
 _WIDTH = {"own": 0, "group": 1, "all": 2}
 
+# Messages staff record on a page (besides outside systems through POST /api/messages): the groups
+# that record each — and so see the cases waiting for it, though no task of theirs is open there.
+# What each message is matched by and asks for: engine/staff_messages.py.
+MESSAGE_RECORDERS: dict[str, frozenset[str]] = {
+    "goods_received": frozenset({"warehouse"}),  # returned goods arrive at the warehouse (return_exchange)
+}
+
 SUPERVISING = frozenset({"admin", "supervisor"})
 FLOW_OWNERS = frozenset({"admin", "process_owner"})
 
@@ -89,11 +98,15 @@ def case_filter(actor: Actor) -> ColumnElement[bool] | None:
     if scope == "group":
         personal += [OpenTask.candidate_groups.contains(f",{g},") for g in actor.groups
                      if POLICY.get(g, _NOBODY).cases == "group"]
+    recorded = messages_recorded_by(actor)
+    waiting = [exists(select(MessageWait.id).where(MessageWait.instance_id == Instance.id,
+                                                   MessageWait.name.in_(sorted(recorded))))] if recorded else []
     return or_(
         Instance.started_by == user,
         exists(select(OpenTask.id).where(OpenTask.instance_id == Instance.id, or_(*personal))),
         exists(select(HistoryEntry.id).where(HistoryEntry.instance_id == Instance.id,
                                              HistoryEntry.completed_by == user)),
+        *waiting,
     )
 
 
@@ -187,9 +200,36 @@ def may_open_task(task: OpenTask, actor: Actor) -> bool:
     return may_act(task, actor) or actor.is_admin
 
 
+def held_by_other(task: OpenTask, actor: Actor) -> str | None:
+    """The user holding the task when it is someone else: they (or a supervisor) release it first."""
+    return task.assignee if task.assignee and task.assignee != actor.username else None
+
+
+def may_complete(task: OpenTask, actor: Actor) -> bool:
+    """Whether the actor may fill in and submit this task's form now: theirs to act on, held by nobody
+    else. (A colleague's claimed task is shown read-only, naming who holds it.)"""
+    return may_act(task, actor) and held_by_other(task, actor) is None
+
+
+def may_release(task: OpenTask, actor: Actor) -> bool:
+    """Who may hand a claimed task back to its group: its holder, and supervisors."""
+    return task.assignee is not None and (task.assignee == actor.username or supervises(actor))
+
+
 def supervises(actor: Actor) -> bool:
     """Cancels cases, reassigns and releases others' tasks."""
     return bool(actor.groups & SUPERVISING)
+
+
+def messages_recorded_by(actor: Actor) -> frozenset[str]:
+    """The messages the actor records on a page (``MESSAGE_RECORDERS``; supervisors: every one)."""
+    if supervises(actor):
+        return frozenset(MESSAGE_RECORDERS)
+    return frozenset(name for name, groups in MESSAGE_RECORDERS.items() if groups & actor.groups)
+
+
+def may_record_message(actor: Actor, name: str) -> bool:
+    return name in messages_recorded_by(actor)
 
 
 def may_retry(actor: Actor, instance: Instance) -> bool:

@@ -73,8 +73,9 @@ class Conflict(AftersalesError):
 
 
 class FormInvalid(AftersalesError):
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str], labels: dict[str, str] | None = None):
         self.errors = errors
+        self.labels = labels or {}  # field id -> the diagram's label, for messages people read
         super().__init__("form values invalid: " + ", ".join(f"{k}: {v}" for k, v in errors.items()))
 
     def to_dict(self) -> dict:

@@ -1,6 +1,13 @@
 """Forms from ``camunda:formData``: field definitions and validation of submitted values.
 
 Types are a lookup table (``FIELD_TYPES``), not an if-chain, so a new type is one entry.
+
+Text is trimmed, and a value of only spaces counts as empty. Constraints besides Camunda's own
+(``required``, ``readonly``, ``min``/``max``, ``minlength``/``maxlength``): ``pattern`` (a regular
+expression the whole trimmed text must match), ``phone`` (a mainland China mobile or landline
+number), and on dates ``min``/``max`` as a day (``2026-01-01``) or relative to today in the
+configured time zone: ``today``, ``today+30d``, ``today-1y`` (units d, w, m, y) — all written as
+``<camunda:constraint name="max" config="today" />`` in Camunda Modeler's "Validation" list.
 """
 
 from __future__ import annotations
@@ -8,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from .errors import FormInvalid
@@ -31,6 +38,16 @@ class FormField:
             "readonly": self.readonly, "options": self.options, "default": self.default,
             "constraints": {k: v for k, v in self.constraints.items()},
         }
+
+    def date_bounds(self, today: date) -> tuple[str | None, str | None]:
+        """A date field's earliest and latest day as ISO dates (None where unbounded)."""
+        out: list[str | None] = []
+        for name in ("min", "max"):
+            try:
+                out.append(date_bound(self.constraints[name], today).isoformat() if name in self.constraints else None)
+            except ValueError:
+                out.append(None)
+        return out[0], out[1]
 
 
 def _to_long(value: Any) -> int:
@@ -79,7 +96,7 @@ def _to_date(value: Any) -> str:
 
 def _to_string(value: Any) -> str:
     if isinstance(value, str):
-        return value
+        return value.strip()
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     raise ValueError("must be text")
@@ -129,7 +146,41 @@ FIELD_TYPES: dict[str, Callable[[Any], Any]] = {
     "parts": _to_parts,
 }
 
-_CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength")
+_CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength", "pattern", "phone")
+
+# Mainland China: a mobile number (11 digits from 13x–19x, optionally +86), or a landline with its
+# area code (010, 0571 …) and an optional extension; spaces and hyphens between groups are allowed.
+PHONE = re.compile(r"(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}"
+                   r"|0\d{2,3}[ -]?\d{7,8}(?:[ -]?(?:转|ext\.?|#)\s?\d{1,6})?", re.IGNORECASE)
+_RELATIVE_DAY = re.compile(r"^\s*today\s*(?:([+-])\s*(\d{1,4})\s*([dwmy]))?\s*$", re.IGNORECASE)
+
+
+def date_bound(config: Any, today: date) -> date:
+    """A date constraint's day: ``2026-01-01``, or ``today``, ``today+30d``, ``today-1y`` (d, w, m, y).
+    Raises ValueError for anything else."""
+    text = str(config or "").strip()
+    m = _RELATIVE_DAY.match(text)
+    if not m:
+        return date.fromisoformat(text)
+    if not m[1]:
+        return today
+    n = int(m[2]) * (1 if m[1] == "+" else -1)
+    unit = m[3].lower()
+    if unit in ("d", "w"):
+        return today + timedelta(days=n * (7 if unit == "w" else 1))
+    months = today.month - 1 + n * (12 if unit == "y" else 1)
+    year, month = today.year + months // 12, months % 12 + 1
+    for day in (today.day, 30, 29, 28):  # 31 January + 1m is the last day of February
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    raise ValueError(f"no day for '{text}'")
+
+
+def blank(value: Any) -> bool:
+    """Not given: nothing, an empty string or only spaces."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def constraint_problems(f: FormField) -> list[str]:
@@ -140,17 +191,32 @@ def constraint_problems(f: FormField) -> list[str]:
     for name, config in f.constraints.items():
         if name not in _CONSTRAINTS:
             problems.append(f"form field '{f.id}' has unsupported constraint '{name}'")
+        elif name in ("min", "max") and f.type == "date":
+            try:
+                date_bound(config, date.today())
+            except ValueError:
+                problems.append(f"form field '{f.id}': constraint {name} needs a day (YYYY-MM-DD) or today, "
+                                f"today+30d, today-1y, got '{config}'")
         elif name in ("min", "max", "minlength", "maxlength"):
             try:
                 float(config)
             except (TypeError, ValueError):
                 problems.append(f"form field '{f.id}': constraint {name} needs a number, got '{config}'")
+        elif name == "pattern":
+            try:
+                re.compile(str(config or ""))
+            except re.error as exc:
+                problems.append(f"form field '{f.id}': constraint pattern '{config}' is not a regular expression ({exc})")
+            if not config:
+                problems.append(f"form field '{f.id}': constraint pattern needs a regular expression")
+        if name in ("pattern", "phone") and f.type != "string":
+            problems.append(f"form field '{f.id}': constraint {name} applies to string fields only")
     if f.type == "enum" and not f.options:
         problems.append(f"form field '{f.id}' is an enum without values")
     return problems
 
 
-def _check(f: FormField, value: Any) -> str | None:
+def _check(f: FormField, value: Any, today: date) -> str | None:
     c = f.constraints
     if f.type == "enum" and value not in {o["id"] for o in f.options}:
         return f"'{value}' is not one of: {', '.join(o['id'] for o in f.options)}"
@@ -164,12 +230,24 @@ def _check(f: FormField, value: Any) -> str | None:
             return f"must be at least {c['minlength']} characters"
         if "maxlength" in c and len(value) > int(c["maxlength"]):
             return f"must be at most {c['maxlength']} characters"
+        if "phone" in c and not PHONE.fullmatch(value):
+            return "must be a mainland China phone number"
+        if c.get("pattern") and not re.fullmatch(str(c["pattern"]), value):
+            return "does not have the expected format"
+    if f.type == "date":
+        day = date.fromisoformat(value[:10])
+        if "min" in c and day < date_bound(c["min"], today):
+            return f"must be on or after {date_bound(c['min'], today).isoformat()}"
+        if "max" in c and day > date_bound(c["max"], today):
+            return f"must be on or before {date_bound(c['max'], today).isoformat()}"
     return None
 
 
 def validate(fields: list[FormField], submitted: dict[str, Any], current: dict[str, Any] | None = None,
-             checks: dict[str, Callable[[Any], str | None]] | None = None) -> dict:
-    """Checked and converted values; raises :class:`FormInvalid` naming each bad field.
+             checks: dict[str, Callable[[Any], str | None]] | None = None, today: date | None = None) -> dict:
+    """Checked and converted values; raises :class:`FormInvalid` naming each bad field (with its label).
+
+    ``today`` is the local day that relative date bounds count from (the engine's clock in its time zone).
 
     With no fields declared, any JSON object is accepted as it is (a plain user task).
     ``checks`` maps a field type to a check that needs the database (a part must be in stock's
@@ -179,6 +257,7 @@ def validate(fields: list[FormField], submitted: dict[str, Any], current: dict[s
         raise FormInvalid({"variables": "must be an object"})
     if not fields:
         return dict(submitted)
+    today = today or date.today()
     by_id = {f.id: f for f in fields}
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
@@ -186,8 +265,8 @@ def validate(fields: list[FormField], submitted: dict[str, Any], current: dict[s
         if key not in by_id:
             errors[key] = "unknown field"
     for f in fields:
-        present = f.id in submitted and submitted[f.id] not in (None, "")
-        if not present and f.id not in submitted and f.default not in (None, "") and not f.readonly:
+        present = f.id in submitted and not blank(submitted[f.id])
+        if not present and f.id not in submitted and not blank(f.default) and not f.readonly:
             submitted = {**submitted, f.id: f.default}
             present = True
         if f.readonly:
@@ -205,7 +284,7 @@ def validate(fields: list[FormField], submitted: dict[str, Any], current: dict[s
         except ValueError as exc:
             errors[f.id] = str(exc)
             continue
-        problem = _check(f, value)
+        problem = _check(f, value, today)
         if not problem and checks and f.type in checks:
             problem = checks[f.type](value)
         if problem:
@@ -213,5 +292,5 @@ def validate(fields: list[FormField], submitted: dict[str, Any], current: dict[s
         else:
             clean[f.id] = value
     if errors:
-        raise FormInvalid(errors)
+        raise FormInvalid(errors, {k: by_id[k].label for k in errors if k in by_id})
     return clean

@@ -84,11 +84,11 @@ def correct(step, wf, specs, changes: Any, reason: Any, checks: dict) -> dict:
             continue
         probe = forms.FormField(f.id, f.label, f.type, None, False, False, f.options, dict(f.constraints))
         try:
-            clean.update(forms.validate([probe], {name: value}, checks=checks))
+            clean.update(forms.validate([probe], {name: value}, checks=checks, today=step.engine.today()))
         except FormInvalid as exc:
             errors.update(exc.errors)
     if errors:
-        raise FormInvalid(errors)
+        raise FormInvalid(errors, {k: known[k].label for k in errors if k in known})
     clean = clean_data(clean)
     for task in waiting:
         task.data.update(clean)

@@ -7,7 +7,7 @@ registry, settings — comes in through the constructor (see ``engine/wiring.py`
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
@@ -51,7 +51,7 @@ from .specs import ProcessSpecs, SpecCache
 from .state import clean_data
 from .steps import Step, StepScriptEngine, element_id
 from .users import SYSTEM, Actor
-from .working_days import WorkingCalendar
+from .working_days import SHANGHAI, WorkingCalendar
 
 INSTANCE_STATES = ("running", "completed", "error", "cancelled")
 
@@ -66,6 +66,10 @@ class ProcessEngine:
 
     def calendar(self, session: Session) -> WorkingCalendar:
         return company_calendar.load(session, self.settings)
+
+    def today(self) -> date:
+        """The local day (configured time zone) that forms' relative date bounds count from."""
+        return self.clock.now().astimezone(self.settings.get("time_zone", SHANGHAI)).date()
 
     # --- the calendar: every change counts rule-based due dates again, in the same transaction ---
 
@@ -127,7 +131,8 @@ class ProcessEngine:
         bindings = self.specs.bind(session, definition)
         specs = self.specs.get(session, definition, bindings)
         start_fields = self._start_fields(specs)
-        values = forms.validate(start_fields, variables or {}, checks=self.handlers.field_checks(session)) \
+        values = forms.validate(start_fields, variables or {}, checks=self.handlers.field_checks(session),
+                                today=self.today()) \
             if start_fields else dict(variables or {})
         now = self.clock.now()
         instance = Instance(
@@ -357,6 +362,12 @@ class ProcessEngine:
             raise NotPermitted(f"task {task_id} is not for {actor.username}")
         return task, instance
 
+    @staticmethod
+    def completed_task(session: Session, task_id: str) -> HistoryEntry | None:
+        """The history entry of a task that is no longer open (who completed it, when, in which case)."""
+        return session.scalars(select(HistoryEntry).where(HistoryEntry.task_id == task_id)
+                               .order_by(HistoryEntry.id.desc()).limit(1)).first()
+
     def task_form(self, session: Session, task: OpenTask) -> list[forms.FormField]:
         instance = self.get_instance(session, task.instance_id)
         ts = self.spec_for(session, instance).task_specs_by_element.get(task.element_id)
@@ -381,6 +392,11 @@ class ProcessEngine:
                 labels.setdefault(f.id, f.label)
         for f in start:
             labels.setdefault(f.id, f.label)
+        from .staff_messages import MESSAGES
+
+        for message in MESSAGES.values():  # what staff record on a page (goods received)
+            for f in message.fields:
+                labels.setdefault(f.id, f.label)
         return labels
 
     @staticmethod
@@ -464,15 +480,17 @@ class ProcessEngine:
         task, joined = self._task_and_instance(session, task_id, actor)
         if not self.may_act(task, actor):
             raise NotPermitted(f"task {task_id} is not for {actor.username}")
-        if task.assignee and task.assignee != actor.username:
-            raise Conflict(f"task {task_id} is claimed by {task.assignee}")
+        holder = access.held_by_other(task, actor)
+        if holder:
+            raise Conflict(f"task {task_id} is claimed by {holder}")
         instance = joined or self.get_instance(session, task.instance_id)
         step, wf = self._running(session, instance, actor)
         spiff_task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task_id), None)
         if spiff_task is None:
             raise Conflict(f"task {task_id} is no longer open")
         fields = list(getattr(spiff_task.task_spec, "form_fields", []) or [])
-        values = forms.validate(fields, variables or {}, spiff_task.data, checks=self.handlers.field_checks(session))
+        values = forms.validate(fields, variables or {}, spiff_task.data, checks=self.handlers.field_checks(session),
+                                today=self.today())
         left_out = [f for f in fields if not f.readonly and f.id not in values]
         if left_out and self.repeated_round(session, task):  # a loop: last round's decision is not carried on
             for f in left_out:
@@ -545,6 +563,31 @@ class ProcessEngine:
                                          received_at=self.clock.now()))
             session.flush()
         return matched, False
+
+    def record_message(self, session: Session, instance_id: int, name: str, actor: Actor,
+                       values: dict | None) -> Instance:
+        """Staff record a message on a page for one case (goods received): checked against the access
+        policy and the message's small form, then delivered as an outside sender would, correlated by
+        the case's own value (``engine/staff_messages.py``). Sent twice (a double click, two people at
+        once), it is applied once."""
+        from . import staff_messages
+
+        access.require(access.may_record_message(actor, name), f"{actor.username} does not record '{name}'")
+        message = staff_messages.MESSAGES.get(name)
+        if message is None:
+            raise NotFound(f"no message '{name}' is recorded on a page")
+        instance = self.get_instance(session, instance_id)
+        wait = session.scalars(select(MessageWait).where(MessageWait.instance_id == instance_id,
+                                                         MessageWait.name == name)).first()
+        if instance.state != "running" or wait is None:
+            raise Conflict(f"case {instance_id} does not wait for '{name}'")
+        clean = forms.validate(list(message.fields), values or {}, today=self.today())
+        key = message.correlate_on
+        value = self.variables(session, instance).get(key)
+        if value in (None, ""):
+            raise Conflict(f"case {instance_id} has no {key} to match '{name}' by")
+        self.correlate_message(session, name, {key: value}, clean, actor, message_id=f"page:{instance_id}:{name}:{wait.id}")
+        return instance
 
     @staticmethod
     def _waiting_for(session: Session, name: str, correlation: dict) -> list[int]:

@@ -53,12 +53,28 @@ def sign_work_order(ctx: HandlerContext) -> dict:
     data = dict(doc.data)
     v = ctx.variables
     data.update({"technician": v.get("technician") or ctx.actor, "appointment": v.get("appointment_date"),
-                 "travel_mode": v.get("travel_mode"), "repair_steps": v.get("repair_steps"),
-                 "result": v.get("repair_result"), "tested_ok": v.get("tested_ok")})
-    if "customer_signed" in v:
-        data["customer_signed"] = v.get("customer_signed")
+                 "travel_mode": v.get("travel_mode")})
     doc.data = data
     return {"technician": data["technician"]}
+
+
+def _repair_record(v: dict) -> dict:
+    """The work order's repair record from the variables the repair forms write (processes/dispatch.bpmn
+    ``onsite_repair``, repair.bpmn ``rework``: ``repair_steps``, ``repair_result``, ``tested_ok``) and
+    the customer's signature at sign-off (``customer_signed``); only what has been filled in."""
+    record = {"repair_steps": v.get("repair_steps"), "result": v.get("repair_result"), "tested_ok": v.get("tested_ok"),
+              "customer_signed": v.get("customer_signed")}
+    return {k: value for k, value in record.items() if value not in (None, "")}
+
+
+def record_repair(ctx: HandlerContext) -> dict | None:
+    """After the on-site repair: what the technician did goes onto the work order they signed. (The
+    pickup signature comes before the repair, so it cannot carry it.)"""
+    doc = documents.find(ctx.session, ctx.instance_id, "work_order")
+    if doc is None:
+        raise LookupError("no work order to record the repair on")
+    doc.data = {**doc.data, **_repair_record(ctx.variables)}
+    return None
 
 
 def escalate(ctx: HandlerContext) -> dict:
@@ -94,6 +110,9 @@ def record_follow_up(ctx: HandlerContext) -> dict:
         "case_no": v.get("case_no"), **scores, "comments": v.get("follow_up_comments"),
         "further_needs": v.get("further_needs"), "called_by": ctx.actor, "called_at": ctx.now.isoformat(),
     })
+    last_order = documents.find(ctx.session, ctx.instance_id, "work_order")
+    if last_order is not None:  # archived as the visit ended: after any rework, with the customer's signature
+        last_order.data = {**last_order.data, **_repair_record(v)}
     archived = []
     for doc in documents.of_case(ctx.session, ctx.instance_id):
         doc.archived_at = ctx.now
@@ -106,6 +125,7 @@ def register(registry: HandlerRegistry) -> None:
     registry.register("case.register", register_case)
     registry.register("work_order.issue", issue_work_order)
     registry.register("work_order.sign", sign_work_order)
+    registry.register("work_order.record", record_repair)
     registry.register("case.escalate", escalate, writes=False)
     registry.register("fees.calculate", calculate_fee, writes=False)
     registry.register("followup.record", record_follow_up)

@@ -62,6 +62,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=os.environ.get("AFTERSALES_HTTPS", "") in ("1", "true", "yes"),
         # Lockout counts in Redis when set (e.g. redis://127.0.0.1:6379/0), else in the database.
         RATELIMIT_STORAGE_URI=os.environ.get("AFTERSALES_RATELIMIT_STORAGE") or None,
+        # A page's CSRF token is good for as long as the login session (Flask-WTF's default is one
+        # hour: a form left open over lunch was refused and its input lost, issue 11).
+        WTF_CSRF_TIME_LIMIT=None,
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False

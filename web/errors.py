@@ -76,7 +76,12 @@ def register(app: Flask) -> None:
         if _wants_page():
             page, status = _page(status_for(exc), str(exc))
             return page, status, _retry_after(exc)
-        response = jsonify(exc.to_dict())
+        body = exc.to_dict()
+        if isinstance(exc, FormInvalid):  # each problem in the caller's language, naming the field's label
+            from .pages.labels import field_messages
+
+            body["messages"] = field_messages(exc.errors, exc.labels)
+        response = jsonify(body)
         response.status_code = status_for(exc)
         response.headers.update(_retry_after(exc))
         if isinstance(exc, Unauthenticated):
@@ -92,6 +97,28 @@ def register(app: Flask) -> None:
     def _database(exc):
         return database_failure(exc)
 
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):
+        """A page form whose session ended (logged out, signed in elsewhere, the browser's session
+        gone): back to the form — through the login when needed — where the browser restores what was
+        typed (web/static/app.js). Never a dead end that throws the input away."""
+        from flask import flash, redirect, url_for
+        from flask_babel import gettext as _
+        from flask_login import current_user
+
+        # A form that carries a token its session no longer knows (the session ended or was renewed);
+        # a post without any token is no form of ours: 400.
+        if _wants_page() and request.method == "POST" and request.form.get("csrf_token"):
+            back = _same_site_path(request.referrer) or url_for("inbox.inbox")
+            if not current_user.is_authenticated:
+                flash(_("Your session ended. Log in again: what you typed is kept in this browser."), "error")
+                return redirect(url_for("login.login", next=back))
+            flash(_("The page was too old to send. What you typed is kept: check it and submit again."), "error")
+            return redirect(back)
+        return _http(exc)
+
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         if _wants_page():
@@ -103,6 +130,19 @@ def register(app: Flask) -> None:
         error_id = _error_id()
         log.exception("unexpected error [error id %s]", error_id)
         return _answer(500, f"internal error; nothing was changed (error id {error_id})", error_id)
+
+
+def _same_site_path(url: str | None) -> str | None:
+    """The path (and query) of a URL on this site, else None."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return path if path.startswith("/") and not path.startswith("//") else None
 
 
 def _answer(status: int, message: str, error_id: str | None = None):

@@ -22,10 +22,11 @@ class Api:
     def __init__(self, app):
         self.client = app.test_client()
 
-    def call(self, user, method, path, body=None):
+    def call(self, user, method, path, body=None, status=200):
+        """One API call that must succeed: 200, or ``status`` (201 for a started case)."""
         auth = "Basic " + base64.b64encode(f"{user}:demo".encode()).decode()
         r = self.client.open(path, method=method, headers={"Authorization": auth}, json=body if method == "POST" else None)
-        assert r.status_code in (200, 201), r.json
+        assert r.status_code == status, r.json
         return r.json
 
     def complete(self, user, iid, element_id, **variables):
@@ -43,7 +44,7 @@ def open_task(person, element_id: str):
 
 
 def to_diagnosis(api) -> int:
-    iid = api.call("customer_service", "POST", "/api/process-definitions/repair/start", {"variables": REQUEST})["id"]
+    iid = api.call("customer_service", "POST", "/api/process-definitions/repair/start", {"variables": REQUEST}, 201)["id"]
     api.complete("customer_service", iid, "check_scope", identity_confirmed=True, in_scope=True, in_warranty=True)
     return iid
 
@@ -148,7 +149,7 @@ def test_a_stuck_case_is_corrected_and_retried_from_the_incidents_view(people, l
 
 def test_routes_are_explicit_choices_and_a_new_round_starts_empty(people, live_app):
     api = Api(live_app)
-    iid = api.call("customer_service", "POST", "/api/process-definitions/repair/start", {"variables": REQUEST})["id"]
+    iid = api.call("customer_service", "POST", "/api/process-definitions/repair/start", {"variables": REQUEST}, 201)["id"]
     cs = people("customer_service", viewport=TABLET)
     page = open_task(cs, "check_scope")
     expect(page.locator("input[name='in_scope']:checked")).to_have_count(0)  # nothing chosen beforehand

@@ -132,6 +132,9 @@ TABLE: dict[tuple[str, str], tuple[str, object, dict[str, int]]] = {
     ("dashboard.export_xlsx", "GET"): ("/dashboard/export.xlsx", None, some(200, 403, PAGE_ANON, ["supervisor", "admin"])),
     ("incidents.show", "GET"): ("/incidents", None, some(200, 403, PAGE_ANON, ["supervisor", "admin"])),
     ("incidents.correct_and_retry", "POST"): ("/incidents/{B}", {}, some(409, 403, PAGE_ANON, ["supervisor", "admin"])),
+    ("receiving.show", "GET"): ("/receiving", None, some(200, 403, PAGE_ANON, ["warehouse", "supervisor", "admin"])),
+    ("receiving.record", "POST"): ("/cases/{B}/messages/goods_received", {},  # B waits for nothing: told so
+                                   some(302, 403, PAGE_ANON, ["warehouse", "supervisor", "admin"])),
     ("cases.show", "GET"): ("/cases/{A}", None, some(200, 403, PAGE_ANON, SEE_ALL_CASES)),
     ("cases.cancel", "POST"): ("/cases/{B}/cancel", {}, some(409, 403, PAGE_ANON, ["supervisor", "admin"])),
     ("cases.diagram", "GET"): ("/cases/{A}/diagram.xml", None, some(200, 403, PAGE_ANON, SEE_ALL_CASES)),

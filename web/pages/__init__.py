@@ -4,16 +4,30 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import account, admin, calendar, cases, dashboard, inbox, incidents, labels, login, retention, tasks
+from . import (
+    account,
+    admin,
+    calendar,
+    cases,
+    dashboard,
+    inbox,
+    incidents,
+    labels,
+    login,
+    receiving,
+    retention,
+    tasks,
+)
 
 
 def register(app: Flask) -> None:
     login.init(app)
     labels.init(app)
-    for module in (login, inbox, tasks, cases, admin, calendar, account, incidents, retention, dashboard):
+    for module in (login, inbox, tasks, cases, admin, calendar, account, incidents, retention, dashboard, receiving):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["calendar_warning_years"] = calendar.warning_years
     app.jinja_env.globals["incident_counts"] = incident_counts
+    app.jinja_env.globals["receiving_count"] = receiving_count
 
 
 def incident_counts() -> dict[str, int]:
@@ -24,3 +38,15 @@ def incident_counts() -> dict[str, int]:
     from .login import actor
 
     return incidents.counts(db(), actor(), engine().clock.now())
+
+
+def receiving_count() -> int | None:
+    """The menu badge for those who record goods received: cases waiting for it; None: no such menu."""
+    from engine import access, staff_messages
+
+    from ..context import db
+    from .login import actor
+
+    if not access.messages_recorded_by(actor()):
+        return None
+    return staff_messages.count(db(), actor())

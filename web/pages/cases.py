@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from engine import access, case_search, deployments, diagram_xml
+from engine import access, case_search, deployments, diagram_xml, staff_messages
 from engine.errors import FormInvalid, NotPermitted
 from engine.models import Definition, Instance, ScheduledStart
 from handlers import documents as case_documents
@@ -109,6 +109,7 @@ def show(instance_id: int):
         highlight=json.dumps({"done": done, "open": open_here}), supervisor=access.may(actor(), "cancel"),
         contact=access.sees_contact(actor()), retention_admin=access.may(actor(), "manage_retention"),
         labels={"legal_hold": _("Legal hold"), "reason": _("Reason"), **e.field_labels(db(), instance)},
+        receivable=staff_messages.waiting_for(db(), instance.id, actor()) if instance.state == "running" else [],
         is_new=request.args.get("new") == "1")
 
 

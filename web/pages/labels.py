@@ -40,7 +40,7 @@ FIELD_LABELS = {
     "reason": _l("Reason"), "price_difference": _l("Price difference (yuan)"), "refund_amount": _l("Refund amount (yuan)"),
     "contact_name": _l("Contact"), "contact_phone": _l("Phone"), "complaint_no": _l("Complaint no."),
     "severity": _l("Severity"), "complaint_text": _l("Complaint"), "responsible": _l("Responsible department"),
-    "accepted_at": _l("Accepted at"),
+    "accepted_at": _l("Accepted at"), "goods_received_note": _l("Receipt note"),
 }
 
 _BILINGUAL = re.compile(r"^(?P<zh>[^A-Za-z]*[\u3000-\u9fff\uff00-\uffef][^A-Za-z]*?)\s+(?P<en>[A-Za-z].*)$")
@@ -74,6 +74,10 @@ _ERRORS = [
     (re.compile(r"^must be at least (\S+)$"), lambda m: _l("must be at least %(n)s", n=m[1])),
     (re.compile(r"^must be at most (\S+)$"), lambda m: _l("must be at most %(n)s", n=m[1])),
     (re.compile(r"^'(.*)' is not one of: (.*)$"), lambda m: _l("“%(value)s” is not one of the choices", value=m[1])),
+    (re.compile(r"^must be a mainland China phone number$"), lambda m: _l("must be a mainland China phone number")),
+    (re.compile(r"^does not have the expected format$"), lambda m: _l("does not have the expected format")),
+    (re.compile(r"^must be on or after (\S+)$"), lambda m: _l("must be on or after %(day)s", day=m[1])),
+    (re.compile(r"^must be on or before (\S+)$"), lambda m: _l("must be on or before %(day)s", day=m[1])),
     (re.compile(r"^must be parts picked from stock$"), lambda m: _l("must be parts picked from stock")),
     (re.compile(r"^each quantity must be a whole number from 1$"), lambda m: _l("each quantity must be a whole number from 1")),
     (re.compile(r"^unknown part '(.*)'$"), lambda m: _l("not in stock's catalogue: %(parts)s", parts=m[1])),
@@ -129,6 +133,20 @@ def translate_error(message: str) -> str:
     return message
 
 
+def field_messages(errors: dict[str, str], labels: dict[str, str]) -> dict[str, str]:
+    """Each field's problem in the page's language, naming the field by its label ("联系电话：…")."""
+    from ..i18n import select_locale
+
+    colon = "：" if select_locale().startswith("zh") else ": "
+    return {k: (one_language(labels[k]) if k in labels else label_for(k)) + colon + translate_error(v)
+            for k, v in errors.items()}
+
+
+def today():
+    """The local day (the engine's clock in the configured zone): date inputs' relative bounds."""
+    return current_app.extensions["aftersales"]["engine"].today()
+
+
 def local(value) -> str:
     """A stored moment as wall-clock time in the configured zone (default Asia/Shanghai)."""
     if value in (None, ""):
@@ -164,5 +182,7 @@ def init(app: Flask) -> None:
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["one_language"] = one_language
     app.jinja_env.globals["label_for"] = label_for
+    app.jinja_env.globals["today"] = today
+    app.jinja_env.globals["field_messages"] = field_messages
     app.jinja_env.globals["doc_titles"] = DOC_TITLES
     app.jinja_env.globals["field_labels"] = FIELD_LABELS
