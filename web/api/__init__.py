@@ -12,6 +12,7 @@ from . import (
     instances,
     messages,
     openapi,
+    people,
     tasks,
     tokens,
     versions,
@@ -21,6 +22,6 @@ from . import (
 def blueprint() -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api")
     for module in (definitions, instances, tasks, messages, tokens, calendar, versions, access_log, incidents,
-                   openapi):
+                   people, openapi):
         bp.register_blueprint(module.bp)
     return bp

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 
 from engine import access
 from engine.db import as_utc
+from engine.groups import member_ids
 from engine.models import Definition, Instance, OpenTask, SavedFilter, User
 
 from ..context import db, engine
@@ -69,8 +70,7 @@ def colleagues(task: OpenTask) -> list[str]:
     groups = [g for g in task.candidate_groups.split(",") if g]
     if not groups:
         return []
-    users = db().scalars(select(User.username).where(User.active.is_(True),
-                                                    or_(*[User.groups.contains(f",{g},") for g in groups])))
+    users = db().scalars(select(User.username).where(User.active.is_(True), User.id.in_(member_ids(groups))))
     return sorted(set(users))
 
 
