@@ -46,7 +46,7 @@ def group_for_lane(lane_name: str | None) -> str | None:
 
 def seed_domain(conn: Connection, now: datetime) -> None:
     """The domain's groups into an empty ``groups`` table (``schema.create``)."""
-    conn.execute(insert(Group.__table__), [{"id": gid, "name_zh": zh, "name_en": en, "active": True, "created_at": now}
+    conn.execute(insert(Group), [{"id": gid, "name_zh": zh, "name_en": en, "active": True, "created_at": now}
                                            for gid, (zh, en) in DOMAIN_GROUPS.items()])
 
 

@@ -12,8 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .db import as_utc
 from . import groups as group_table
+from .db import as_utc
 from .errors import Conflict, FieldsInvalid, InvalidRequest, NotFound
 from .login_guard import UserRow
 from .models import ApiToken, User

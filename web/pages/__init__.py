@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import account, admin, calendar, cases, inbox, incidents, labels, login, tasks
+from . import account, admin, calendar, cases, inbox, incidents, labels, login, people, tasks
 
 
 def register(app: Flask) -> None:
     login.init(app)
     labels.init(app)
-    for module in (login, inbox, tasks, cases, admin, calendar, account, incidents):
+    for module in (login, inbox, tasks, cases, admin, calendar, account, incidents, people):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["calendar_warning_years"] = calendar.warning_years
     app.jinja_env.globals["incident_counts"] = incident_counts
