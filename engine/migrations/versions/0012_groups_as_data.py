@@ -63,19 +63,20 @@ def upgrade() -> None:
                             for gid, (zh, en) in DOMAIN.items()]
                    + [{"id": gid, "name_zh": gid, "name_en": gid, "active": True, "created_at": now}
                       for gid in sorted(named - set(DOMAIN))])
-    op.bulk_insert(members, [{"user_id": uid, "group_id": g} for uid, text in rows
-                             for g in dict.fromkeys(p for p in (text or "").split(",") if p)])
+    # the column goes first: on SQLite the batch copies and drops ``users``, which would cascade to members
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('groups')
+    op.bulk_insert(members, [{"user_id": uid, "group_id": g} for uid, text in rows
+                             for g in dict.fromkeys(p for p in (text or "").split(",") if p)])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('groups', sa.String(length=500), nullable=False, server_default=''))
     conn = op.get_bind()
-    by_user: dict[int, list[str]] = {}
+    by_user: dict[int, list[str]] = {}  # read first: the batch below may copy ``users`` (cascading)
     for uid, gid in conn.execute(sa.text("SELECT user_id, group_id FROM user_groups ORDER BY group_id")).all():
         by_user.setdefault(uid, []).append(gid)
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('groups', sa.String(length=500), nullable=False, server_default=''))
     for uid, gids in by_user.items():
         conn.execute(sa.text("UPDATE users SET groups = :g WHERE id = :id"), {"g": "," + ",".join(gids) + ",", "id": uid})
     with op.batch_alter_table('user_groups', schema=None) as batch_op:
