@@ -73,8 +73,17 @@ SUPERVISING = frozenset({"admin", "supervisor"})
 FLOW_OWNERS = frozenset({"admin", "process_owner"})
 
 
+# A group an admin created (groups are data, engine/groups.py): its members see the cases with an
+# open task for it, without customer contact data.
+_DATA_GROUP = GroupRule("group", False)
+
+
+def rule_of(group: str) -> GroupRule:
+    return POLICY.get(group, _DATA_GROUP)
+
+
 def _rules(actor: Actor) -> list[GroupRule]:
-    return [POLICY.get(g, _NOBODY) for g in actor.groups] or [_NOBODY]
+    return [rule_of(g) for g in actor.groups] or [_NOBODY]
 
 
 def case_scope(actor: Actor) -> str:
@@ -97,7 +106,7 @@ def case_filter(actor: Actor) -> ColumnElement[bool] | None:
     personal = [OpenTask.assignee == user, OpenTask.candidate_users.contains(f",{user},")]
     if scope == "group":
         personal += [OpenTask.candidate_groups.contains(f",{g},") for g in actor.groups
-                     if POLICY.get(g, _NOBODY).cases == "group"]
+                     if rule_of(g).cases == "group"]
     recorded = messages_recorded_by(actor)
     waiting = [exists(select(MessageWait.id).where(MessageWait.instance_id == Instance.id,
                                                    MessageWait.name.in_(sorted(recorded))))] if recorded else []

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import diagram_xml, retention, schedules
-from .diagram import ParsedFile, parse_files, read_files, timer_starts
+from .diagram import ParsedFile, parse_files, people_named, read_files, timer_starts
 from .errors import DiagramInvalid, NotFound, Problem
-from .models import CurrentVersion, Definition, Deployment, VersionEvent
+from .models import CurrentVersion, Definition, Deployment, Group, Membership, User, VersionEvent
 from .specs import current, dependencies, latest
 
 
@@ -26,10 +26,69 @@ class DeployedDefinition:
         return {"key": self.key, "version": self.version, "kind": self.kind, "changed": self.changed}
 
 
+@dataclass(frozen=True)
+class DeployWarning:
+    """Something the diagram names that does not exist (yet): it deploys, the admin is told.
+    ``group`` / ``user`` is the missing name, for a "create it" link."""
+
+    file: str
+    element_id: str | None
+    line: int | None
+    message: str
+    group: str | None = None
+    user: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "element_id": self.element_id, "line": self.line, "message": self.message,
+                "group": self.group, "user": self.user}
+
+
+def people_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWarning]:
+    """A warning per user task naming a group that does not exist, is disabled or has no active
+    member, or a user (candidate, assignee) that does not exist or is disabled."""
+    groups = {g.id: g for g in session.scalars(select(Group))}
+    staffed = set(session.scalars(select(Membership.group_id).join(User, User.id == Membership.user_id)
+                                  .where(User.active.is_(True))))
+    users = {name: active for name, active in session.execute(select(User.username, User.active))}
+    warnings: list[DeployWarning] = []
+    seen = set()
+    for pf in parsed:
+        if pf.kind != "bpmn":
+            continue
+        for n in people_named(diagram_xml.parse(pf.content, pf.filename)):
+            if (pf.filename, n.element_id, n.kind, n.name) in seen:
+                continue
+            seen.add((pf.filename, n.element_id, n.kind, n.name))
+            if n.kind == "group":
+                group = groups.get(n.name)
+                if group is None:
+                    message = f"candidate group '{n.name}' does not exist: nobody can take this task until an admin creates it"
+                elif not group.active:
+                    message = f"candidate group '{n.name}' is disabled: nobody can take this task"
+                elif n.name not in staffed:
+                    message = f"candidate group '{n.name}' has no active member: nobody can take this task"
+                else:
+                    continue
+                warnings.append(DeployWarning(pf.filename, n.element_id, n.line, message,
+                                              group=n.name if group is None else None))
+            else:
+                active = users.get(n.name)
+                if active is None:
+                    message = f"user '{n.name}' does not exist: nobody can take this task until an admin creates it"
+                elif not active:
+                    message = f"user '{n.name}' is disabled: nobody can take this task"
+                else:
+                    continue
+                warnings.append(DeployWarning(pf.filename, n.element_id, n.line, message,
+                                              user=n.name if active is None else None))
+    return warnings
+
+
 @dataclass
 class DeployResult:
     deployment_id: int | None
     definitions: list[DeployedDefinition] = field(default_factory=list)
+    warnings: list[DeployWarning] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -102,7 +161,7 @@ def _ttl_problems(pf: ParsedFile) -> list[Problem]:
 def preview(session: Session, files: dict[str, bytes], *, topics: set[str]) -> DeployResult:
     """What a deployment would do, after the full validation; nothing is stored."""
     parsed = validate(session, files, topics)
-    result = DeployResult(deployment_id=None)
+    result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed))
     for pf in parsed:
         for key in pf.keys:
             current = latest(session, key)
@@ -115,7 +174,7 @@ def preview(session: Session, files: dict[str, bytes], *, topics: set[str]) -> D
 def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetime, topics: set[str],
            comment: str = "", source: str = "api", git_commit: str | None = None) -> DeployResult:
     parsed = validate(session, files, topics)
-    result = DeployResult(deployment_id=None)
+    result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed))
     deployment: Deployment | None = None
     for pf in parsed:
         for key in pf.keys:

@@ -207,9 +207,8 @@ _FLOW_NODE_SKIP = {"laneSet", "lane", "sequenceFlow", "textAnnotation", "associa
 
 
 def structure_problems(root, filename: str) -> list[Problem]:
-    """Unknown candidate groups, gateway branches that cannot be chosen, elements nothing leads to."""
-    from .groups import GROUPS
-
+    """Gateway branches that cannot be chosen, elements nothing leads to. (Groups and users are
+    data: a diagram naming one that does not exist deploys with a warning, see ``people_named``.)"""
     problems = []
     for process in root.findall(f"{{{BPMN_NS}}}process"):
         nodes = {n.get("id"): n for n in process if isinstance(n.tag, str) and n.get("id")
@@ -219,10 +218,6 @@ def structure_problems(root, filename: str) -> list[Problem]:
         for f in flows:
             outgoing.setdefault(f.get("sourceRef"), []).append(f)
         for nid, node in nodes.items():
-            for group in _split(node.get(_C + "candidateGroups")):
-                if not expressions.is_juel(group) and group not in GROUPS:
-                    problems.append(Problem(filename, nid, node.sourceline,
-                                            f"unknown candidate group '{group}' (known: {', '.join(GROUPS)})"))
             local = etree.QName(node).localname
             out = outgoing.get(nid, [])
             if local in ("exclusiveGateway", "inclusiveGateway") and len(out) > 1:
@@ -253,6 +248,36 @@ def structure_problems(root, filename: str) -> list[Problem]:
             if local == "boundaryEvent" or (starts and nid not in seen):
                 problems.append(Problem(filename, nid, n.sourceline, "unreachable: no sequence flow leads here"))
     return problems
+
+
+@dataclass(frozen=True)
+class Named:
+    """A group or user a user task names literally (not through an expression)."""
+
+    element_id: str
+    line: int | None
+    kind: str  # "group" (candidateGroups, or the lane) | "user" (candidateUsers, assignee)
+    name: str
+
+
+def people_named(root) -> list[Named]:
+    """Every literal candidate group (from ``candidateGroups`` or, without one, the lane), candidate
+    user and assignee of the user tasks, in document order."""
+    found: list[Named] = []
+    for process in root.iter(f"{{{BPMN_NS}}}process"):
+        lanes = {}
+        for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+            for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef"):
+                lanes[(ref.text or "").strip()] = lane.get("name")
+        for node in process.iter(f"{{{BPMN_NS}}}userTask"):
+            nid = node.get("id") or ""
+            groups = _split(node.get(_C + "candidateGroups"))
+            if not groups and lanes.get(nid):
+                groups = [g for g in [group_for_lane(lanes[nid])] if g]
+            users = _split(node.get(_C + "candidateUsers")) + _split(node.get(_C + "assignee"))
+            found += [Named(nid, node.sourceline, "group", g) for g in groups if not expressions.is_juel(g)]
+            found += [Named(nid, node.sourceline, "user", u) for u in users if not expressions.is_juel(u)]
+    return found
 
 
 def timer_starts(root) -> list[tuple[str, str, str, str, int | None]]:

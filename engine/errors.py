@@ -126,3 +126,14 @@ class TooManyAttempts(AftersalesError):
         what = f"user '{value}'" if field == "user" else f"address {value}"
         wait = f"{retry_after} s" if retry_after < 120 else f"{retry_after // 60} min"
         super().__init__(message or f"too many failed logins: {what} is locked for {wait}")
+
+
+class FieldsInvalid(InvalidRequest):
+    """Admin input (users, groups) with bad fields: 400 naming each field; nothing is stored."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("invalid input: " + ", ".join(f"{k}: {v}" for k, v in errors.items()))
+
+    def to_dict(self) -> dict:
+        return {"error": "invalid input", "errors": self.errors}

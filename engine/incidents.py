@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import access, forms, limits
 from .errors import Conflict, FormInvalid
+from .groups import nobody_can_take
 from .models import Instance, OpenTask
 from .state import clean_data
 from .steps import Step, StepHost, element_id
@@ -28,10 +29,11 @@ REASON_MAX = 500
 def counts(session: Session, actor: Actor, now: datetime) -> dict[str, int]:
     """How many cases are in error and tasks overdue (the menu badge); zeros for non-supervisors."""
     if not access.supervises(actor):
-        return {"errors": 0, "overdue": 0}
+        return {"errors": 0, "overdue": 0, "unstaffed": 0}
     errors = session.scalar(select(func.count(Instance.id)).where(Instance.state == "error")) or 0
     overdue = session.scalar(select(func.count(OpenTask.id)).where(OpenTask.due_at < now)) or 0
-    return {"errors": int(errors), "overdue": int(overdue)}
+    unstaffed = session.scalar(select(func.count(OpenTask.id)).where(nobody_can_take())) or 0
+    return {"errors": int(errors), "overdue": int(overdue), "unstaffed": int(unstaffed)}
 
 
 def listing(session: Session, actor: Actor, now: datetime, limit: int = 200) -> dict[str, list]:
@@ -40,7 +42,9 @@ def listing(session: Session, actor: Actor, now: datetime, limit: int = 200) -> 
                                   .order_by(Instance.id.desc()).limit(limit)))
     overdue = list(session.scalars(select(OpenTask).where(OpenTask.due_at < now)
                                    .order_by(OpenTask.due_at).limit(limit)))
-    return {"errors": errors, "overdue": overdue}
+    # tasks of an empty or disabled group, or of users that do not exist: "nobody can take this"
+    unstaffed = list(session.scalars(select(OpenTask).where(nobody_can_take()).order_by(OpenTask.id).limit(limit)))
+    return {"errors": errors, "overdue": overdue, "unstaffed": unstaffed}
 
 
 def fields_by_id(specs) -> dict[str, forms.FormField]:

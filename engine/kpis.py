@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from .db import as_utc
 from .errors import InvalidRequest
-from .models import HistoryEntry, Instance, LateTask, OpenTask, User
+from .models import HistoryEntry, Instance, LateTask, Membership, OpenTask, User
 
 DIMENSIONS = ("month", "week", "group", "technician", "product", "region")
 RULES = ("R2", "R3", "R4", "R8", "R19")
@@ -165,8 +165,10 @@ def note_finished(session: Session, instance: Instance, variables: dict) -> None
     technician = variables.get("technician")
     instance.technician = str(technician)[:80] if technician else None
     if instance.technician:
-        groups = session.scalar(select(User.groups).where(User.username == instance.technician)) or ""
-        instance.team = next((g for g in groups.split(",") if g), None)
+        # the technician's team: their first group (by id; groups are data, engine/groups.py)
+        instance.team = session.scalar(select(Membership.group_id).join(User, User.id == Membership.user_id)
+                                       .where(User.username == instance.technician)
+                                       .order_by(Membership.group_id).limit(1))
 
 
 # --- reading them ---------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
@@ -38,15 +38,42 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(120), default="")
     email: Mapped[str | None] = mapped_column(String(200), nullable=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    groups: Mapped[str] = mapped_column(String(500), default="")  # ",g1,g2," for LIKE lookups
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Raised by logout, password change and disable: a session cookie carrying an older epoch is dead.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin",
+                                                         cascade="all, delete-orphan")
 
     @property
     def group_list(self) -> list[str]:
-        return [g for g in self.groups.split(",") if g]
+        """The user's groups that are active (a disabled group gives its members nothing)."""
+        return sorted(m.group_id for m in self.memberships if m.group.active)
+
+    @property
+    def all_groups(self) -> list[str]:
+        return sorted(m.group_id for m in self.memberships)
+
+
+class Group(Base):
+    """A staff group: BPMN candidate groups and lanes name its id (engine/groups.py seeds the domain's)."""
+
+    __tablename__ = "groups"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Membership(Base):
+    """A user in a group."""
+
+    __tablename__ = "user_groups"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, index=True)
+    user: Mapped[User] = relationship(back_populates="memberships")
+    group: Mapped[Group] = relationship(lazy="joined")
 
 
 class ApiToken(Base):

@@ -26,6 +26,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .groups import member_ids
 from .models import Instance, Notification, OpenTask, User
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ def _addresses(session: Session, recipient: str) -> list[str]:
             user = session.scalars(select(User).where(User.username == value)).first()
             found += [user.email] if user is not None and user.email else []
         elif kind == "group":
-            members = session.scalars(select(User).where(User.groups.contains(f",{value},"), User.active.is_(True)))
+            members = session.scalars(select(User).where(User.id.in_(member_ids([value])), User.active.is_(True)))
             found += [u.email for u in members if u.email]
     return found
 

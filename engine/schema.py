@@ -66,7 +66,13 @@ def _run(db: Engine, fn, *args) -> None:
 
 def create(db: Engine) -> None:
     """An empty database: every table at once, stamped at head (what the revisions add up to)."""
+    from datetime import UTC, datetime
+
+    from .groups import seed_domain
+
     Base.metadata.create_all(db)
+    with db.begin() as conn:  # the rows revision 0012 seeds
+        seed_domain(conn, datetime.now(UTC))
     _run(db, command.stamp, "head")
 
 

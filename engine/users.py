@@ -12,9 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import groups as group_table
 from .db import as_utc
-from .errors import Conflict, InvalidRequest, NotFound
-from .groups import GROUPS
+from .errors import Conflict, FieldsInvalid, InvalidRequest, NotFound
 from .login_guard import UserRow
 from .models import ApiToken, User
 
@@ -50,22 +50,128 @@ def actor_of(user: User) -> Actor:
     return Actor(user.username, frozenset(user.group_list))
 
 
+def _check_name(username) -> None:
+    if not isinstance(username, str) or not username:
+        raise FieldsInvalid({"username": "is required"})
+    if len(username) > 80 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise FieldsInvalid({"username": f"'{username}' may contain only letters, digits, '_', '-' and '.'"})
+
+
 def add_user(session: Session, username: str, password: str, groups: list[str], *, now: datetime,
              display_name: str = "") -> User:
-    if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
-        raise InvalidRequest(f"user name '{username}' may contain only letters, digits, '_', '-' and '.'")
+    """A user in existing groups (seeding, tests, ``aftersales users add``)."""
+    _check_name(username)
     if len(password) < 4:
-        raise InvalidRequest("password must have at least 4 characters")
-    unknown = [g for g in groups if g not in GROUPS]
-    if unknown:
-        raise InvalidRequest(f"unknown group(s): {', '.join(unknown)} (known: {', '.join(GROUPS)})")
+        raise FieldsInvalid({"password": "must have at least 4 characters"})
+    wanted = group_table.check_known(session, list(groups))
     if session.scalars(select(User).where(User.username == username)).first():
         raise Conflict(f"user '{username}' exists already")
     user = User(username=username, display_name=display_name or username, password_hash=_hasher.hash(password),
-                groups="," + ",".join(groups) + ",", created_at=now)
+                created_at=now)
     session.add(user)
+    group_table.set_groups(session, user, wanted)
     session.flush()
     return user
+
+
+MIN_ADMIN_PASSWORD = 8
+
+
+def password_problem(password, username: str) -> str | None:
+    """Why a password an admin sets (API, admin page, CLI) is refused, or None."""
+    if not isinstance(password, str) or not password:
+        return "is required"
+    if len(password) < MIN_ADMIN_PASSWORD:
+        return f"must have at least {MIN_ADMIN_PASSWORD} characters"
+    if password.casefold() == username.casefold() or len(set(password)) < 3:
+        return "is too easy to guess"
+    return None
+
+
+def create_user(session: Session, body: dict, *, now: datetime) -> User:
+    """An admin creates a user: ``username``, ``password``, ``groups``, optional ``display_name``,
+    ``email``. FieldsInvalid names each bad field, Conflict a taken name; nothing stored then."""
+    username = body.get("username")
+    errors: dict[str, str] = {}
+    try:
+        _check_name(username)
+    except FieldsInvalid as exc:
+        errors.update(exc.errors)
+    problem = password_problem(body.get("password"), username if isinstance(username, str) else "")
+    if problem:
+        errors["password"] = problem
+    try:
+        wanted = group_table.check_known(session, body.get("groups", []))
+    except FieldsInvalid as exc:
+        errors.update(exc.errors)
+    display, email = body.get("display_name") or "", body.get("email") or None
+    if not isinstance(display, str) or len(display) > 120:
+        errors["display_name"] = "must be text of at most 120 characters"
+    if email is not None and (not isinstance(email, str) or "@" not in email or len(email) > 200):
+        errors["email"] = "must be an e-mail address"
+    if errors:
+        raise FieldsInvalid(errors)
+    if session.scalars(select(User).where(User.username == username)).first():
+        raise Conflict(f"user '{username}' exists already")
+    user = User(username=username, display_name=display.strip() or username, email=email,
+                password_hash=_hasher.hash(body["password"]), created_at=now)
+    session.add(user)
+    group_table.set_groups(session, user, wanted)
+    return user
+
+
+def update_user(session: Session, username: str, body: dict, by: str | None = None) -> User:
+    """An admin (``by``) changes ``groups``, ``active``, ``password`` (and ``display_name``, ``email``).
+    A new password or disabling ends every session; a token of a disabled user stops at once.
+    Admins cannot disable themselves or leave the admin group (someone must remain)."""
+    user = get_user(session, username)
+    errors: dict[str, str] = {}
+    if by == username and body.get("active") is False:
+        errors["active"] = "you cannot disable your own account"
+    if by == username and isinstance(body.get("groups"), list) and "admin" in user.all_groups \
+            and "admin" not in body["groups"]:
+        errors["groups"] = "you cannot remove yourself from the admin group"
+    allowed = {"groups", "active", "password", "display_name", "email"}
+    for name in body:
+        if name not in allowed:
+            errors[name] = "unknown field"
+    wanted = None
+    if "groups" in body:
+        try:
+            wanted = group_table.check_known(session, body["groups"])
+        except FieldsInvalid as exc:
+            errors.update(exc.errors)
+    if "active" in body and not isinstance(body["active"], bool):
+        errors["active"] = "must be true or false"
+    if "password" in body:
+        problem = password_problem(body["password"], username)
+        if problem:
+            errors["password"] = problem
+    if "display_name" in body and (not isinstance(body["display_name"], str) or not body["display_name"].strip()
+                                   or len(body["display_name"]) > 120):
+        errors["display_name"] = "must be text of 1 to 120 characters"
+    email = body.get("email")
+    if "email" in body and email not in (None, "") and (not isinstance(email, str) or "@" not in email
+                                                        or len(email) > 200):
+        errors["email"] = "must be an e-mail address"
+    if errors:
+        raise FieldsInvalid(errors)
+    if wanted is not None:
+        group_table.set_groups(session, user, wanted)
+    if "display_name" in body:
+        user.display_name = body["display_name"].strip()
+    if "email" in body:
+        user.email = email or None
+    if "password" in body:
+        set_password(session, user, body["password"])
+    if "active" in body and body["active"] != user.active:
+        set_active(session, username, body["active"])
+    session.flush()
+    return user
+
+
+def all_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
 
 
 def login_row(session: Session, username: str) -> UserRow | None:

@@ -1,4 +1,4 @@
-"""The ``aftersales`` command: db upgrade / init-db, deploy, users add, serve, demo."""
+"""The ``aftersales`` command: db upgrade / init-db, deploy, users and groups, serve, demo."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import click
 import handlers
 from engine.clock import SystemClock
 from engine.errors import AftersalesError, DiagramInvalid, SchemaOutdated
-from engine.groups import GROUPS, STAFF_GROUPS
+from engine.groups import DOMAIN_GROUPS, STAFF_GROUPS
 from engine.users import SYSTEM, add_user
 from engine.wiring import build
 
@@ -253,24 +253,63 @@ def retention_run(dry_run: bool, listing: bool) -> None:
 
 @main.group()
 def users() -> None:
-    """Manage users."""
+    """Manage users (admins do the same on 人员与组 / People and groups)."""
+
+
+def _people(change) -> None:
+    """Run ``change(session, now)`` in one transaction; engine errors become a clean CLI error."""
+    _engine, sessions, _db = _build()
+    with sessions() as session:
+        try:
+            message = change(session, SystemClock().now())
+        except AftersalesError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+    click.echo(message)
 
 
 @users.command("add")
 @click.argument("name")
-@click.option("--group", "groups", multiple=True, required=True, type=click.Choice(sorted(GROUPS)))
+@click.option("--group", "groups", multiple=True, help="A group id (repeat for several); see `groups list`.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--email", default=None, help="Where task notifications go.")
-def users_add(name: str, groups: tuple[str, ...], password: str, email: str | None) -> None:
-    """Add a user to one or more groups."""
-    _engine, sessions, _db = _build()
-    with sessions() as session:
-        try:
-            add_user(session, name, password, list(groups), now=SystemClock().now()).email = email
-        except AftersalesError as exc:
-            raise click.ClickException(str(exc)) from exc
-        session.commit()
-    click.echo(f"user {name} added to {', '.join(groups)}")
+@click.option("--display-name", default="", help="The name staff see (default: the user name).")
+def users_add(name: str, groups: tuple[str, ...], password: str, email: str | None, display_name: str) -> None:
+    """Add a user to one or more groups (at least 8 characters of password)."""
+    from engine import login_guard
+    from engine.users import create_user
+
+    def change(session, now):
+        create_user(session, {"username": name, "password": password, "groups": list(groups), "email": email,
+                              "display_name": display_name}, now=now)
+        login_guard.record(session, now, name, "", "cli", "created")
+        return f"user {name} added to {', '.join(groups) or 'no group'}"
+
+    _people(change)
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every user: name, active or disabled, groups."""
+    from engine.users import all_users
+
+    _people(lambda session, _now: "\n".join(
+        f"{u.username}\t{'active' if u.active else 'disabled'}\t{','.join(u.all_groups)}"
+        for u in all_users(session)) or "no users")
+
+
+@users.command("groups")
+@click.argument("name")
+@click.option("--group", "groups", multiple=True, help="The user's groups from now on (repeat for several).")
+def users_groups(name: str, groups: tuple[str, ...]) -> None:
+    """Set a user's groups (replacing the ones they had)."""
+    from engine.users import update_user
+
+    def change(session, _now):
+        update_user(session, name, {"groups": list(groups)})
+        return f"user {name} is in {', '.join(groups) or 'no group'}"
+
+    _people(change)
 
 
 @users.command("disable")
@@ -291,32 +330,112 @@ def _set_active(name: str, active: bool) -> None:
     from engine import login_guard
     from engine.users import set_active
 
-    _engine, sessions, _db = _build()
-    with sessions() as session:
-        try:
-            set_active(session, name, active)
-        except AftersalesError as exc:
-            raise click.ClickException(str(exc)) from exc
-        login_guard.record(session, SystemClock().now(), name, "", "cli", "enabled" if active else "disabled")
-        session.commit()
-    click.echo(f"user {name} {'enabled' if active else 'disabled'}")
+    def change(session, now):
+        set_active(session, name, active)
+        login_guard.record(session, now, name, "", "cli", "enabled" if active else "disabled")
+        return f"user {name} {'enabled' if active else 'disabled'}"
+
+    _people(change)
 
 
-@users.command("password")
+@users.command("passwd")
 @click.argument("name")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def users_password(name: str, password: str) -> None:
-    """Set a user's password; every session of that user ends."""
-    from engine.users import get_user, set_password
+def users_passwd(name: str, password: str) -> None:
+    """Reset a user's password (at least 8 characters); every session of that user ends."""
+    from engine import login_guard
+    from engine.users import update_user
 
-    _engine, sessions, _db = _build()
-    with sessions() as session:
-        try:
-            set_password(session, get_user(session, name), password)
-        except AftersalesError as exc:
-            raise click.ClickException(str(exc)) from exc
-        session.commit()
-    click.echo(f"password of {name} changed")
+    def change(session, now):
+        update_user(session, name, {"password": password})
+        login_guard.record(session, now, name, "", "cli", "password_reset")
+        return f"password of {name} changed"
+
+    _people(change)
+
+
+users.add_command(users_passwd, "password")  # the older name
+
+
+@main.group()
+def groups() -> None:
+    """Manage groups: BPMN candidate groups and lanes name a group's id."""
+
+
+@groups.command("list")
+def groups_list() -> None:
+    """Every group: id, active or disabled, zh-CN and English name, members."""
+    from engine import groups as group_table
+
+    _people(lambda session, _now: "\n".join(
+        f"{g.id}\t{'active' if g.active else 'disabled'}\t{g.name_zh}\t{g.name_en}\t"
+        + ",".join(u.username for u in group_table.members(session, g.id))
+        for g in group_table.all_groups(session)))
+
+
+@groups.command("add")
+@click.argument("group_id")
+@click.option("--name-zh", required=True, help="The Chinese name staff see, e.g. 财务部.")
+@click.option("--name-en", default="", help="The English name (default: the id).")
+def groups_add(group_id: str, name_zh: str, name_en: str) -> None:
+    """Create a group."""
+    from engine import groups as group_table
+
+    def change(session, now):
+        group_table.add_group(session, group_id, name_zh, name_en, now=now)
+        return f"group {group_id} added"
+
+    _people(change)
+
+
+@groups.command("add-member")
+@click.argument("group_id")
+@click.argument("usernames", nargs=-1, required=True)
+def groups_add_member(group_id: str, usernames: tuple[str, ...]) -> None:
+    """Put users into a group."""
+    from engine import groups as group_table
+    from engine.users import get_user
+
+    def change(session, _now):
+        for name in usernames:
+            group_table.add_member(session, group_id, get_user(session, name))
+        return f"{', '.join(usernames)} in group {group_id}"
+
+    _people(change)
+
+
+@groups.command("remove-member")
+@click.argument("group_id")
+@click.argument("usernames", nargs=-1, required=True)
+def groups_remove_member(group_id: str, usernames: tuple[str, ...]) -> None:
+    """Take users out of a group."""
+    from engine import groups as group_table
+    from engine.users import get_user
+
+    def change(session, _now):
+        for name in usernames:
+            group_table.remove_member(session, group_id, get_user(session, name))
+        return f"{', '.join(usernames)} no longer in group {group_id}"
+
+    _people(change)
+
+
+@groups.command("disable")
+@click.argument("group_id")
+def groups_disable(group_id: str) -> None:
+    """Disable a group: its members get nothing through it; its tasks show as nobody can take them."""
+    from engine import groups as group_table
+
+    _people(lambda session, _now: group_table.update_group(session, group_id, active=False) and f"group {group_id} disabled")
+
+
+@groups.command("enable")
+@click.argument("group_id")
+def groups_enable(group_id: str) -> None:
+    """Enable a disabled group again."""
+    from engine import groups as group_table
+
+    _people(lambda session, _now: group_table.update_group(session, group_id, active=True) and f"group {group_id} enabled")
 
 
 def _serve(host: str, port: int, workers: int = 1) -> None:
@@ -398,16 +517,18 @@ def seed_demo(engine, sessions) -> list[str]:
     """Demo users (one per group, plus admin) and a small parts stock; idempotent."""
     from sqlalchemy import select
 
+    from engine.groups import ensure_domain
     from engine.models import User
     from handlers.records import Part
 
     created = []
     now = SystemClock().now()
     with sessions() as session:
+        ensure_domain(session, now)
         existing = set(session.scalars(select(User.username)))
         for group in STAFF_GROUPS:
             if group not in existing:
-                user = add_user(session, group, DEMO_PASSWORD, [group], now=now, display_name=GROUPS[group][0])
+                user = add_user(session, group, DEMO_PASSWORD, [group], now=now, display_name=DOMAIN_GROUPS[group][0])
                 user.email = f"{group}@demo.local"
                 created.append(group)
         if "admin" not in existing:

@@ -4,6 +4,7 @@ shared/corpus. Each either deploys, or is refused with a problem that names file
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 import pytest
@@ -11,7 +12,9 @@ import pytest
 from engine.errors import DiagramInvalid
 from engine.users import Actor
 
-CORPUS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "corpus" / "camunda7"
+# AFTERSALES_CORPUS points elsewhere (a worktree not beside shared/)
+CORPUS = pathlib.Path(os.environ.get("AFTERSALES_CORPUS")
+                      or pathlib.Path(__file__).resolve().parents[3] / "shared" / "corpus" / "camunda7")
 FILES = sorted((CORPUS / "files").glob("*.bpmn")) if CORPUS.is_dir() else []
 DMN = {p.name: p.read_bytes() for p in sorted((CORPUS / "dmn").glob("*.dmn"))} if CORPUS.is_dir() else {}
 OWNER = Actor("owner", frozenset({"process_owner"}))

@@ -13,6 +13,7 @@ from . import (
     kpis,
     messages,
     openapi,
+    people,
     retention,
     tasks,
     tokens,
@@ -23,6 +24,6 @@ from . import (
 def blueprint() -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api")
     for module in (definitions, instances, tasks, messages, tokens, calendar, versions, access_log, incidents,
-                   retention, kpis, openapi):
+                   retention, kpis, people, openapi):
         bp.register_blueprint(module.bp)
     return bp

@@ -41,7 +41,8 @@ def deploy():
         files[upload.filename or f"upload{len(files)}.bpmn"] = data
     dry_run = request.args.get("dry_run") in ("1", "true")
     result = engine().deploy(db(), files, current_actor(), comment=request.form.get("comment", ""), dry_run=dry_run)
-    body = {"deployment_id": result.deployment_id, "definitions": [d.to_dict() for d in result.definitions]}
+    body = {"deployment_id": result.deployment_id, "definitions": [d.to_dict() for d in result.definitions],
+            "warnings": [w.to_dict() for w in result.warnings]}
     if dry_run:
         return jsonify({"valid": True, "dry_run": True, **body})
     return jsonify(body), (201 if result.changed else 200)

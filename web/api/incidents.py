@@ -24,6 +24,10 @@ def list_incidents():
                     "message": i.error_message, "started_at": iso(i.started_at)} for i in found["errors"]],
         "overdue": [{"id": t.id, "name": t.name, "element_id": t.element_id, "instance_id": t.instance_id,
                      "assignee": t.assignee, "due_at": iso(t.due_at)} for t in found["overdue"]],
+        "unstaffed": [{"id": t.id, "name": t.name, "element_id": t.element_id, "instance_id": t.instance_id,
+                       "candidate_groups": [g for g in t.candidate_groups.split(",") if g],
+                       "candidate_users": [u for u in t.candidate_users.split(",") if u], "assignee": t.assignee}
+                      for t in found["unstaffed"]],
         "counts": incidents.counts(db(), current_actor(), now),
     })
 

@@ -175,6 +175,24 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
                               "reason": {"type": "string", "minLength": 1, "maxLength": 500}}, ("reason",))},
         200, _OBJECT),
     "api.openapi.document": ("This document", {}, 200, _OBJECT),
+    "api.people.list_groups": ("Groups with their members (admins)", {}, 200, _LIST),
+    "api.people.add_group": ("Create a group (admins); BPMN candidate groups name its id", {
+        "requestBody": _json({"id": {"type": "string", "minLength": 1, "maxLength": 80},
+                              "name_zh": {"type": "string", "minLength": 1, "maxLength": 120},
+                              "name_en": {"type": "string", "maxLength": 120}}, ("id", "name_zh"))}, 201, _OBJECT),
+    "api.people.list_users": ("Users with their groups (admins; never a password hash)", {}, 200, _LIST),
+    "api.people.add_user": ("Create a user in existing groups (admins)", {
+        "requestBody": _json({"username": {"type": "string", "minLength": 1, "maxLength": 80},
+                              "password": {"type": "string", "minLength": 8},
+                              "groups": {"type": "array", "items": {"type": "string"}},
+                              "display_name": {"type": "string", "maxLength": 120},
+                              "email": {"type": "string", "maxLength": 200}}, ("username", "password"))}, 201, _OBJECT),
+    "api.people.change_user": ("Change a user's groups, disable or enable, reset the password (admins)", {
+        "requestBody": _json({"groups": {"type": "array", "items": {"type": "string"}},
+                              "active": {"type": "boolean"},
+                              "password": {"type": "string", "minLength": 8},
+                              "display_name": {"type": "string", "maxLength": 120},
+                              "email": {"type": "string", "maxLength": 200}})}, 200, _OBJECT),
 }
 
 # What every operation may answer besides success; the errors are {"error": ...} (web/errors.py).

@@ -14,6 +14,7 @@ from . import (
     incidents,
     labels,
     login,
+    people,
     receiving,
     retention,
     tasks,
@@ -23,7 +24,7 @@ from . import (
 def register(app: Flask) -> None:
     login.init(app)
     labels.init(app)
-    for module in (login, inbox, tasks, cases, admin, calendar, account, incidents, retention, dashboard, receiving):
+    for module in (login, inbox, tasks, cases, admin, calendar, account, incidents, retention, dashboard, receiving, people):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["calendar_warning_years"] = calendar.warning_years
     app.jinja_env.globals["incident_counts"] = incident_counts

@@ -104,7 +104,8 @@ def modeler_check():
     except DiagramInvalid as exc:
         db().rollback()
         return jsonify({"ok": False, "errors": [p.to_dict() for p in exc.problems]}), 400
-    return jsonify({"ok": True, "dry_run": dry_run, "definitions": [d.to_dict() for d in result.definitions]})
+    return jsonify({"ok": True, "dry_run": dry_run, "definitions": [d.to_dict() for d in result.definitions],
+                    "warnings": [w.to_dict() for w in result.warnings]})
 
 
 @bp.get("/definitions/<key>/diff")

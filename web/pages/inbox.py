@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_, select
 from engine import access, case_search
 from engine.db import as_utc
 from engine.errors import InvalidRequest
-from engine.models import Definition, Instance, OpenTask, SavedFilter, User
+from engine.models import Definition, Group, Instance, Membership, OpenTask, SavedFilter, User
 
 from .. import paging
 from ..context import db, engine
@@ -72,17 +72,17 @@ def marks(task, now: datetime) -> dict:
 
 
 def colleagues(rows) -> dict[str, list[str]]:
-    """Who each task could be assigned to (its groups' active members), for a whole page in one query."""
+    """Who each task could be assigned to (its active groups' active members), for a whole page in one query."""
     groups = {t.id: [g for g in t.candidate_groups.split(",") if g] for t in rows}
     wanted = sorted({g for gs in groups.values() for g in gs})
     if not wanted:
         return {}
     members: dict[str, set[str]] = {g: set() for g in wanted}
-    for name, in_groups in db().execute(select(User.username, User.groups).where(
-            User.active.is_(True), or_(*[User.groups.contains(f",{g},") for g in wanted]))):
-        for g in in_groups.split(","):
-            if g in members:
-                members[g].add(name)
+    for name, group in db().execute(
+            select(User.username, Membership.group_id).join(Membership, Membership.user_id == User.id)
+            .join(Group, Group.id == Membership.group_id)
+            .where(User.active.is_(True), Group.active.is_(True), Membership.group_id.in_(wanted))):
+        members[group].add(name)
     return {tid: sorted(set().union(*[members[g] for g in gs])) for tid, gs in groups.items() if gs}
 
 

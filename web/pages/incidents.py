@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import access, incidents
+from engine import access, groups, incidents
 from engine.errors import FormInvalid
 
 from ..context import db, engine
@@ -30,7 +30,8 @@ def _render(errors_for: dict | None = None, posted: dict | None = None, status: 
         cases.append({"instance": inst, "where": where, "fields": fields, "current": values,
                       "choices": e.field_options(db(), fields),
                       "errors": (errors_for or {}).get(inst.id, {})})
-    return render_template("incidents.html", cases=cases, overdue=found["overdue"], now=now), status
+    return render_template("incidents.html", cases=cases, overdue=found["overdue"], unstaffed=found["unstaffed"],
+                           group_names=groups.names(db()), now=now), status
 
 
 @bp.get("/incidents")
