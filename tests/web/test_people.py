@@ -43,7 +43,7 @@ def _start(api) -> int:
 def _inbox(api, user, password="demo") -> list[str]:
     r = api.client.get("/api/tasks", headers=_basic(user, password))
     assert r.status_code == 200, r.json
-    return [t["element_id"] for t in r.json]
+    return [t["element_id"] for t in r.json["items"]]
 
 
 def test_group_created_through_the_api_then_its_diagram_deploys_clean_and_the_member_gets_the_task(api):

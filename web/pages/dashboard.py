@@ -7,14 +7,13 @@ import csv
 import io
 from collections.abc import Callable
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from engine import kpis
-from engine.groups import GROUPS
+from engine import groups, kpis
 
 from ..api.kpis import asked, require_kpis
 from ..context import db, engine
@@ -47,8 +46,12 @@ def row_label(by: str, key: str | None) -> str:
         return _("%(year)s-%(month)s", year=year, month=int(month))
     if by == "week":
         return _("Week of %(day)s", day=key)
-    if by == "group" and key in GROUPS:
-        return GROUPS[key][0] if select_locale() == "zh_CN" else GROUPS[key][1]
+    if by == "group":
+        if "group_names" not in g:  # groups are data: their names read once per request
+            g.group_names = groups.names(db())
+        names = g.group_names.get(key)
+        if names:
+            return names[0] if select_locale() == "zh_CN" else names[1]
     return key
 
 
