@@ -88,7 +88,7 @@ def test_the_archived_work_order_shows_the_repair_record(people, live_app):
 def test_a_colleagues_task_is_read_only_and_says_who_holds_it(people, live_app, viewport):
     api = Api(live_app)
     iid = to_work_order(api)
-    task = next(t for t in api.call("technician", "GET", f"/api/tasks?instance={iid}")
+    task = next(t for t in api.call("technician", "GET", f"/api/tasks?instance={iid}")["items"]
                 if t["element_id"] == "accept_work_order")
     api.call("technician", "POST", f"/api/tasks/{task['id']}/claim", {})
     other = people("technician2", viewport=viewport)
