@@ -74,9 +74,12 @@ def test_runaway_script_stops_that_case_and_the_service_keeps_answering(api, liv
     assert inst["error"]["element_id"] == "spin"
     assert "took longer than 1 s" in inst["error"]["message"]
     assert 1.0 <= outcome["seconds"] < 10
-    assert len(answered) >= 3, answered
+    # While the runaway script spins for its full second, others keep being answered: a service it
+    # blocked would answer one round (three calls, the first waiting for the script) and no more. One
+    # slow answer on a loaded machine is not a stall; the typical answer stays far below the budget.
+    assert len(answered) >= 6, answered
     assert all(status == 200 for _p, status, _s in answered), answered
-    assert max(s for _p, _st, s in answered) < 1.0, answered
+    assert sorted(s for _p, _st, s in answered)[len(answered) // 2] < 0.5, answered
     assert api.get("warehouse", f"/api/process-instances/{other['id']}").json["state"] == "running"
 
     # fixed version, the case moved to it, retried: it goes on to the next task
