@@ -26,10 +26,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from sqlalchemy import text  # noqa: E402
 
 from engine.clock import ManualClock  # noqa: E402
-from engine.db import make_engine  # noqa: E402
-from engine.models import Base  # noqa: E402
 from engine.users import Actor  # noqa: E402
-from tests.conftest import Api, process_files, seed, start_case  # noqa: E402
+from tests.conftest import Api, empty_database, process_files, seed, start_case  # noqa: E402
 from tests.web.test_dashboard import COMPLAINT, repair  # noqa: E402
 
 TECHNICIANS = 20
@@ -131,11 +129,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.pg or f"sqlite:///{tmp}/bench.db"
         if args.pg:
-            eng = make_engine(url)
-            Base.metadata.drop_all(eng)
-            with eng.begin() as conn:
-                conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-            eng.dispose()
+            empty_database(url)
         app = create_app({"DATABASE_URL": url, "CLOCK": clock, "SECRET_KEY": "bench", "TESTING": True,
                           "WTF_CSRF_ENABLED": False})
         ext = app.extensions["aftersales"]

@@ -166,20 +166,6 @@ class ProcessEngine:
             raise NotFound(f"no process instance {instance_id}")
         return instance
 
-    def list_instances(self, session: Session, actor: Actor, key: str | None = None, state: str | None = None,
-                       business_key: str | None = None, limit: int = 200) -> list[Instance]:
-        """The cases the actor may see (filtered in SQL by the access policy), newest first."""
-        if state and state not in INSTANCE_STATES:
-            raise InvalidRequest(f"state must be one of {', '.join(INSTANCE_STATES)}")
-        q = access.visible(select(Instance).order_by(Instance.id.desc()).limit(limit), actor)
-        if key:
-            q = q.where(Instance.key == key)
-        if state:
-            q = q.where(Instance.state == state)
-        if business_key:
-            q = q.where(Instance.business_key == business_key)
-        return list(session.scalars(q))
-
     # One page of a list in one query: the columns a list shows (never the workflow), ``limit + 1`` rows
     # read to say whether more follow. Keyset cursors: a row completed meanwhile is simply gone and
     # shifts no other row from its page (issue 17).
