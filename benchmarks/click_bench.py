@@ -12,8 +12,9 @@ Run: ``python benchmarks/click_bench.py [--loops 1000] [--waiting 10000] [--case
 3. PostgreSQL over HTTP: ``benchmarks/load.py`` with ``serve --workers 1`` and ``--workers 2`` (gunicorn
    + a Celery worker), repair cases/s ratio. Skipped without ``--pg``.
 
-The group-inbox / search row (100,000 open tasks, 1,000,000 finished cases) is measured by
-``benchmarks/scale.py`` (issue 17), not here.
+4. With ``--scale sqlite|postgresql``: the group-inbox / search row at 100,000 open tasks and 1,000,000
+   finished cases — ``benchmarks/scale.py`` (issue 17) against its seeded database (seeded on the first
+   run, ~10 min, kept for later ones), worker running, without its cleanup run; its table is printed.
 
 This machine is shared and noisy: every latency is printed as lower quartile / p50 / p95.
 """
@@ -293,6 +294,17 @@ def workers_row(args) -> list[dict]:
     return rows
 
 
+def scale_rows(args) -> list[str]:
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--db", args.scale, "--no-cleanup",
+           "--finished", str(args.scale_finished), "--open", str(args.scale_open)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = out.stdout.splitlines()
+    table = lines[next((i for i, line in enumerate(lines) if line.startswith("== ")), len(lines)):]
+    if not table:
+        return ["scale.py printed no table:", *lines[-10:], *out.stderr.splitlines()[-10:]]
+    return table
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loops", type=int, default=1000)
@@ -304,6 +316,10 @@ def main() -> None:
     ap.add_argument("--broker", default=os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"))
     ap.add_argument("--pg-seconds", type=float, default=15)
     ap.add_argument("--pg-clients", type=int, default=8)
+    ap.add_argument("--scale", choices=["sqlite", "postgresql"], default=None,
+                    help="also print the inbox/search row at scale (benchmarks/scale.py on its seeded database)")
+    ap.add_argument("--scale-finished", type=int, default=1_000_000)
+    ap.add_argument("--scale-open", type=int, default=100_000)
     ap.add_argument("--skip", nargs="*", default=[], choices=["http", "statements", "rate", "message", "workers"])
     args = ap.parse_args()
     print(f"# {os.cpu_count()} cores, shared with other work: latencies are lower quartile / p50 / p95")
@@ -345,8 +361,13 @@ def main() -> None:
                       f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, errors {r['errors']}")
             if len(rows) == 2 and rows[0]["cases_per_s"]:
                 print(f"serve --workers 2 ÷ 1: {rows[1]['cases_per_s'] / rows[0]['cases_per_s']:.2f}x")
-    print("group inbox first page / search at 100,000 open + 1,000,000 finished: measured by benchmarks/scale.py "
-          "(issue 17), not here")
+    if args.scale:
+        print(f"group inbox first page / search at {args.scale_open:,} open + {args.scale_finished:,} finished "
+              f"({args.scale}, benchmarks/scale.py):")
+        for line in scale_rows(args):
+            print("  " + line)
+    else:
+        print("group inbox first page / search at 100,000 open + 1,000,000 finished: give --scale sqlite|postgresql")
 
 
 if __name__ == "__main__":

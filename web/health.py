@@ -6,6 +6,7 @@ due timer, asynchronous job and outbox row have been waiting."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 
@@ -75,20 +76,49 @@ def health():
     return jsonify(body), 200 if ok else 503
 
 
+LIVE_STATES = ("running", "error")
+FINAL_STATES = ("completed", "cancelled")
+FINAL_EVERY = 300.0  # seconds between two counts of finished cases (they only grow, a scrape need not wait)
+_final_counts: dict[str, tuple[float, dict[str, int]]] = {}  # database url -> (monotonic time, counts)
+_final_mutex = threading.Lock()
+
+
+def _finished_counts(session) -> dict[str, int]:
+    """Finished cases by state, counted at most every ``FINAL_EVERY`` seconds per process: a million
+    finished cases are an index scan Prometheus need not pay on every scrape."""
+    key = str(session.get_bind().url)
+    with _final_mutex:
+        kept = _final_counts.get(key)
+    if kept is not None and time.monotonic() - kept[0] < FINAL_EVERY:
+        return kept[1]
+    counts = {state: session.scalar(select(func.count()).select_from(Instance).where(Instance.state == state)) or 0
+              for state in FINAL_STATES}
+    with _final_mutex:
+        _final_counts[key] = (time.monotonic(), counts)
+    return counts
+
+
 class _Figures:
+    """What a scrape reads costs what is live (open cases, tasks and due queues through their indexes),
+    never what is stored: finished cases are counted every few minutes, history steps by the newest
+    entry's id."""
+
     def __init__(self, session, now: datetime):
         self.session, self.now = session, now
 
     def collect(self):
         s, now = self.session, self.now
-        states = GaugeMetricFamily("aftersales_instances", "Cases by state", labels=["state"])
-        for state, count in s.execute(select(Instance.state, func.count()).group_by(Instance.state)):
+        live = {state: s.scalar(select(func.count()).select_from(Instance).where(Instance.state == state)) or 0
+                for state in LIVE_STATES}
+        states = GaugeMetricFamily("aftersales_instances", "Cases by state (finished ones counted every 5 minutes)",
+                                   labels=["state"])
+        for state, count in (live | _finished_counts(s)).items():
             states.add_metric([state], count)
         yield states
-        yield GaugeMetricFamily("aftersales_steps_total", "Steps recorded in the history (all processes)",
-                                value=s.scalar(select(func.count()).select_from(HistoryEntry)) or 0)
-        yield GaugeMetricFamily("aftersales_errors", "Cases in state error (incidents)",
-                                value=s.scalar(select(func.count()).where(Instance.state == "error")) or 0)
+        # a counter's meaning: every step ever recorded, also those whose history retention removed since
+        yield GaugeMetricFamily("aftersales_steps_total", "Steps recorded in the history since the start (all processes)",
+                                value=s.scalar(select(func.max(HistoryEntry.id))) or 0)
+        yield GaugeMetricFamily("aftersales_errors", "Cases in state error (incidents)", value=live["error"])
         yield GaugeMetricFamily("aftersales_open_tasks", "Human tasks open",
                                 value=s.scalar(select(func.count()).select_from(OpenTask)) or 0)
         lag = GaugeMetricFamily("aftersales_queue_lag_seconds", "How long the oldest due item has waited",

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from engine.users import Actor
-from tests.conftest import DATA
+from tests.conftest import DATA, start_case
 
 
 def _late_timer(app, clock, seconds: int) -> None:
@@ -54,3 +54,31 @@ def test_metrics_in_prometheus_text(app, clock):
     assert 'aftersales_queue_depth{queue="timers"} 1.0' in lines
     assert 'aftersales_queue_depth{queue="outbox"} 1.0' in lines  # the review task's notice
     assert "aftersales_errors 0.0" in lines and "aftersales_open_tasks 1.0" in lines
+
+
+def _metric(app, name: str) -> float:
+    lines = app.test_client().get("/metrics").get_data(as_text=True).splitlines()
+    return float(next(line for line in lines if line.startswith(name + " ")).split()[-1])
+
+
+def test_metrics_steps_never_go_down_when_retention_removes_history(deployed, app):
+    """``aftersales_steps_total`` is read from the newest history entry, not by counting every row: a
+    scrape costs the same at 20 million rows, and history removed by retention does not lower it."""
+    from sqlalchemy import delete, func, select
+
+    from engine.models import HistoryEntry
+    from tests.web.test_repair_flow import REQUEST
+
+    case = start_case(deployed, "repair", REQUEST)
+    deployed.complete("customer_service", case["id"], "check_scope", identity_confirmed=True, in_scope=True,
+                      in_warranty=True)
+    ext = app.extensions["aftersales"]
+    with ext["sessions"]() as s:
+        recorded = s.scalar(select(func.count()).select_from(HistoryEntry))
+        newest = s.scalar(select(func.max(HistoryEntry.id)))
+        s.execute(delete(HistoryEntry).where(HistoryEntry.id < newest))  # retention removes older history
+        s.commit()
+    assert recorded > 0
+    assert _metric(app, "aftersales_steps_total") == recorded
+    assert _metric(app, 'aftersales_instances{state="running"}') == 1
+    assert _metric(app, 'aftersales_instances{state="completed"}') == 0
