@@ -104,6 +104,24 @@ def _fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+WHOLE_FROM = 6  # a text this long is looked up as a whole value first (``whole``)
+
+
+def whole(text: str, fields: list[str] | tuple[str, ...]) -> ColumnElement[bool] | None:
+    """Cases with a field equal to ``text`` (exactly as typed), through the plain b-tree indexes; None for
+    a text too short to be a whole case number, phone or serial.
+
+    A whole case number, phone or serial shares its trigrams with a million others ("RX-", "202",
+    "000" …): a trigram search must merge long posting lists, a b-tree finds the value in a few page
+    reads. So a search asks first who has exactly that value, and who contains it (``matching``) only
+    when nobody does. Equality, not a prefix range: it means the same under every collation."""
+    text = text.strip()[:MAX_TEXT]
+    columns = [FIELDS[f] for f in fields]
+    if len(text) < WHOLE_FROM or not columns:
+        return None
+    return or_(*[getattr(Instance, c) == text for c in columns])
+
+
 def matching(dialect: str, text: str, fields: list[str] | tuple[str, ...]) -> ColumnElement[bool]:
     """A WHERE clause on ``Instance``: cases whose ``fields`` (keys of ``FIELDS``) contain ``text``
     (start with it, when shorter than three characters), ignoring case."""

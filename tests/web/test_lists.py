@@ -207,3 +207,19 @@ def test_the_search_index_follows_a_change_of_the_customer(site, api, app):
         s.get(Instance, case["id"]).customer_phone = None
         s.commit()
     assert _found(cs, "6777") == set()
+
+
+def test_a_whole_case_number_or_phone_is_looked_up_by_value_before_any_substring(site, api, app):
+    """Typing a whole case number finds that case through the plain index (a trigram search merges the
+    posting lists of a million look-alike numbers); a piece of it still finds every case containing it."""
+    a = start_case(api, "repair", {**REQUEST, "customer_phone": "13511112222"})
+    b = start_case(api, "repair", {**REQUEST, "serial_no": "SN-" + a["business_key"]})  # mentions a's number
+    cs = login(site, "customer_service")
+    statements: list[str] = []
+    db = app.extensions["aftersales"]["db"]
+    event.listen(db, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert _found(cs, a["business_key"]) == {str(a["id"])}
+    assert _found(cs, "13511112222") == {str(a["id"])}
+    assert not [s for s in statements if "MATCH" in s or "ILIKE" in s.upper()]  # no trigram search was needed
+    assert _found(cs, a["business_key"][3:]) == {str(a["id"]), str(b["id"])}  # a piece: every case containing it
+    assert _found(cs, a["business_key"].lower()) == {str(a["id"]), str(b["id"])}  # not exactly as stored: contains
