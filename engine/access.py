@@ -23,6 +23,7 @@ case ids are sequential, so their existence is no secret. Another user's API tok
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -97,6 +98,7 @@ def sees_contact(actor: Actor) -> bool:
 # --- cases ---------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)  # the policy is a static table: one clause per (user, groups), built once
 def case_filter(actor: Actor) -> ColumnElement[bool] | None:
     """A WHERE clause on ``Instance`` for the cases the actor may see (None: every case)."""
     scope = case_scope(actor)
@@ -196,6 +198,7 @@ def may_act(task: OpenTask, actor: Actor) -> bool:
     return not groups and not users and task.assignee is None
 
 
+@functools.lru_cache(maxsize=1024)
 def task_filter(actor: Actor) -> ColumnElement[bool] | None:
     """``may_act`` as a WHERE clause on ``OpenTask``, for lists (None: every task, for admins)."""
     if actor.is_admin:

@@ -152,8 +152,13 @@ def search():
     if q:
         # through the search index (engine/case_search.py); who may not see contact data may not search by it
         fields = [f for f in case_search.FIELDS if contact or f not in case_search.CONTACT]
-        found, _more = engine().instance_page(db(), a, where=case_search.matching(db().get_bind().dialect.name, q, fields),
-                                              limit=100)
+        # who has exactly that value through the plain indexes first, who contains it only when nobody does
+        exact = case_search.whole(q, fields)
+        if exact is not None:
+            found, _more = engine().instance_page(db(), a, where=exact, limit=100)
+        if not found:
+            found, _more = engine().instance_page(db(), a, where=case_search.matching(db().get_bind().dialect.name, q,
+                                                                                        fields), limit=100)
         now = engine().clock.now()
         for i in found:
             if contact and (i.customer_name or i.customer_phone):
