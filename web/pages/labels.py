@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 
 from engine.db import as_utc
+from engine.diagram_labels import Words
+from engine.models import Definition
 from engine.working_days import SHANGHAI
 
 DOC_TITLES = {
@@ -46,20 +49,94 @@ FIELD_LABELS = {
 _BILINGUAL = re.compile(r"^(?P<zh>[^A-Za-z]*[\u3000-\u9fff\uff00-\uffef][^A-Za-z]*?)\s+(?P<en>[A-Za-z].*)$")
 
 
-def one_language(text) -> str:
-    """A diagram's bilingual label ("客户姓名 Customer name") in the page's language only."""
+def _chinese() -> bool:
+    from ..i18n import select_locale
+
+    return select_locale().startswith("zh")
+
+
+def words() -> Words:
+    """The Chinese and English words of every deployed diagram (``engine/diagram_labels.py``), read
+    again only when something new was deployed; asked once per request."""
+    if "diagram_words" in g:
+        return g.diagram_words
+    from ..context import db
+
+    ext = current_app.extensions["aftersales"]
+    latest = db().scalar(select(func.max(Definition.id)))
+    cached = ext.get("diagram_words")
+    if cached is None or cached[0] != latest:
+        found = Words()
+        for xml in db().scalars(select(Definition.xml).where(Definition.kind == "bpmn").order_by(Definition.id)):
+            found.add(xml)
+        cached = ext["diagram_words"] = (latest, found)
+    g.diagram_words = cached[1]
+    return cached[1]
+
+
+def one_language(text, element_id: str | None = None) -> str:
+    """A diagram's name (a task, a timeline entry, a process) in the page's language only: the
+    Chinese ``name`` on zh-CN pages, its ``label_en`` on English ones, the other one where a
+    language is missing. A name stored before the convention ("客户姓名 Customer name") is split."""
     if not isinstance(text, str):
         return show(text)
     m = _BILINGUAL.match(text)
-    if not m:
-        return text
-    from ..i18n import select_locale
+    if _chinese():
+        return m["zh"].strip() if m else text
+    if m:
+        return m["en"].strip()
+    w = words()
+    return w.element_en.get((element_id or "", text)) or w.name_en.get(text) or text
 
-    return m["zh"].strip() if select_locale().startswith("zh") else m["en"].strip()
+
+def field_label(name: str, diagram_label: str | None = None) -> str:
+    """A form field's (a variable's) label in the page's language; never the variable's name while
+    any diagram or the pages' own list names it."""
+    if name in FIELD_LABELS and not diagram_label:
+        return str(FIELD_LABELS[name])
+    w = words()
+    zh = diagram_label or w.field_zh.get(name)
+    m = _BILINGUAL.match(zh or "")
+    if _chinese():
+        if m:
+            return m["zh"].strip()
+        return zh or (str(FIELD_LABELS[name]) if name in FIELD_LABELS else w.field_en.get(name) or name)
+    if m:
+        return m["en"].strip()
+    return w.field_en.get(name) or (str(FIELD_LABELS[name]) if name in FIELD_LABELS else zh or name)
 
 
 def label_for(name: str, diagram_label: str | None = None) -> str:
-    return str(FIELD_LABELS[name]) if name in FIELD_LABELS else one_language(diagram_label or name)
+    return str(FIELD_LABELS[name]) if name in FIELD_LABELS else field_label(name, diagram_label)
+
+
+def option_label(field_id: str, value, diagram_name: str | None = None) -> str:
+    """An enum value (``quality``) as its field's choice reads in the page's language (质量缺陷)."""
+    if not isinstance(value, str):
+        return show(value)
+    w = words()
+    zh = diagram_name or w.option_zh.get((field_id, value))
+    m = _BILINGUAL.match(zh or "")
+    if _chinese():
+        return (m["zh"].strip() if m else zh) or w.option_en.get((field_id, value)) or value
+    return (m["en"].strip() if m else None) or w.option_en.get((field_id, value)) or zh or value
+
+
+def process_name(key: str) -> str:
+    """A process key (``return_exchange``) as its diagram names it in the page's language."""
+    w = words()
+    zh, en = w.process_zh.get(key, ""), w.process_en.get(key, "")
+    m = _BILINGUAL.match(zh)
+    if m:
+        zh, en = m["zh"].strip(), en or m["en"].strip()
+    return ((zh or en) if _chinese() else (en or zh)) or key
+
+
+def value_for(field_id: str, value) -> str:
+    """A variable's value as people read it: an enum id as its choice, a list item by item."""
+    if isinstance(value, str):
+        return option_label(field_id, value)
+    return show(value)
 
 _ERRORS = [
     (re.compile(r"^is required$"), lambda m: _l("is required")),
@@ -135,10 +212,8 @@ def translate_error(message: str) -> str:
 
 def field_messages(errors: dict[str, str], labels: dict[str, str]) -> dict[str, str]:
     """Each field's problem in the page's language, naming the field by its label ("联系电话：…")."""
-    from ..i18n import select_locale
-
-    colon = "：" if select_locale().startswith("zh") else ": "
-    return {k: (one_language(labels[k]) if k in labels else label_for(k)) + colon + translate_error(v)
+    colon = "：" if _chinese() else ": "
+    return {k: field_label(k, labels.get(k)) + colon + translate_error(v)
             for k, v in errors.items()}
 
 
@@ -182,6 +257,10 @@ def init(app: Flask) -> None:
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["one_language"] = one_language
     app.jinja_env.globals["label_for"] = label_for
+    app.jinja_env.globals["field_label"] = field_label
+    app.jinja_env.globals["option_label"] = option_label
+    app.jinja_env.globals["value_for"] = value_for
+    app.jinja_env.globals["process_name"] = process_name
     app.jinja_env.globals["today"] = today
     app.jinja_env.globals["field_messages"] = field_messages
     app.jinja_env.globals["doc_titles"] = DOC_TITLES
