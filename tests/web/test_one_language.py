@@ -3,6 +3,8 @@ on zh-CN pages, its ``label_en`` extension property on English pages, never both
 
 from __future__ import annotations
 
+import re
+
 from tests.conftest import start_case
 from tests.web.test_pages import login
 from tests.web.test_repair_flow import REQUEST
@@ -46,3 +48,12 @@ def test_enum_values_in_the_timeline_read_as_their_choice(app, deployed):
     page = login(app, "supervisor").get(f"/cases/{case['id']}").data.decode()
     assert "质量缺陷" in page and "上门维修" in page
     assert ">quality<" not in page and ">onsite<" not in page and "fault_nature" not in page
+
+
+def test_inbox_says_how_long_a_task_is_overdue(app, deployed, clock):
+    start_case(deployed, "repair", REQUEST)
+    cs = login(app, "customer_service")
+    assert "2 天后到期" in cs.get("/?tab=group").data.decode()
+    clock.advance(days=3)
+    page = cs.get("/?tab=group").data.decode()
+    assert re.search(r"已逾期 \d+ (小时|天)", page) and "+00:00" not in page
