@@ -7,10 +7,11 @@ Due dates that depend on the calendar are counted again after each change by
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from . import access, calendar_import, notifications, official_calendar
@@ -34,6 +35,59 @@ def load(session: Session, settings: dict[str, Any] | None = None) -> WorkingCal
         imported_years=session.scalars(select(CalendarImport.year)).all(),
         tz=settings.get("time_zone", SHANGHAI), hours=settings.get("working_hours") or WorkingHours(),
     )
+
+
+_LAST_CHANGE = select(func.max(CalendarChange.id))
+_PENDING = "aftersales_calendar"
+
+
+class CalendarCache:
+    """The working calendar kept in process memory, keyed by the newest ``calendar_changes`` id.
+
+    Every change of company days or imported schedules writes a change row in its own transaction
+    (``_log``), so one indexed read of that id tells whether the kept calendar is still the one in
+    the database — one statement per step instead of three table reads. A calendar is kept only
+    once the transaction that read it has committed (a rolled-back change may leave its id free for
+    the next one)."""
+
+    def __init__(self) -> None:
+        self._entry: tuple[int | None, WorkingCalendar] | None = None
+        self._mutex = threading.Lock()
+
+    def get(self, key: int | None) -> WorkingCalendar | None:
+        with self._mutex:
+            entry = self._entry
+        return entry[1] if entry is not None and entry[0] == key else None
+
+    def put(self, key: int | None, calendar: WorkingCalendar) -> None:
+        with self._mutex:
+            if self._entry is None or self._entry[0] is None or (key is not None and key >= self._entry[0]):
+                self._entry = (key, calendar)
+
+    def clear(self) -> None:
+        with self._mutex:
+            self._entry = None
+
+
+def cached(session: Session, cache: CalendarCache, settings: dict[str, Any] | None = None) -> WorkingCalendar:
+    """The calendar as of this transaction: the kept one when no change came since, else read anew."""
+    key = session.scalar(_LAST_CHANGE)
+    calendar = cache.get(key)
+    if calendar is None:
+        calendar = load(session, settings)
+        session.info.setdefault(_PENDING, []).append((cache, key, calendar))
+    return calendar
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    for cache, key, calendar in session.info.pop(_PENDING, []):
+        cache.put(key, calendar)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def company_days(session: Session, kind: str | None = None) -> list[CalendarDay]:

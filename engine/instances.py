@@ -13,7 +13,19 @@ from typing import Any, cast
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ColumnElement, CursorResult, Row, exists, func, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Row,
+    Table,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from . import (
@@ -55,6 +67,16 @@ from .working_days import SHANGHAI, WorkingCalendar
 
 INSTANCE_STATES = ("running", "completed", "error", "cancelled")
 
+# The statements of a click, built once with bound parameters (building one costs more than running it).
+_OPEN_TASK_TABLE = cast(Table, OpenTask.__table__)
+_TASK_AND_INSTANCE = (select(OpenTask, Instance).join(Instance, Instance.id == OpenTask.instance_id)
+                      .where(OpenTask.id == bindparam("task_id")))
+_DONE_BEFORE = select(HistoryEntry.id).where(
+    HistoryEntry.instance_id == bindparam("instance_id"), HistoryEntry.element_id == bindparam("element_id"),
+    HistoryEntry.kind == "UserTask").limit(1)
+_OPEN_TASKS_OF = (select(_OPEN_TASK_TABLE).where(_OPEN_TASK_TABLE.c.instance_id == bindparam("instance_id"))
+                  .order_by(_OPEN_TASK_TABLE.c.created_at, _OPEN_TASK_TABLE.c.id))
+
 
 class ProcessEngine:
     def __init__(self, *, clock: Clock, handlers: HandlerRegistry, settings: dict[str, Any] | None = None):
@@ -63,9 +85,10 @@ class ProcessEngine:
         self.settings = dict(settings or {})
         self.specs = SpecCache()
         self.live = live.LiveWorkflows(int(self.settings.get("live_workflows", 256)))
+        self.calendars = company_calendar.CalendarCache()
 
     def calendar(self, session: Session) -> WorkingCalendar:
-        return company_calendar.load(session, self.settings)
+        return company_calendar.cached(session, self.calendars, self.settings)
 
     def today(self) -> date:
         """The local day (configured time zone) that forms' relative date bounds count from."""
@@ -251,9 +274,9 @@ class ProcessEngine:
         return set(session.scalars(select(HistoryEntry.element_id).where(HistoryEntry.instance_id == instance_id)
                                    .distinct()))
 
-    def open_tasks(self, session: Session, instance_id: int) -> list[OpenTask]:
-        return list(session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id)
-                                    .order_by(OpenTask.created_at)))
+    def open_tasks(self, session: Session, instance_id: int) -> list[Row[Any]]:
+        """The case's open tasks as plain rows (a view reads them, nothing changes them): one Core read."""
+        return list(session.execute(_OPEN_TASKS_OF, {"instance_id": instance_id}))
 
     def _running(self, session: Session, instance: Instance, actor: Actor) -> tuple[Step, Any]:
         if instance.state != "running":
@@ -335,8 +358,7 @@ class ProcessEngine:
         statement, as a step needs both."""
         instance = None
         if join:
-            row = session.execute(select(OpenTask, Instance).join(Instance, Instance.id == OpenTask.instance_id)
-                                  .where(OpenTask.id == task_id)).first()
+            row = session.execute(_TASK_AND_INSTANCE, {"task_id": task_id}).first()
             task, instance = (row[0], row[1]) if row is not None else (None, None)
         else:
             task = session.get(OpenTask, task_id)
@@ -388,9 +410,8 @@ class ProcessEngine:
     @staticmethod
     def repeated_round(session: Session, task: OpenTask) -> bool:
         """Whether this task's element was completed before in the case (a rejection loop, rework)."""
-        return session.scalars(select(HistoryEntry.id).where(
-            HistoryEntry.instance_id == task.instance_id, HistoryEntry.element_id == task.element_id,
-            HistoryEntry.kind == "UserTask").limit(1)).first() is not None
+        return session.scalars(_DONE_BEFORE, {"instance_id": task.instance_id, "element_id": task.element_id}
+                               ).first() is not None
 
     def task_data(self, session: Session, task: OpenTask) -> dict:
         """The variables as the task sees them (form defaults, read-only fields)."""

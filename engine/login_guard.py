@@ -23,7 +23,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .errors import TooManyAttempts
@@ -48,6 +48,7 @@ class UserRow:
     active: bool
     session_epoch: int
     groups: frozenset[str]
+    display_name: str = ""
 
 
 def record(session: Session, now: datetime, username: str, address: str, channel: str, outcome: str) -> None:
@@ -57,10 +58,13 @@ def record(session: Session, now: datetime, username: str, address: str, channel
 class DatabaseCounter:
     """Failures counted from ``auth_events`` rows of the last window (shared by every process)."""
 
+    # Every HTTP Basic call asks both counts: the statements are built once, with bound parameters.
+    _COUNTS = {field: select(func.count()).select_from(AuthEvent).where(
+        column == bindparam("value"), AuthEvent.at >= bindparam("since"), AuthEvent.outcome == "failed")
+        for field, column in (("user", AuthEvent.username), ("address", AuthEvent.address))}
+
     def failures(self, session: Session, field: str, value: str, since: datetime) -> int:
-        column = AuthEvent.username if field == "user" else AuthEvent.address
-        return session.scalar(select(func.count()).select_from(AuthEvent).where(
-            column == value, AuthEvent.at >= since, AuthEvent.outcome == "failed")) or 0
+        return session.scalar(self._COUNTS[field], {"value": value, "since": since}) or 0
 
     def add(self, field: str, value: str) -> None:
         """Nothing to do: the ``failed`` event is the count."""

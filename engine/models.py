@@ -136,7 +136,9 @@ class Definition(Base):
     kind: Mapped[str] = mapped_column(String(10), default="bpmn")
     name: Mapped[str] = mapped_column(String(300), default="")
     filename: Mapped[str] = mapped_column(String(300))
-    xml: Mapped[bytes] = mapped_column(LargeBinary)
+    # Read only when a spec is built or the file is shown: a case start looks definitions up by key
+    # and would otherwise carry the whole diagram for nothing.
+    xml: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     # The diagram's camunda:historyTimeToLive in days (None: the retention setting's default).
     history_ttl_days: Mapped[int | None] = mapped_column(Integer, nullable=True)

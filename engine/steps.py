@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import CursorResult, Table, delete, insert, select, update
+from sqlalchemy import CursorResult, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -76,6 +76,11 @@ _MESSAGE_WAITS = cast(Table, MessageWait.__table__)
 _MESSAGE_KEYS = cast(Table, MessageKey.__table__)
 _NOTIFICATIONS = cast(Table, Notification.__table__)
 _ASYNC_JOBS = cast(Table, AsyncJob.__table__)
+# Statements every step runs, built once (bound parameters; the values come with each execution).
+_INSERT_HISTORY = insert(_HISTORY)
+_INSERT_OPEN_TASKS = insert(_OPEN_TASKS)
+_INSERT_NOTIFICATIONS = insert(_NOTIFICATIONS)
+_REPLACE_OPEN_TASK = update(_OPEN_TASKS).where(_OPEN_TASKS.c.id == bindparam("replaced_id"))
 _RECORDED = (ScriptTask, BusinessRuleTask, IntermediateCatchEvent, BoundaryEvent, EndEvent)
 _sandbox = SandboxEnvironment()
 log = logging.getLogger(__name__)
@@ -365,7 +370,7 @@ class Step:
         self._sync_waits(wf, finished)
         self._sync_jobs(wf, finished)
         if self.history:
-            self.session.execute(insert(_HISTORY), self.history)
+            self.session.execute(_INSERT_HISTORY, self.history)
             self.history = []
         try:
             self.session.flush()
@@ -436,8 +441,7 @@ class Step:
         if gone and fresh:
             # The usual click closes one task and opens the next: one row changes into the other in a
             # single UPDATE (the id included); it matches only while the closed task is still open.
-            replaced = cast(CursorResult, self.session.execute(
-                update(_OPEN_TASKS).where(_OPEN_TASKS.c.id == gone[0]).values(**fresh[0])))
+            replaced = cast(CursorResult, self.session.execute(_REPLACE_OPEN_TASK, {**fresh[0], "replaced_id": gone[0]}))
             if replaced.rowcount != 1:
                 raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again")
             gone, fresh = gone[1:], fresh[1:]
@@ -446,11 +450,11 @@ class Step:
             if result.rowcount != len(gone):
                 raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again")
         if fresh:
-            self.session.execute(insert(_OPEN_TASKS), fresh)
+            self.session.execute(_INSERT_OPEN_TASKS, fresh)
         if rows and self.engine.settings.get("notify_tasks", True):
             notices = notifications.task_rows_opened(rows, inst.business_key, self.now)
             if notices:  # a task that names nobody has no one to tell
-                self.session.execute(insert(_NOTIFICATIONS), notices)
+                self.session.execute(_INSERT_NOTIFICATIONS, notices)
         self._open_before = set(ready)
 
     def _waits(self, wf) -> list[tuple]:

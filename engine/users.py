@@ -6,17 +6,18 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from . import groups as group_table
 from .db import as_utc
 from .errors import Conflict, FieldsInvalid, InvalidRequest, NotFound
 from .login_guard import UserRow
-from .models import ApiToken, User
+from .models import ApiToken, Group, Membership, User
 
 _hasher = PasswordHasher()
 TOKEN_DAYS = 90  # default lifetime of an API token
@@ -46,7 +47,9 @@ class Actor:
 SYSTEM = Actor("system", frozenset({"admin"}))
 
 
-def actor_of(user: User) -> Actor:
+def actor_of(user: User | UserRow) -> Actor:
+    if isinstance(user, UserRow):
+        return Actor(user.username, user.groups)
     return Actor(user.username, frozenset(user.group_list))
 
 
@@ -174,13 +177,36 @@ def all_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
+_USERS = cast(Table, User.__table__)
+_MEMBERS = cast(Table, Membership.__table__)
+_GROUPS = cast(Table, Group.__table__)
+_TOKENS = cast(Table, ApiToken.__table__)
+# Who is calling, in one statement: the user's row with one row per membership (and whether that group
+# is active). Every request authenticates, so this is a single Core read, not ORM objects and their loads.
+_PRINCIPAL = (select(_USERS.c.id, _USERS.c.username, _USERS.c.password_hash, _USERS.c.active,
+                     _USERS.c.session_epoch, _USERS.c.display_name, _MEMBERS.c.group_id,
+                     _GROUPS.c.active.label("group_active"))
+              .select_from(_USERS.outerjoin(_MEMBERS, _MEMBERS.c.user_id == _USERS.c.id)
+                           .outerjoin(_GROUPS, _GROUPS.c.id == _MEMBERS.c.group_id)))
+
+
+def _user_row(rows) -> UserRow | None:
+    if not rows:
+        return None
+    first = rows[0]
+    groups = frozenset(r.group_id for r in rows if r.group_id is not None and r.group_active)
+    return UserRow(first.id, first.username, first.password_hash, bool(first.active), first.session_epoch or 0,
+                   groups, first.display_name or first.username)
+
+
 def login_row(session: Session, username: str) -> UserRow | None:
     """The row a password check needs; read it in a short transaction and close that before ``verify``."""
-    user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None:
-        return None
-    return UserRow(user.id, user.username, user.password_hash, bool(user.active), user.session_epoch or 0,
-                   frozenset(user.group_list))
+    return _user_row(session.execute(_BY_NAME, {"username": username}).all())
+
+
+def session_row(session: Session, user_id: int) -> UserRow | None:
+    """A logged-in browser session's user (its epoch says whether the cookie still counts)."""
+    return _user_row(session.execute(_BY_ID, {"user_id": user_id}).all())
 
 
 def verify(row: UserRow | None, password: str) -> bool:
@@ -256,19 +282,24 @@ def issue_token(session: Session, user: User, *, now: datetime, label: str = "",
     return row
 
 
-def user_for_token(session: Session, token: str, now: datetime) -> User | None:
-    """The active user behind a valid token: one indexed read (the unique token hash) joined to the user."""
-    found = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                            .where(ApiToken.token_hash == _token_digest(token))).first()
-    if found is None:
+# Built once with bound parameters: building a statement per request costs more than running it.
+_BY_NAME = _PRINCIPAL.where(_USERS.c.username == bindparam("username"))
+_BY_ID = _PRINCIPAL.where(_USERS.c.id == bindparam("user_id"))
+_BY_TOKEN = (_PRINCIPAL.add_columns(_TOKENS.c.revoked_at, _TOKENS.c.expires_at)
+             .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id).where(_TOKENS.c.token_hash == bindparam("digest")))
+
+
+def user_for_token(session: Session, token: str, now: datetime) -> UserRow | None:
+    """The active user behind a valid token: one indexed read (the unique token hash) joined to the user
+    and its groups."""
+    rows = session.execute(_BY_TOKEN, {"digest": _token_digest(token)}).all()
+    if not rows or rows[0].revoked_at is not None:
         return None
-    row, user = found
-    if row.revoked_at is not None:
-        return None
-    expires = as_utc(row.expires_at)
+    expires = as_utc(rows[0].expires_at)
     if expires is not None and expires <= now:
         return None
-    return user if user.active else None
+    user = _user_row(rows)
+    return user if user is not None and user.active else None
 
 
 def tokens_of(session: Session, user: User) -> list[ApiToken]:

@@ -9,7 +9,9 @@ its open tasks; the history comes in pages (``history_page``).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from engine import Actor, HistoryEntry, Instance, OpenTask, ProcessEngine, access, as_utc, iso
@@ -22,7 +24,7 @@ def _csv(text: str | None) -> list[str]:
     return [p for p in (text or "").split(",") if p]
 
 
-def task_view(e: ProcessEngine, session: Session, task: OpenTask, with_form: bool = False,
+def task_view(e: ProcessEngine, session: Session, task: OpenTask | Row[Any], with_form: bool = False,
               instance: Instance | None = None) -> dict:
     instance = instance or e.get_instance(session, task.instance_id)
     now: datetime = e.clock.now()
@@ -94,6 +96,10 @@ def view_for(e: ProcessEngine, session: Session, instance: Instance, actor: Acto
     Contact data shown is recorded as a customer-data read. Without its history unless asked
     (constant size; the history is read in pages, ``history_page``)."""
     access.require_case(session, actor, instance)
+    return _view(e, session, instance, actor, via, history)
+
+
+def _view(e: ProcessEngine, session: Session, instance: Instance, actor: Actor, via: str, history: bool) -> dict:
     view = access.redact_view(actor, instance_view(e, session, instance, history))
     if access.shows_contact(actor, view["variables"], *[h["data"] for h in view.get("history", [])]):
         access.log_read(session, actor, instance.id, e.clock.now(), via)
@@ -104,7 +110,7 @@ def summary_for(e: ProcessEngine, session: Session, instance: Instance, actor: A
                 history: bool = False) -> dict:
     """The view when the actor may see the case, else only what identifies it."""
     if access.may_see_case(session, actor, instance):
-        return view_for(e, session, instance, actor, via, history)
+        return _view(e, session, instance, actor, via, history)
     return {"id": instance.id, "key": instance.key, "business_key": instance.business_key, "state": instance.state}
 
 

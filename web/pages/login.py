@@ -14,6 +14,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_required, l
 
 from engine import login_guard, users
 from engine.errors import TooManyAttempts
+from engine.login_guard import UserRow
 from engine.models import User
 from engine.users import Actor
 
@@ -26,12 +27,12 @@ bp = Blueprint("login", __name__)
 
 
 class SessionUser(UserMixin):
-    def __init__(self, user: User):
+    def __init__(self, user: User | UserRow):
         self.user_id = user.id
         self.id = f"{user.id}:{user.session_epoch or 0}"
         self.username = user.username
         self.display_name = user.display_name or user.username
-        self.groups = user.group_list
+        self.groups = sorted(user.groups) if isinstance(user, UserRow) else user.group_list
 
     @property
     def actor(self) -> Actor:
@@ -46,7 +47,7 @@ def init(app: Flask) -> None:
     @manager.user_loader
     def load(session_id: str):
         user_id, _sep, epoch = session_id.partition(":")
-        user = db().get(User, int(user_id)) if user_id.isdigit() and epoch.isdigit() else None
+        user = users.session_row(db(), int(user_id)) if user_id.isdigit() and epoch.isdigit() else None
         if user is None or not user.active or (user.session_epoch or 0) != int(epoch):
             return None  # logged out, password changed or disabled since this cookie was issued
         return SessionUser(user)
@@ -77,11 +78,10 @@ def login():
         except Unauthenticated as exc:
             error, status = str(exc), 401
         else:
-            user = db().get(User, row.id) if row is not None else None
-            if user is None:
+            if row is None:
                 error, status = _("Wrong user name or password."), 401
             else:
-                login_user(SessionUser(user))
+                login_user(SessionUser(row))
                 return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", error=error, username=request.form.get("username", "")), status
 
