@@ -6,6 +6,10 @@ enum value's ``name`` are Chinese; the English is an extension property ``label_
 on a form field ``<camunda:property id="label_en" value="Customer name"/>`` and, per enum value,
 ``id="label_en.<value id>"`` (the field's "Properties"). Either language may be missing; readers fall
 back to the other. ``tools/one_language.py`` converts a diagram written with "中文 English" labels.
+
+A process explains itself in one sentence on the start page: the Chinese in the process's
+``<bpmn:documentation>`` (Camunda Modeler: "Documentation"), the English in its extension property
+``description_en``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class Words:
     option_en: dict[tuple[str, str], str] = field(default_factory=dict)
     process_zh: dict[str, str] = field(default_factory=dict)  # process key -> zh name
     process_en: dict[str, str] = field(default_factory=dict)
+    about_zh: dict[str, str] = field(default_factory=dict)  # process key -> zh sentence (documentation)
+    about_en: dict[str, str] = field(default_factory=dict)  # process key -> en sentence (description_en)
 
     def add(self, xml: bytes) -> None:
         try:
@@ -45,6 +51,9 @@ class Words:
             if el.tag == f"{_BPMN}process":
                 self.process_zh[el.get("id") or ""] = name
                 self.process_en[el.get("id") or ""] = en
+                doc = el.find(f"{_BPMN}documentation")
+                self.about_zh[el.get("id") or ""] = " ".join((doc.text or "").split()) if doc is not None else ""
+                self.about_en[el.get("id") or ""] = _element_property(el, "description_en")
             if en and name:
                 self.element_en[(el.get("id") or "", name)] = en
                 self.name_en[name] = en
@@ -63,8 +72,8 @@ class Words:
                     self.option_en[(fid, vid)] = props[f"label_en.{vid}"]
 
 
-def _element_property(el) -> str:
+def _element_property(el, name: str = "label_en") -> str:
     for p in el.iterfind(f"{_BPMN}extensionElements/{_C}properties/{_C}property"):
-        if p.get("name") == "label_en":
+        if p.get("name") == name:
             return (p.get("value") or "").strip()
     return ""

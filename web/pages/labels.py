@@ -158,6 +158,14 @@ def process_name(key: str) -> str:
     return ((zh or en) if _chinese() else (en or zh)) or key
 
 
+def process_about(key: str) -> str:
+    """The diagram's one sentence on what a process is for, in the page's language (the other
+    language where one is missing; empty when the diagram has none)."""
+    w = words()
+    zh, en = w.about_zh.get(key, ""), w.about_en.get(key, "")
+    return (zh or en) if _chinese() else (en or zh)
+
+
 _MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
