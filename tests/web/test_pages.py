@@ -132,3 +132,12 @@ def test_case_page_shows_the_timeline_in_pages(site, deployed, monkeypatch):
     timeline = second.split('class="timeline"')[1].split("</ol>")[0]
     assert f'data-element="{entries[2]["element_id"]}"' in timeline
     assert f'data-element="{entries[0]["element_id"]}"' not in timeline
+
+
+def test_favicon_is_served_to_anyone(site):
+    """Browsers ask every site for /favicon.ico: an icon, not a 404 or a login page in the log."""
+    r = site.test_client().get("/favicon.ico")
+    assert r.status_code == 200 and r.mimetype == "image/vnd.microsoft.icon"
+    assert r.data[:4] == b"\x00\x00\x01\x00" and len(r.data) < 10_000  # an ICO file's header, small
+    page = login(site, "customer_service").get("/").data.decode()
+    assert '<link rel="icon" href="/favicon.ico"' in page
