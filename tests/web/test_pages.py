@@ -141,3 +141,14 @@ def test_favicon_is_served_to_anyone(site):
     assert r.data[:4] == b"\x00\x00\x01\x00" and len(r.data) < 10_000  # an ICO file's header, small
     page = login(site, "customer_service").get("/").data.decode()
     assert '<link rel="icon" href="/favicon.ico"' in page
+
+
+def test_steps_no_person_took_read_as_the_system(site, api):
+    """The case number is drawn by a service task: the timeline says 系统 there, not the login name
+    "system" the engine records (English pages: "System")."""
+    iid = api.post("customer_service", "/api/process-definitions/repair/start", {"variables": REQUEST}).json["id"]
+    cs = login(site, "customer_service")
+    timeline = cs.get(f"/cases/{iid}").data.decode().split('class="timeline"')[1].split("</ol>")[0]
+    assert "· 系统 ·" in timeline and "system" not in timeline
+    english = cs.get(f"/cases/{iid}", headers={"Accept-Language": "en"}).data.decode()
+    assert "· System ·" in english.split('class="timeline"')[1].split("</ol>")[0]

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from engine.db import as_utc
 from engine.diagram_labels import Words
 from engine.models import Definition
+from engine.users import SYSTEM
 from engine.working_days import SHANGHAI
 
 DOC_TITLES = {
@@ -196,7 +197,9 @@ def person_name(username: str | None) -> str:
         from ..context import db
 
         g.person_names = {u.username: u.display_name for u in db().scalars(select(User))}
-    return g.person_names.get(username) or username
+    if username in g.person_names:
+        return g.person_names[username] or username
+    return str(_l("System")) if username == SYSTEM.username else username  # steps no person took
 
 
 def _group_names() -> dict[str, tuple[str, str]]:
