@@ -63,7 +63,36 @@ def _page(status: int, message: str):
               405: _("Not allowed"), 409: _("Changed meanwhile"), 422: _("Invalid input"), 429: _("Locked for a while"),
               500: _("Something went wrong"),
               503: _("Service unavailable")}
-    return render_template("error.html", title=titles.get(status, _("Error")), message=message), status
+    return render_template("error.html", title=titles.get(status, _("Error")), message=_plain(status, message)), status
+
+
+def _plain(status: int, message: str) -> str:
+    """What a page says went wrong: the message in the page's language where it has a translation,
+    else what the status means (an engine's English detail is for the API and the log)."""
+    import re
+
+    from flask_babel import gettext as _
+
+    from .i18n import select_locale
+    from .pages.labels import translate_error
+
+    shown = translate_error(message)
+    if shown != message or re.search(r"[\u3000-\u9fff]", message) or not select_locale().startswith("zh"):
+        return shown
+    said = {400: _("The request could not be read; go back and try again."),
+            401: _("Please log in to continue."),
+            403: _("Your groups may not see or change this."),
+            404: _("This page, case or task does not exist (any more)."),
+            405: _("This page cannot be used that way."),
+            409: _("Someone changed this meanwhile; open it again to see what it is now."),
+            422: _("Some values are not valid; go back and correct them."),
+            429: _("Too many wrong passwords; wait a moment and try again."),
+            503: _("The service is unavailable for a moment; nothing was changed. Try again shortly.")}
+    error_id = re.search(r"error id (\w+)", message)
+    if status >= 500 and status != 503:
+        return _("Something went wrong; nothing was changed.") + (
+            " " + _("Error id %(id)s.", id=error_id[1]) if error_id else "")
+    return said.get(status, _("Something went wrong; nothing was changed."))
 
 
 def _retry_after(exc: AftersalesError) -> dict:

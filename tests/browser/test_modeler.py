@@ -1,10 +1,12 @@
 """Issue 5 in a real browser: open a deployed diagram in the modeler, change a task's name and
-candidate group in the Camunda properties panel, deploy, and see the diff mark that task."""
+candidate group in the Camunda properties panel, deploy, and see the diff mark that task. Issue 11:
+axe-core on the modeler, diff, calendar and migration pages at a desktop and a tablet width."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from engine.users import Actor
@@ -70,3 +72,51 @@ def test_staff_cannot_reach_admin_pages(people):
     cs = people("customer_service")
     response = cs.page.goto(cs.base + "/admin/")
     assert response.status == 403
+
+
+DESKTOP, TABLET = (1366, 900), (820, 1180)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, TABLET], ids=["desktop", "tablet"])
+def test_axe_finds_nothing_serious_on_modeler_diff_calendar_and_migrate_pages(people, live_app, viewport):
+    """The admin pages of issue 11's last part, as an admin sees them in zh-CN: the modeler with a
+    task's properties open, the diff of two versions, the working calendar and a migration's dry run."""
+    ext = live_app.extensions["aftersales"]
+    admin_actor = Actor("admin", frozenset({"admin"}))
+    v1 = (DATA / "warranty_claim.bpmn").read_bytes()
+    with ext["sessions"]() as s:
+        ext["engine"].deploy(s, {"warranty_claim.bpmn": v1}, admin_actor)
+        case = ext["engine"].start(s, "warranty_claim", admin_actor, variables={"customer": "Acme", "amount": 5})
+        ext["engine"].deploy(s, {"warranty_claim.bpmn": v1.replace(b'name="Review claim"', b'name="Review the claim"')},
+                             admin_actor)
+        s.commit()
+    admin = people("admin", viewport=viewport)
+    found = {}
+    width = viewport[0]
+
+    page = admin.go("/admin/modeler?key=warranty_claim")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    page.click(".djs-element[data-element-id='Activity_review']")
+    expect(page.locator("#panel .bio-properties-panel")).to_have_count(1)
+    found["modeler"] = admin.axe()
+    admin.shot(f"12-modeler-{width}")
+
+    page = admin.go("/admin/definitions/warranty_claim/diff?from=1&to=2")
+    expect(page.locator(".diagram[data-ready='1']")).to_have_count(2)
+    expect(page.locator("tr[data-change='Activity_review']")).to_have_count(1)
+    found["diff"] = admin.axe()
+    admin.shot(f"12-diff-{width}")
+
+    page = admin.go("/admin/calendar/")
+    expect(page.locator("h1")).to_contain_text("工作日历")
+    found["calendar"] = admin.axe()
+    admin.shot(f"12-calendar-{width}")
+
+    page = admin.go("/admin/definitions/warranty_claim/migrate")
+    page.select_option("#from_version", "1")
+    page.select_option("#to_version", "2")
+    page.click("button[value='dry_run']")
+    expect(page.locator(f"tr[data-instance='{case.id}']")).to_have_count(1)
+    found["migrate"] = admin.axe()
+    admin.shot(f"12-migrate-{width}")
+    assert found == dict.fromkeys(found, [])

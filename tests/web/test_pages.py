@@ -82,14 +82,35 @@ def test_double_submit_does_not_complete_twice(site, api):
     assert "该任务已完成" in cs.get("/").data.decode()
 
 
-def test_every_flow_can_be_started_from_the_inbox(site):
+def test_start_page_offers_the_flows_staff_start_each_in_one_sentence(site, api):
+    """The start page (and the inbox's "新建案件") offers what customer service registers by hand, each
+    flow explained by its diagram's sentence; follow-up calls (started when a repair is accepted),
+    the weekly parts top-up (a timer start) and dispatch (called by a repair) are not offered, and
+    opening or submitting their start page directly is refused, saying why, and starts nothing."""
     cs = login(site, "customer_service")
     page = cs.get("/start").data.decode()
-    assert re.findall(r'data-process="(\w+)"', page) == [
-        "complaint", "follow_up", "parts_replenishment", "repair", "return_exchange"]
-    token = csrf(cs, "/start/parts_replenishment")
-    r = cs.post("/start/parts_replenishment", data={"csrf_token": token})
-    assert r.status_code == 302 and "/cases/" in r.headers["Location"]
+    assert re.findall(r'data-process="(\w+)"', page) == ["complaint", "repair", "return_exchange"]
+    cards = dict(re.findall(r'data-process="(\w+)".*?<p class="about">([^<]+)</p>', page, re.S))
+    assert cards == {
+        "complaint": "客户投诉时登记：记录并转交责任部门，核实后制定方案经主管批准，与客户达成一致并答复；重大投诉立即交应急小组。",
+        "repair": "客户报修设备故障时登记：核实保修范围，先远程诊断，需要时派技术员上门或返厂维修，验收、收费后按期回访。",
+        "return_exchange": "客户要求退货或换货时登记：按退换政策判断是否符合条件，收货检验后退款或发出换货。"}
+    assert "字段" not in page and "Register" not in page
+    english = cs.get("/start", headers={"Accept-Language": "en"}).data.decode()
+    assert "Register a customer&#39;s equipment fault: check the warranty" in english and "客户" not in english
+
+    token = csrf(cs, "/start")
+    for key, why in (("follow_up", "「定期回访」由系统自动发起，不能在此手动新建。维修验收完成后由系统自动开始"),
+                     ("parts_replenishment", "「配件补货」由系统自动发起，不能在此手动新建。每周五 17:00 由系统自动开始"),
+                     ("dispatch", "「派工」由系统自动发起，不能在此手动新建。报修需要上门时由报修流程调用")):
+        shown = cs.get(f"/start/{key}")
+        assert shown.status_code == 403 and why in shown.data.decode()
+        sent = cs.post(f"/start/{key}", data={"csrf_token": token, "case_no": "RX-1", "customer_name": "张三"})
+        assert sent.status_code == 403 and why in sent.data.decode()
+    assert api.get("admin", "/api/process-instances").json["items"] == []
+    admin = login(site, "admin")  # the diagram decides, not the group
+    assert admin.get("/start/follow_up").status_code == 403
+    assert "follow_up" not in admin.get("/start").data.decode()
 
 
 def test_case_page_shows_the_timeline_in_pages(site, deployed, monkeypatch):
@@ -111,3 +132,23 @@ def test_case_page_shows_the_timeline_in_pages(site, deployed, monkeypatch):
     timeline = second.split('class="timeline"')[1].split("</ol>")[0]
     assert f'data-element="{entries[2]["element_id"]}"' in timeline
     assert f'data-element="{entries[0]["element_id"]}"' not in timeline
+
+
+def test_favicon_is_served_to_anyone(site):
+    """Browsers ask every site for /favicon.ico: an icon, not a 404 or a login page in the log."""
+    r = site.test_client().get("/favicon.ico")
+    assert r.status_code == 200 and r.mimetype == "image/vnd.microsoft.icon"
+    assert r.data[:4] == b"\x00\x00\x01\x00" and len(r.data) < 10_000  # an ICO file's header, small
+    page = login(site, "customer_service").get("/").data.decode()
+    assert '<link rel="icon" href="/favicon.ico"' in page
+
+
+def test_steps_no_person_took_read_as_the_system(site, api):
+    """The case number is drawn by a service task: the timeline says 系统 there, not the login name
+    "system" the engine records (English pages: "System")."""
+    iid = api.post("customer_service", "/api/process-definitions/repair/start", {"variables": REQUEST}).json["id"]
+    cs = login(site, "customer_service")
+    timeline = cs.get(f"/cases/{iid}").data.decode().split('class="timeline"')[1].split("</ol>")[0]
+    assert "· 系统 ·" in timeline and "system" not in timeline
+    english = cs.get(f"/cases/{iid}", headers={"Accept-Language": "en"}).data.decode()
+    assert "· System ·" in english.split('class="timeline"')[1].split("</ol>")[0]

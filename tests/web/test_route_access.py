@@ -159,6 +159,7 @@ TABLE: dict[tuple[str, str], tuple[str, object, dict[str, int]]] = {
     ("cases.start", "GET"): ("/start/repair", None, E(200, PAGE_ANON)),
     ("cases.start", "POST"): ("/start/repair", {}, E(422, PAGE_ANON)),
     ("static", "GET"): ("/static/app.css", None, E(200, 200)),
+    ("favicon", "GET"): ("/favicon.ico", None, E(200, 200)),
     ("tasks.show", "GET"): ("/tasks/{TA}", None, some(200, 403, PAGE_ANON, ["customer_service", "admin"])),
     ("tasks.complete", "POST"): ("/tasks/{TA}", {}, some(422, 403, PAGE_ANON, ["customer_service"])),
     ("inbox.assign", "POST"): ("/tasks/{TA}/assign", {"user": "warehouse"},

@@ -26,9 +26,18 @@ def register(app: Flask) -> None:
     labels.init(app)
     for module in (login, inbox, tasks, cases, admin, calendar, account, incidents, retention, dashboard, receiving, people):
         app.register_blueprint(module.bp)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.jinja_env.globals["calendar_warning_years"] = calendar.warning_years
     app.jinja_env.globals["incident_counts"] = incident_counts
     app.jinja_env.globals["receiving_count"] = receiving_count
+
+
+def favicon():
+    """The tab icon browsers ask for at /favicon.ico (``web/static/favicon.svg``, as an .ico); no login."""
+    from flask import current_app, send_from_directory
+
+    return send_from_directory(current_app.static_folder or "static", "favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=86400)
 
 
 def incident_counts() -> dict[str, int]:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 
 from engine.db import as_utc
+from engine.diagram_labels import Words
+from engine.models import Definition
+from engine.users import SYSTEM
 from engine.working_days import SHANGHAI
 
 DOC_TITLES = {
@@ -41,25 +45,178 @@ FIELD_LABELS = {
     "contact_name": _l("Contact"), "contact_phone": _l("Phone"), "complaint_no": _l("Complaint no."),
     "severity": _l("Severity"), "complaint_text": _l("Complaint"), "responsible": _l("Responsible department"),
     "accepted_at": _l("Accepted at"), "goods_received_note": _l("Receipt note"),
+    # variables the engine and the handlers set (no form names them)
+    "initiator": _l("Started by"), "needs_finance": _l("Finance approval needed"), "finance_approved": _l("Finance approved"),
+    "parts_short": _l("Parts short"), "parts_cost": _l("Parts cost (yuan)"), "procurement_no": _l("Procurement no."),
+    "shortage": _l("Shortage"), "slip_no": _l("Slip no."), "parts_issued": _l("Parts issued"),
+    "parts_reconciled": _l("Parts reconciled"), "fee_amount": _l("Fee (yuan)"), "fee_basis": _l("Fee basis"),
+    "archived_documents": _l("Archived documents"), "satisfaction": _l("Satisfaction (mean)"),
+    "follow_up_instance": _l("Follow-up case"), "recorded_by": _l("Recorded by"), "recorded_at": _l("Recorded at"),
+    "rounds": _l("Rounds"), "days_since_purchase": _l("Days since purchase"), "eligible": _l("Eligible"),
+    "eligibility_reason": _l("Eligibility"), "customer_pays_shipping": _l("Customer pays return shipping"),
+    "shipping_fee": _l("Shipping fee (yuan)"), "price_difference_due": _l("Price difference due (yuan)"),
+    "compensation_shipment_no": _l("Compensation shipment no."), "compensation_shipped": _l("Compensation shipped"),
+    "gift_no": _l("Gift no."), "gift_sent": _l("Gift sent"), "coupon_no": _l("Coupon no."),
+    "work_order_late": _l("Work order taken late"), "escalations": _l("Escalations"),
+}
+
+# Values the handlers write (no diagram lists them as choices).
+VALUE_LABELS = {
+    ("fee_basis", "out_of_warranty"): _l("out of warranty: standard rates"),
+    ("fee_basis", "free_quality"): _l("free: quality defect"),
+    ("fee_basis", "free_installation"): _l("free: installation problem"),
+    ("fee_basis", "misuse"): _l("misuse: standard rates"),
+    ("fee_basis", "accident_negotiated"): _l("accident: negotiated fee"),
 }
 
 _BILINGUAL = re.compile(r"^(?P<zh>[^A-Za-z]*[\u3000-\u9fff\uff00-\uffef][^A-Za-z]*?)\s+(?P<en>[A-Za-z].*)$")
 
 
-def one_language(text) -> str:
-    """A diagram's bilingual label ("客户姓名 Customer name") in the page's language only."""
+def _chinese() -> bool:
+    from ..i18n import select_locale
+
+    return select_locale().startswith("zh")
+
+
+def words() -> Words:
+    """The Chinese and English words of every deployed diagram (``engine/diagram_labels.py``), read
+    again only when something new was deployed; asked once per request."""
+    if "diagram_words" in g:
+        return g.diagram_words
+    from ..context import db
+
+    ext = current_app.extensions["aftersales"]
+    latest = db().scalar(select(func.max(Definition.id)))
+    cached = ext.get("diagram_words")
+    if cached is None or cached[0] != latest:
+        found = Words()
+        for xml in db().scalars(select(Definition.xml).where(Definition.kind == "bpmn").order_by(Definition.id)):
+            found.add(xml)
+        cached = ext["diagram_words"] = (latest, found)
+    g.diagram_words = cached[1]
+    return cached[1]
+
+
+def one_language(text, element_id: str | None = None) -> str:
+    """A diagram's name (a task, a timeline entry, a process) in the page's language only: the
+    Chinese ``name`` on zh-CN pages, its ``label_en`` on English ones, the other one where a
+    language is missing. A name stored before the convention ("客户姓名 Customer name") is split."""
     if not isinstance(text, str):
         return show(text)
     m = _BILINGUAL.match(text)
-    if not m:
-        return text
-    from ..i18n import select_locale
+    if _chinese():
+        return m["zh"].strip() if m else text
+    if m:
+        return m["en"].strip()
+    w = words()
+    return w.element_en.get((element_id or "", text)) or w.name_en.get(text) or text
 
-    return m["zh"].strip() if select_locale().startswith("zh") else m["en"].strip()
+
+def field_label(name: str, diagram_label: str | None = None) -> str:
+    """A form field's (a variable's) label in the page's language; never the variable's name while
+    any diagram or the pages' own list names it."""
+    if name in FIELD_LABELS and not diagram_label:
+        return str(FIELD_LABELS[name])
+    w = words()
+    zh = diagram_label or w.field_zh.get(name)
+    m = _BILINGUAL.match(zh or "")
+    if _chinese():
+        if m:
+            return m["zh"].strip()
+        return zh or (str(FIELD_LABELS[name]) if name in FIELD_LABELS else w.field_en.get(name) or name)
+    if m:
+        return m["en"].strip()
+    return w.field_en.get(name) or (str(FIELD_LABELS[name]) if name in FIELD_LABELS else zh or name)
 
 
 def label_for(name: str, diagram_label: str | None = None) -> str:
-    return str(FIELD_LABELS[name]) if name in FIELD_LABELS else one_language(diagram_label or name)
+    return str(FIELD_LABELS[name]) if name in FIELD_LABELS else field_label(name, diagram_label)
+
+
+def option_label(field_id: str, value, diagram_name: str | None = None) -> str:
+    """An enum value (``quality``) as its field's choice reads in the page's language (质量缺陷)."""
+    if not isinstance(value, str):
+        return show(value)
+    if (field_id, value) in VALUE_LABELS and not diagram_name:
+        return str(VALUE_LABELS[(field_id, value)])
+    w = words()
+    zh = diagram_name or w.option_zh.get((field_id, value)) or value  # a value may itself be "中文 English"
+    m = _BILINGUAL.match(zh)
+    if not m and zh == value and value in _group_names():  # a group a handler named (shipped by the warehouse)
+        return group_name(value)
+    if _chinese():
+        return (m["zh"].strip() if m else zh) or w.option_en.get((field_id, value)) or value
+    return w.option_en.get((field_id, value)) or (m["en"].strip() if m else zh) or value
+
+
+def process_name(key: str) -> str:
+    """A process key (``return_exchange``) as its diagram names it in the page's language."""
+    w = words()
+    zh, en = w.process_zh.get(key, ""), w.process_en.get(key, "")
+    m = _BILINGUAL.match(zh)
+    if m:
+        zh, en = m["zh"].strip(), en or m["en"].strip()
+    return ((zh or en) if _chinese() else (en or zh)) or key
+
+
+def process_about(key: str) -> str:
+    """The diagram's one sentence on what a process is for, in the page's language (the other
+    language where one is missing; empty when the diagram has none)."""
+    w = words()
+    zh, en = w.about_zh.get(key, ""), w.about_en.get(key, "")
+    return (zh or en) if _chinese() else (en or zh)
+
+
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def value_for(field_id: str, value) -> str:
+    """A variable's value as people read it: an enum id as its choice, a stored moment in local
+    time, a record (a dict) field by field with labels, a list item by item."""
+    if isinstance(value, str):
+        if _MOMENT.match(value):
+            try:
+                return local(value)
+            except ValueError:
+                return value
+        return option_label(field_id, value)
+    if isinstance(value, dict) and "part_no" not in value:
+        return "; ".join(f"{field_label(k)}: {value_for(k, v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(value_for(field_id, v) for v in value)
+    return show(value)
+
+
+def person_name(username: str | None) -> str:
+    """A user's display name (王芳), not the login name, read once per request."""
+    if not username:
+        return ""
+    if "person_names" not in g:
+        from engine.models import User
+
+        from ..context import db
+
+        g.person_names = {u.username: u.display_name for u in db().scalars(select(User))}
+    if username in g.person_names:
+        return g.person_names[username] or username
+    return str(_l("System")) if username == SYSTEM.username else username  # steps no person took
+
+
+def _group_names() -> dict[str, tuple[str, str]]:
+    if "group_names" not in g:
+        from engine import groups
+
+        from ..context import db
+
+        g.group_names = groups.names(db())
+    return g.group_names
+
+
+def group_name(group_id: str) -> str:
+    """A group's name in the page's language (groups are data, ``engine/groups.py``)."""
+    zh, en = _group_names().get(group_id, ("", ""))
+    return ((zh or en) if _chinese() else (en or zh)) or group_id
+
 
 _ERRORS = [
     (re.compile(r"^is required$"), lambda m: _l("is required")),
@@ -135,10 +292,8 @@ def translate_error(message: str) -> str:
 
 def field_messages(errors: dict[str, str], labels: dict[str, str]) -> dict[str, str]:
     """Each field's problem in the page's language, naming the field by its label ("联系电话：…")."""
-    from ..i18n import select_locale
-
-    colon = "：" if select_locale().startswith("zh") else ": "
-    return {k: (one_language(labels[k]) if k in labels else label_for(k)) + colon + translate_error(v)
+    colon = "：" if _chinese() else ": "
+    return {k: field_label(k, labels.get(k)) + colon + translate_error(v)
             for k, v in errors.items()}
 
 
@@ -153,6 +308,28 @@ def local(value) -> str:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return as_utc(moment).astimezone(time_zone()).strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
+
+
+_HINTS = {
+    ("min", False): _l("due in %(n)s min"), ("h", False): _l("due in %(n)s h"), ("d", False): _l("due in %(n)s days"),
+    ("min", True): _l("overdue by %(n)s min"), ("h", True): _l("overdue by %(n)s h"), ("d", True): _l("overdue by %(n)s days"),
+}
+
+
+def due_hint(due, now) -> str:
+    """How far off a due date is, in words ("2 小时后到期", "已逾期 3 小时")."""
+    if due in (None, ""):
+        return ""
+    moment = as_utc(datetime.fromisoformat(due) if isinstance(due, str) else due)
+    seconds = (moment - as_utc(now)).total_seconds()  # type: ignore[operator]
+    span = abs(seconds)
+    if span < 3600:
+        n, unit = max(1, round(span / 60)), "min"
+    elif span < 48 * 3600:
+        n, unit = round(span / 3600), "h"
+    else:
+        n, unit = round(span / 86400), "d"
+    return str(_HINTS[(unit, seconds < 0)]) % {"n": n}
 
 
 def time_zone():
@@ -181,7 +358,15 @@ def init(app: Flask) -> None:
     app.jinja_env.filters["translate_error"] = translate_error
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["one_language"] = one_language
+    app.jinja_env.filters["group_name"] = group_name
     app.jinja_env.globals["label_for"] = label_for
+    app.jinja_env.globals["field_label"] = field_label
+    app.jinja_env.globals["option_label"] = option_label
+    app.jinja_env.globals["value_for"] = value_for
+    app.jinja_env.globals["process_name"] = process_name
+    app.jinja_env.globals["person_name"] = person_name
+    app.jinja_env.globals["due_hint"] = due_hint
+    app.jinja_env.globals["group_name"] = group_name
     app.jinja_env.globals["today"] = today
     app.jinja_env.globals["field_messages"] = field_messages
     app.jinja_env.globals["doc_titles"] = DOC_TITLES
