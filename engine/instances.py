@@ -498,8 +498,10 @@ class ProcessEngine:
         fields = list(getattr(spiff_task.task_spec, "form_fields", []) or [])
         values = forms.validate(fields, variables or {}, spiff_task.data, checks=self.handlers.field_checks(session),
                                 today=self.today())
-        left_out = [f for f in fields if not f.readonly and f.id not in values]
-        if left_out and self.repeated_round(session, task):  # a loop: last round's decision is not carried on
+        # a loop: last round's decision is not carried on (asked only when a left-out field holds a value)
+        left_out = [f for f in fields if not f.readonly and f.id not in values
+                    and spiff_task.data.get(f.id) not in (None, "", [])]
+        if left_out and self.repeated_round(session, task):
             for f in left_out:
                 values[f.id] = {"string": "", "parts": []}.get(f.type)
         spiff_task.data.update(clean_data(values))
