@@ -341,7 +341,7 @@ def main() -> None:
               f"GET case: {h['case_bytes']}")
     if "statements" not in args.skip:
         st = statement_rows(args)
-        print(f"SQL statements per user-task step (incl. commit): five-task diagram {st['five']:.1f} "
+        print(f"SQL statements per user-task step (counting SQLite's BEGIN IMMEDIATE; COMMIT is no statement): five-task diagram {st['five']:.1f} "
               f"(min/max {st['five_min_max']}); repair path {st['repair']:.1f} (min/max {st['repair_min_max']}); "
               f"QC loop step {st['qc']:.1f}")
     if "rate" not in args.skip:
