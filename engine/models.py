@@ -154,12 +154,12 @@ class Instance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
     key: Mapped[str] = mapped_column(String(200), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    business_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(20), index=True)  # running|completed|error|cancelled
     # Who the case is about, copied from its variables for the inbox filters and search.
-    customer_name: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
-    customer_phone: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
-    serial_no: Mapped[str | None] = mapped_column(String(120), nullable=True, index=True)
+    customer_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    customer_phone: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    serial_no: Mapped[str | None] = mapped_column(String(120), nullable=True)
     # What the dashboard (engine/kpis.py) groups and counts by, kept on the case row so that the figures
     # need neither the workflow nor the history (which retention may delete): product and region are
     # copied while the case runs; the rest is written once when the case completes.
@@ -202,6 +202,10 @@ class Instance(Base):
         Index("ix_instances_key_ended", "key", "ended_at",
               postgresql_include=["state", "work_orders", "work_orders_late", "first_time_fix", "satisfaction",
                                   "product_model", "region", "technician", "team"]),
+        # the search's whole-value look-ups (engine/case_search.py) read the newest cases with a value off
+        # the index, in id order; a one-column index left PostgreSQL to walk the primary key or the heap
+        *[Index(f"ix_instances_{column}_id", column, "id")
+          for column in ("business_key", "customer_name", "customer_phone", "serial_no")],
         Index("ix_instances_history_due", "history_removed_at", "ended_at"),
         Index("ix_instances_anonymise_due", "anonymised_at", "ended_at"),
     )

@@ -154,9 +154,9 @@ def search():
         # through the search index (engine/case_search.py); who may not see contact data may not search by it
         fields = [f for f in case_search.FIELDS if contact or f not in case_search.CONTACT]
         # who has exactly that value through the plain indexes first, who contains it only when nobody does
-        exact = case_search.whole(q, fields)
-        if exact is not None:
-            found, _more = engine().instance_page(db(), a, where=exact, limit=100)
+        exact = case_search.whole_ids(db(), q, fields, limit=101)
+        if exact:
+            found, _more = engine().instance_page(db(), a, where=Instance.id.in_(exact), limit=100)
         if not found:
             found, _more = engine().instance_page(db(), a, where=case_search.matching(db().get_bind().dialect.name, q,
                                                                                         fields), limit=100)
