@@ -59,9 +59,8 @@ def reclaim(db: Engine, *, full: bool = False, step_pages: int = 2048, pause: fl
             cur.execute("VACUUM")  # rewrites the file once, in the new mode
         else:
             while True:
-                cur.execute("BEGIN IMMEDIATE")
-                cur.execute(f"PRAGMA incremental_vacuum({int(step_pages)})").fetchall()
-                cur.execute("COMMIT")
+                # executescript steps the pragma to its end; execute() would free one page per call
+                cur.executescript(f"BEGIN IMMEDIATE; PRAGMA incremental_vacuum({int(step_pages)}); COMMIT;")
                 if cur.execute("PRAGMA freelist_count").fetchone()[0] == 0:
                     break
                 time.sleep(pause)  # a writer waiting for the lock goes first

@@ -41,6 +41,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
+    Row,
+    Select,
     Table,
     and_,
     delete,
@@ -48,7 +50,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    true,
     update,
 )
 from sqlalchemy.orm import Session, aliased
@@ -484,21 +485,24 @@ def night_run(session: Session, night: date) -> RetentionRun | None:
     return session.scalars(select(RetentionRun).where(RetentionRun.night == night)).first()
 
 
-def _after_cursor(run: RetentionRun, at: Any, row_id: Any) -> ColumnElement[bool]:
-    """Rows whose (``at``, ``row_id``) sorts after the run's cursor; an index on ``at`` starts there."""
+def _read_on(session: Session, query: Select, at: Any, row_id: Any, run: RetentionRun, limit: int) -> list[Row]:
+    """Up to ``limit`` rows of ``query`` after the run's cursor in (``at``, ``row_id``) order: the rest of
+    the cursor's own ``at`` first, then later ones. Each is one range of an index on ``at`` (whose rows
+    are in id order within one value); an OR of both would make the second a filter over the first."""
     if run.cursor_at is None or run.cursor_id is None:
-        return true()
+        return list(session.execute(query.order_by(at, row_id).limit(limit)).all())
     cursor = as_utc(run.cursor_at)
-    return and_(at >= cursor, or_(at > cursor, row_id > run.cursor_id))
+    rows = list(session.execute(query.where(at == cursor, row_id > run.cursor_id).order_by(at, row_id).limit(limit)))
+    if len(rows) < limit:
+        rows += session.execute(query.where(at > cursor).order_by(at, row_id).limit(limit - len(rows))).all()
+    return rows
 
 
 def _notices_batch(session: Session, run: RetentionRun, settings: Settings, as_of: datetime) -> int | None:
     """Delete the next delivered notices that are due, by id; None when none is left."""
     due = _notifications_due(settings, as_of)
-    rows = session.execute(select(Notification.id, Notification.sent_at)
-                           .where(due, _after_cursor(run, Notification.sent_at, Notification.id))
-                           .order_by(Notification.sent_at, Notification.id)
-                           .limit(settings.batch_size * NOTICES_PER_CASE)).all()
+    rows = _read_on(session, select(Notification.id, Notification.sent_at).where(due), Notification.sent_at,
+                    Notification.id, run, settings.batch_size * NOTICES_PER_CASE)
     if not rows:
         return None
     deleted = cast(CursorResult, session.execute(delete(Notification).where(Notification.id.in_([r.id for r in rows]), due)
@@ -517,13 +521,15 @@ def _cases_batch(session: Session, run: RetentionRun, settings: Settings, as_of:
         marker, bound = Instance.history_removed_at, _removal_terms(session, settings, as_of)[1]
     else:
         marker, bound = Instance.anonymised_at, as_of - timedelta(days=settings.personal_data_days)
-    candidates = session.execute(select(Instance.id, Instance.ended_at).where(
-        marker.is_(None), Instance.ended_at.is_not(None), Instance.ended_at <= bound,
-        _after_cursor(run, Instance.ended_at, Instance.id)).order_by(Instance.ended_at, Instance.id)
-        .limit(size * SCAN_PER_CASE)).all()
+    candidates = _read_on(session, select(Instance.id, Instance.ended_at).where(
+        marker.is_(None), Instance.ended_at.is_not(None), Instance.ended_at <= bound), Instance.ended_at, Instance.id,
+        run, size * SCAN_PER_CASE)
     if not candidates:
         return None
+    # the candidates' range of ended_at bounds the read, whichever index the planner takes for it
     cases = list(session.scalars(select(Instance).where(Instance.id.in_([c.id for c in candidates]),
+                                                        Instance.ended_at >= candidates[0].ended_at,
+                                                        Instance.ended_at <= candidates[-1].ended_at,
                                                         _due_clause(session, settings, as_of, what))
                                  .order_by(Instance.ended_at, Instance.id).limit(size)))
     # a full batch may leave due candidates behind its last case: the next batch reads on from there
