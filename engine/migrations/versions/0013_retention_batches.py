@@ -1,6 +1,7 @@
 """Retention keeps up at scale: one row per batch in retention_batches instead of a JSON list on the
 run that grew with every batch; the run keeps running totals, its phase and a cursor (where its next
-batch reads on); delivered notifications get a partial index in delivery order (issue 17).
+batch reads on); delivered notifications get a partial index in delivery order, and the two due
+indexes of instances end in id, the cursor's order (issue 17).
 
 ``instances`` is not touched (on SQLite a batch copy of it would drop the case search triggers).
 
@@ -70,7 +71,10 @@ def upgrade() -> None:
     if rows:
         op.bulk_insert(batches, rows)
 
-    # plain CREATE INDEX (no batch copy of notifications)
+    # plain DROP/CREATE INDEX, no batch copy of a table (instances: the case search triggers stay)
+    for name, marker in (('ix_instances_history_due', 'history_removed_at'), ('ix_instances_anonymise_due', 'anonymised_at')):
+        op.drop_index(name, table_name='instances')
+        op.create_index(name, 'instances', [marker, 'ended_at', 'id'], unique=False)
     op.create_index('ix_notifications_delivered', 'notifications', ['sent_at', 'id'], unique=False,
                     sqlite_where=sa.text('sent_at IS NOT NULL'), postgresql_where=sa.text('sent_at IS NOT NULL'))
 
@@ -78,6 +82,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_notifications_delivered', table_name='notifications',
                   sqlite_where=sa.text('sent_at IS NOT NULL'), postgresql_where=sa.text('sent_at IS NOT NULL'))
+    for name, marker in (('ix_instances_history_due', 'history_removed_at'), ('ix_instances_anonymise_due', 'anonymised_at')):
+        op.drop_index(name, table_name='instances')
+        op.create_index(name, 'instances', [marker, 'ended_at'], unique=False)
     conn = op.get_bind()
     logs: dict[int, list] = {}  # read first: the batch below copies and drops retention_runs (cascading)
     for run_id, kind, count, started in conn.execute(sa.text(
