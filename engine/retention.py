@@ -23,7 +23,9 @@ the customer and serial number of the case it is about).
 The periods, the night window (local time, ``01:00-05:00`` Asia/Shanghai by default) and the batch
 size are settings an admin edits (``settings`` table; :data:`DEFAULTS` where no row exists). The
 cleanup itself runs in small batches, each its own short transaction at the caller's edge
-(``web/jobs.py``): :func:`next_batch` does one and says whether anything is left. A run counts every
+(``web/jobs.py``): :func:`next_batch` does one and says whether anything is left; it reads on from the
+run's cursor through an index, so a batch costs the same at the first and the millionth row, and logs
+itself as one ``retention_batches`` row beside the run's running totals. A run counts every
 period from one moment fixed when it starts (``as_of``), so it removes exactly what :func:`plan` /
 :func:`due_cases` reported for that moment, and a second run finds nothing more to do.
 """
@@ -485,24 +487,27 @@ def night_run(session: Session, night: date) -> RetentionRun | None:
     return session.scalars(select(RetentionRun).where(RetentionRun.night == night)).first()
 
 
-def _read_on(session: Session, query: Select, at: Any, row_id: Any, run: RetentionRun, limit: int) -> list[Row]:
-    """Up to ``limit`` rows of ``query`` after the run's cursor in (``at``, ``row_id``) order: the rest of
-    the cursor's own ``at`` first, then later ones. Each is one range of an index on ``at`` (whose rows
-    are in id order within one value); an OR of both would make the second a filter over the first."""
+def _read_on(session: Session, query: Select, order: tuple[Any, ...], run: RetentionRun, limit: int) -> list[Row]:
+    """Up to ``limit`` rows of ``query`` after the run's cursor in the order of an index ``order``
+    (``…, at, id``; leading columns are ones ``query`` holds to one value): the rest of the cursor's own
+    ``at`` first, then later ones. Each is one range of that index; an OR of both would make the second a
+    filter over the first. The leading columns are named in ORDER BY too: PostgreSQL does not count
+    ``IS NULL`` as one value and would sort every due row instead of reading the index in order."""
+    at, row_id = order[-2], order[-1]
     if run.cursor_at is None or run.cursor_id is None:
-        return list(session.execute(query.order_by(at, row_id).limit(limit)).all())
+        return list(session.execute(query.order_by(*order).limit(limit)).all())
     cursor = as_utc(run.cursor_at)
-    rows = list(session.execute(query.where(at == cursor, row_id > run.cursor_id).order_by(at, row_id).limit(limit)))
+    rows = list(session.execute(query.where(at == cursor, row_id > run.cursor_id).order_by(*order).limit(limit)))
     if len(rows) < limit:
-        rows += session.execute(query.where(at > cursor).order_by(at, row_id).limit(limit - len(rows))).all()
+        rows += session.execute(query.where(at > cursor).order_by(*order).limit(limit - len(rows))).all()
     return rows
 
 
 def _notices_batch(session: Session, run: RetentionRun, settings: Settings, as_of: datetime) -> int | None:
     """Delete the next delivered notices that are due, by id; None when none is left."""
     due = _notifications_due(settings, as_of)
-    rows = _read_on(session, select(Notification.id, Notification.sent_at).where(due), Notification.sent_at,
-                    Notification.id, run, settings.batch_size * NOTICES_PER_CASE)
+    rows = _read_on(session, select(Notification.id, Notification.sent_at).where(due),
+                    (Notification.sent_at, Notification.id), run, settings.batch_size * NOTICES_PER_CASE)
     if not rows:
         return None
     deleted = cast(CursorResult, session.execute(delete(Notification).where(Notification.id.in_([r.id for r in rows]), due)
@@ -522,8 +527,7 @@ def _cases_batch(session: Session, run: RetentionRun, settings: Settings, as_of:
     else:
         marker, bound = Instance.anonymised_at, as_of - timedelta(days=settings.personal_data_days)
     candidates = _read_on(session, select(Instance.id, Instance.ended_at).where(
-        marker.is_(None), Instance.ended_at.is_not(None), Instance.ended_at <= bound), Instance.ended_at, Instance.id,
-        run, size * SCAN_PER_CASE)
+        marker.is_(None), Instance.ended_at <= bound), (marker, Instance.ended_at, Instance.id), run, size * SCAN_PER_CASE)
     if not candidates:
         return None
     # the candidates' range of ended_at bounds the read, whichever index the planner takes for it
