@@ -41,6 +41,9 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record):
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
+            # takes effect only in a new, empty file: freed pages can then go back to the disk in
+            # small steps (engine/free_space.py); an older file keeps its mode until a full VACUUM
+            cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
             if ":memory:" not in url and url != "sqlite://":
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")

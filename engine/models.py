@@ -206,8 +206,10 @@ class Instance(Base):
         # the index, in id order; a one-column index left PostgreSQL to walk the primary key or the heap
         *[Index(f"ix_instances_{column}_id", column, "id")
           for column in ("business_key", "customer_name", "customer_phone", "serial_no")],
-        Index("ix_instances_history_due", "history_removed_at", "ended_at"),
-        Index("ix_instances_anonymise_due", "anonymised_at", "ended_at"),
+        # with id: a batch reads on from its cursor in (ended_at, id) order straight off the index, also on
+        # PostgreSQL, which otherwise sorts every due row for it (revision 0013)
+        Index("ix_instances_history_due", "history_removed_at", "ended_at", "id"),
+        Index("ix_instances_anonymise_due", "anonymised_at", "ended_at", "id"),
     )
 
 
@@ -383,7 +385,11 @@ class Notification(Base):
     # Undelivered rows only: a claim reads the due ones through it and delivered rows (millions,
     # until retention prunes them) are never scanned again (issue 17).
     __table_args__ = (Index("ix_notifications_undelivered", "next_attempt_at", "id",
-                            sqlite_where=text("sent_at IS NULL"), postgresql_where=text("sent_at IS NULL")),)
+                            sqlite_where=text("sent_at IS NULL"), postgresql_where=text("sent_at IS NULL")),
+                      # Delivered rows only, in delivery order: retention deletes the oldest through it,
+                      # each batch from where the last one stopped (revision 0013).
+                      Index("ix_notifications_delivered", "sent_at", "id",
+                            sqlite_where=text("sent_at IS NOT NULL"), postgresql_where=text("sent_at IS NOT NULL")))
 
 
 class ProcessedMessage(Base):
@@ -489,4 +495,26 @@ class RetentionRun(Base):
     notifications: Mapped[int] = mapped_column(Integer, default=0)
     removed: Mapped[int] = mapped_column(Integer, default=0)
     anonymised: Mapped[int] = mapped_column(Integer, default=0)
-    batches: Mapped[list] = mapped_column(JSON, default=list)  # [{"at", "notifications", "removed", "anonymised"}]
+    # one row per batch in ``retention_batches``; the run keeps only running totals and where it is
+    # (revision 0013: the JSON list of batches it kept before grew with every batch)
+    batch_count: Mapped[int] = mapped_column(Integer, default=0)
+    # what the run works on (notifications → remove → anonymise → done) and the sort key of the last
+    # row it looked at there, so each batch reads on from there through an index, never from the start
+    phase: Mapped[str] = mapped_column(String(20), default="notifications")
+    cursor_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cursor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RetentionBatch(Base):
+    """One batch of a retention run: what it did (``kind``: notifications, remove, anonymise), how many
+    rows or cases, when, and how long its statements took. Kept for the last runs only."""
+
+    __tablename__ = "retention_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("retention_runs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    count: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ms: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_retention_batches_run", "run_id", "id"),)

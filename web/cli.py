@@ -248,7 +248,30 @@ def retention_run(dry_run: bool, listing: bool) -> None:
         run = session.get(RetentionRun, run_id)
         assert run is not None
         click.echo(f"retention run {run.id}: {run.notifications} notifications deleted, {run.removed} cases' "
-                   f"history removed, {run.anonymised} cases anonymised, in {len(run.batches)} batches")
+                   f"history removed, {run.anonymised} cases anonymised, in {run.batch_count} batches")
+
+
+@retention_group.command("vacuum")
+@click.option("--full", is_flag=True, help="SQLite created before auto_vacuum=INCREMENTAL: one full VACUUM "
+              "(rewrites the file, holds the write lock until done: a quiet hour or the service stopped).")
+@click.option("--step-pages", default=2048, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Pages freed per short write transaction.")
+def retention_vacuum(full: bool, step_pages: int) -> None:
+    """Give the space that a cleanup freed back to the disk (SQLite; PostgreSQL reuses it by itself)."""
+    from engine import free_space
+
+    _engine, _sessions, db = _build()
+    before, after = free_space.reclaim(db, full=full, step_pages=step_pages)
+    mb = lambda n: f"{n / 1e6:.1f} MB"  # noqa: E731
+    if before.dialect != "sqlite":
+        click.echo(f"{before.dialect}: {mb(before.size)}; autovacuum makes freed space reusable, nothing to do")
+    elif before.auto_vacuum != "incremental" and not full:
+        click.echo(f"sqlite, auto_vacuum={before.auto_vacuum}: {mb(before.size)}, of it {mb(before.free)} free "
+                   "pages (reused by later writes). To return them to the disk once and from then on in small "
+                   "steps: aftersales retention vacuum --full (rewrites the file; a quiet hour)")
+    else:
+        click.echo(f"sqlite: {mb(before.size)} → {mb(after.size)} ({mb(before.free)} free before, "
+                   f"auto_vacuum={after.auto_vacuum})")
 
 
 @main.group()

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import retention
+from engine.db import as_utc
 from engine.errors import DiagramInvalid, FormInvalid, NotPermitted
-from engine.models import Definition, HistoryEntry, Instance, Notification, RetentionRun
+from engine.models import Definition, HistoryEntry, Instance, Notification, RetentionBatch, RetentionRun
 from engine.users import Actor
 from handlers.records import Document
 from web import jobs
@@ -239,7 +240,7 @@ def test_the_job_runs_only_in_the_night_window_once_a_night_and_a_rerun_changes_
     assert [(c.id, c.history_removed_at, c.anonymised_at, c.revision) for c in all_cases(sessions)] == before
     with sessions() as s:
         runs = s.scalars(select(RetentionRun).order_by(RetentionRun.id)).all()
-        assert [(r.night is not None, r.removed, len(r.batches)) for r in runs] == [(True, 1, 1), (False, 0, 0)]
+        assert [(r.night is not None, r.removed, r.batch_count) for r in runs] == [(True, 1, 1), (False, 0, 0)]
 
 
 def test_batches_are_small_and_logged(cases, clock):
@@ -251,8 +252,8 @@ def test_batches_are_small_and_logged(cases, clock):
     clock.set(NOON)
     run_id = jobs.retention_run(engine, sessions, "test")
     with sessions() as s:
-        run = s.get(RetentionRun, run_id)
-        assert [b["removed"] for b in run.batches] == [2, 2, 1]
+        assert [(b.kind, b.count) for b in retention.last_batches(s, run_id)] == [("remove", 2), ("remove", 2),
+                                                                               ("remove", 1)]
     assert not any(shows_customer(sessions, i) for i in ids)
 
 
@@ -276,3 +277,78 @@ def test_the_window_may_run_past_midnight(core):
     assert [retention.in_window(conf, at(h)) for h in (22, 23, 0, 1, 2, 12)] == [False, True, True, True, False, False]
     assert retention.night_of(conf, at(1)) == at(1).date() - timedelta(days=1)
     assert retention.next_window(conf, at(12)) == at(23)
+
+
+def test_a_long_run_logs_a_row_per_batch_shows_progress_and_does_exactly_what_its_dry_run_listed(cases, clock):
+    """batch_size 1: every case is a batch of its own, and a batch looks at 4 candidates at most, so the
+    held case and the ttl60 cases (not due for removal) are passed over from the run's cursor."""
+    engine, sessions = cases
+    clock.set(NOON - timedelta(days=45))
+    made = [finish(engine, sessions, key) for key in ("ttl30", "ttl60", "ttl60", "ttl60", "ttl60", "ttl60", "ttl30",
+                                                     "ttl30", "ttl60", "ttl30")]
+    held = made[6]
+    with sessions() as s:
+        retention.set_legal_hold(s, ADMIN, held, True, "dispute", NOON)
+        retention.save(s, ADMIN, {"batch_size": 1, "personal_data_days": 40}, NOON)
+        s.add_all(Notification(kind="customer", recipient="phone:x", subject=f"n{i}", body="", created_at=NOON,
+                               next_attempt_at=NOON, sent_at=NOON - timedelta(days=60 - i), attempts=1) for i in range(9))
+        s.commit()
+    clock.set(NOON)
+    with sessions() as s:
+        planned = retention.plan(s, retention.load(s), NOON)
+    remove, anonymise = dry_run(sessions, NOON, "remove"), dry_run(sessions, NOON, "anonymise")
+    assert remove == {made[0], made[7], made[9]} and anonymise == {m for m in made if m not in remove | {held}}
+    with sessions() as s:
+        run_id = retention.start_run(s, retention.load(s), "test", NOON).id
+        s.commit()
+    seen = []  # what another session reads on the run row after each committed batch
+    while True:
+        with sessions() as s:
+            more = retention.next_batch(s, run_id, retention.load(s), clock.now())
+            s.commit()
+        with sessions() as s:
+            run = s.get(RetentionRun, run_id)
+            seen.append((run.notifications, run.removed, run.anonymised, run.batch_count))
+        if not more:
+            break
+    # notices (due: the 9 sent 52-60 days ago; 5 per batch) first, then removals, then anonymisation;
+    # the 4th batch looks at made[1..4] (ttl60, not due for removal) and removes none
+    assert seen == [(5, 0, 0, 1), (9, 0, 0, 2), (9, 1, 0, 3), (9, 1, 0, 4), (9, 2, 0, 5), (9, 3, 0, 6),
+                    (9, 3, 1, 7), (9, 3, 2, 8), (9, 3, 3, 9), (9, 3, 4, 10), (9, 3, 5, 11), (9, 3, 6, 12),
+                    (9, 3, 6, 12)]
+    assert planned.notifications == 9 and planned.remove == 3 and planned.anonymise == 6
+    with sessions() as s:
+        batches = s.scalars(select(RetentionBatch).where(RetentionBatch.run_id == run_id).order_by(RetentionBatch.id)).all()
+        assert [(b.kind, b.count) for b in batches] == [("notifications", 5), ("notifications", 4), ("remove", 1),
+                                                        ("remove", 0), ("remove", 1), ("remove", 1)] + [("anonymise", 1)] * 6
+        assert all(b.ms > 0 for b in batches)
+        run = s.get(RetentionRun, run_id)
+        assert (run.phase, run.cursor_at, as_utc(run.ended_at)) == ("done", None, NOON)
+        removed = {i.id for i in s.scalars(select(Instance).where(Instance.history_removed_at.is_not(None)))}
+        anonymised = {i.id for i in s.scalars(select(Instance).where(Instance.anonymised_at.is_not(None)))}
+        # the 9 delivered ones are gone; of the cases' own (undelivered) notices only the held case's are left
+        assert {(n.instance_id, n.sent_at) for n in s.scalars(select(Notification))} == {(held, None)}
+    assert removed == remove and anonymised == remove | anonymise
+    assert shows_customer(sessions, held)
+
+
+def test_the_batch_log_of_older_runs_is_pruned_and_their_totals_stay(cases, clock, monkeypatch):
+    engine, sessions = cases
+    monkeypatch.setattr(retention, "KEEP_BATCH_LOGS", 2)
+    with sessions() as s:
+        retention.save(s, ADMIN, {"batch_size": 1}, NOON)
+        s.commit()
+    clock.set(NOON)
+    run_ids = []
+    for _ in range(3):
+        clock.set(NOON - timedelta(days=45))
+        finish(engine, sessions, "ttl30")
+        finish(engine, sessions, "ttl30")
+        clock.set(NOON)
+        run_ids.append(jobs.retention_run(engine, sessions, "test"))
+    with sessions() as s:
+        logged = {r: s.scalar(select(func.count()).select_from(RetentionBatch).where(RetentionBatch.run_id == r))
+                  for r in run_ids}
+        totals = [(s.get(RetentionRun, r).removed, s.get(RetentionRun, r).batch_count) for r in run_ids]
+    assert logged == {run_ids[0]: 0, run_ids[1]: 2, run_ids[2]: 2}
+    assert totals == [(2, 2), (2, 2), (2, 2)]

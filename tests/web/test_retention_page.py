@@ -111,10 +111,15 @@ def test_the_page_shows_what_the_next_run_removes_and_logs_every_run(app, deploy
     _run(app)
     after = api.get("admin", "/api/retention").json
     assert [(r["removed"], r["anonymised"]) for r in after["runs"]] == [(1, 1)]
+    run = after["runs"][0]
+    assert (run["phase"], run["batch_count"]) == ("done", 2)
+    assert [(b["kind"], b["count"], b["notifications"], b["removed"], b["anonymised"]) for b in run["batches"]] == [
+        ("remove", 1, 0, 1, 0), ("anonymise", 1, 0, 0, 1)]
     assert after["next"]["remove"] == 0 and after["next"]["anonymise"] == 0
     assert api.get("admin", f"/api/process-instances/{first['id']}/documents").json == []
     page = admin.get("/admin/retention/").get_data(as_text=True)
     assert re.search(r'data-run="\d+"', page)
+    assert re.findall(r'data-batch-kind="(\w+)"', page) == ["remove", "anonymise"] and "最近 2 批" in page
 
 
 def test_settings_from_the_page_are_checked_in_chinese_and_saved(app, deployed):

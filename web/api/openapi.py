@@ -155,7 +155,9 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
     "api.incidents.correct": ("Correct the variables of a case in error, with the reason (recorded in its history)", {
         "requestBody": _json({"variables": _VARIABLES, "reason": {"type": "string", "minLength": 1}},
                              ("variables", "reason"))}, 200, _OBJECT),
-    "api.retention.show": ("Retention settings, what the next run removes and anonymises, the last runs (admins)",
+    "api.retention.show": ("Retention settings, what the next run removes and anonymises, the last runs (admins): "
+                           "each with its totals (updated by every batch while it runs), phase, batch_count and its "
+                           "last 20 batches (at, kind, count, ms, notifications, removed, anonymised)",
                            {}, 200, _OBJECT),
     "api.retention.change_settings": ("Change retention settings (admins); every value checked, nothing stored if one is wrong", {
         "requestBody": _json({"notifications_days": {"type": "integer", "minimum": 1, "maximum": 36500},
