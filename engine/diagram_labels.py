@@ -77,3 +77,19 @@ def _element_property(el, name: str = "label_en") -> str:
         if p.get("name") == name:
             return (p.get("value") or "").strip()
     return ""
+
+
+def element_names(xml: bytes) -> dict[str, tuple[str, str, str]]:
+    """One diagram's flow elements by id: ``(Chinese name, English label_en, kind)``, the kind being
+    the BPMN tag (``userTask``, ``boundaryEvent`` …) for elements without a name. A diagram that no
+    longer reads gives no names."""
+    try:
+        root = diagram_xml.parse_stored(xml)
+    except Exception:
+        return {}
+    out: dict[str, tuple[str, str, str]] = {}
+    for el in root.iter(f"{_BPMN}*"):
+        if not isinstance(el.tag, str) or el.tag in _KEYS or not el.get("id"):
+            continue
+        out[el.get("id") or ""] = ((el.get("name") or "").strip(), _element_property(el), el.tag[len(_BPMN):])
+    return out

@@ -8,7 +8,7 @@ those that can, each in its own transaction, recorded in the case history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
@@ -61,15 +61,28 @@ def events(session: Session, key: str) -> list[VersionEvent]:
 
 @dataclass
 class MigrationCheck:
+    """One case's verdict. ``reason`` is the engine's English sentence (logs, API); ``code`` and
+    ``problems`` are the same as data, for pages to say in their language: ``can_move``, ``moved``,
+    ``not_running``, ``same_version``, ``blocked`` (see ``problems``: ``missing_element`` with
+    ``element`` and ``mapped``, ``not_called`` with ``process``, ``would_not_load``) and
+    ``in_error_skipped`` (a case in error is moved only when the caller names it)."""
+
     instance_id: int
     business_key: str | None
     can_move: bool
     reason: str
     waiting_in: list[str]
+    code: str = "can_move"
+    problems: list[dict] = field(default_factory=list)
+    state: str = "running"
+    error_element: str | None = None
+    error_message: str | None = None
 
     def to_dict(self) -> dict:
         return {"instance_id": self.instance_id, "business_key": self.business_key, "can_move": self.can_move,
-                "reason": self.reason, "waiting_in": self.waiting_in}
+                "reason": self.reason, "waiting_in": self.waiting_in, "code": self.code, "problems": self.problems,
+                "state": self.state, "error": ({"element_id": self.error_element, "message": self.error_message}
+                                               if self.state == "error" else None)}
 
 
 def _validate_mapping(mapping: dict | None) -> dict[str, str]:
@@ -94,22 +107,26 @@ def candidates(session: Session, key: str, from_version: int, instance_ids: list
 
 
 
-def _retarget(wf, specs: ProcessSpecs, mapping: dict[str, str], version: int) -> list[str]:
-    """Point every task of ``wf`` at the target specs; returns why not, or [] when done."""
-    problems: list[str] = []
+def _retarget(wf, specs: ProcessSpecs, mapping: dict[str, str], version: int) -> list[dict]:
+    """Point every task of ``wf`` at the target specs; returns why not (``reason`` and its code), or
+    [] when done."""
+    problems: list[dict] = []
     waiting = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
     plan: list[tuple] = []
     for workflow, new_spec in [(wf, specs.spec), *[(sp, specs.subprocess_specs.get(sp.spec.name))
                                                     for sp in wf.subprocesses.values()]]:
         if new_spec is None:
-            problems.append(f"v{version} no longer calls '{workflow.spec.name}', where this case is waiting")
+            problems.append({"code": "not_called", "process": workflow.spec.name,
+                             "reason": f"v{version} no longer calls '{workflow.spec.name}', where this case is waiting"})
             continue
         for task in workflow.tasks.values():
             name = mapping.get(task.task_spec.name, task.task_spec.name)
             target = new_spec.task_specs.get(name)
             if target is None and task.has_state(waiting):
-                problems.append(f"waiting in '{element_id(task)}', which v{version} does not have"
-                                + ("" if task.task_spec.name in mapping else " (give a mapping if it was renamed)"))
+                mapped = task.task_spec.name in mapping
+                problems.append({"code": "missing_element", "element": element_id(task), "mapped": mapped,
+                                 "reason": f"waiting in '{element_id(task)}', which v{version} does not have"
+                                 + ("" if mapped else " (give a mapping if it was renamed)")})
             elif target is not None:
                 plan.append((task, target))
         plan.append((workflow, new_spec))
@@ -129,21 +146,24 @@ def _retarget(wf, specs: ProcessSpecs, mapping: dict[str, str], version: int) ->
 
 
 def check_migration(engine: StepHost, session: Session, instance: Instance, target: Definition,
-                    mapping: dict[str, str] | None, apply: bool, actor: Actor) -> MigrationCheck:
+                    mapping: dict[str, str] | None, apply: bool, actor: Actor,
+                    move_in_error: bool = False) -> MigrationCheck:
     """Whether ``instance`` can move to ``target`` (and, with ``apply``, move it).
 
     Every element the case waits in must exist in the target, after ``mapping`` (old id -> new id);
-    the moved state must survive a save and a load, or nothing moves.
+    the moved state must survive a save and a load, or nothing moves. A case in ``error`` is moved
+    only with ``move_in_error`` (the admin chose it); otherwise it is checked and skipped, saying so.
     """
-    def result(ok: bool, reason: str, waiting: list[str]) -> MigrationCheck:
-        return MigrationCheck(instance.id, instance.business_key, ok, reason, waiting)
+    def result(ok: bool, reason: str, waiting: list[str], code: str, problems: list[dict] | None = None) -> MigrationCheck:
+        return MigrationCheck(instance.id, instance.business_key, ok, reason, waiting, code, problems or [],
+                              instance.state, instance.error_element, instance.error_message)
 
     if instance.key != target.key:
         raise InvalidRequest(f"instance {instance.id} is a {instance.key} case, not {target.key}")
     if instance.state not in ("running", "error") or instance.workflow is None:
-        return result(False, f"case is {instance.state}", [])
+        return result(False, f"case is {instance.state}", [], "not_running")
     if instance.definition_id == target.id:
-        return result(False, f"case is already on v{target.version}", [])
+        return result(False, f"case is already on v{target.version}", [], "same_version")
     step = Step(engine, session, instance, actor)
     wf = step.load()
     waiting = sorted({element_id(t) for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)})
@@ -151,14 +171,18 @@ def check_migration(engine: StepHost, session: Session, instance: Instance, targ
     specs = engine.specs.get(session, target, bindings)
     problems = _retarget(wf, specs, mapping or {}, target.version)
     if problems:
-        return result(False, "; ".join(problems), waiting)
+        return result(False, "; ".join(p["reason"] for p in problems), waiting, "blocked",
+                      [{k: v for k, v in p.items() if k != "reason"} for p in problems])
     try:
         blob = state.dump(wf)
         moved = state.load(blob, specs.spec, specs.subprocess_specs, StepScriptEngine(step))
     except Exception as exc:  # the moved state must survive a save and a load, or nothing moves
-        return result(False, f"the moved case would not load again: {type(exc).__name__}: {exc}", waiting)
+        return result(False, f"the moved case would not load again: {type(exc).__name__}: {exc}", waiting, "blocked",
+                      [{"code": "would_not_load"}])
     if not apply:
-        return result(True, "can move", waiting)
+        return result(True, "can move", waiting, "can_move")
+    if instance.state == "error" and not move_in_error:
+        return result(False, "case is in error: not moved unless chosen", waiting, "in_error_skipped")
     from_version = instance.version
     claims = {t.id: t.assignee for t in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id))}
     step._open_before = set(claims)  # rows are rebuilt: element ids and names may have changed
@@ -173,4 +197,4 @@ def check_migration(engine: StepHost, session: Session, instance: Instance, targ
         if row is not None and assignee:
             row.assignee = assignee
     session.flush()
-    return result(True, "moved", waiting)
+    return result(True, "moved", waiting, "moved")

@@ -90,6 +90,8 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
     "api.versions.migrate": ("Move running cases to another version (dry run by default)", {
         "requestBody": _json({"from_version": _ID, "to_version": _ID, "dry_run": {"type": "boolean", "default": True},
                               "instances": {"type": "array", "items": _ID},
+                              "move_in_error": {"type": "array", "items": _ID,
+                                                "description": "cases in error to move too (others in error are skipped)"},
                               "mapping": {"type": "object", "additionalProperties": {"type": "string"},
                                           "description": "old element id -> new element id"}},
                              ("from_version", "to_version"))}, 200, _OBJECT),

@@ -70,9 +70,13 @@ def migrate(key: str):
                             not all(isinstance(i, int) and not isinstance(i, bool) and limits.valid_id(i) for i in ids)):
         raise InvalidRequest("'instances' must be a list of case ids")
     mapping = versions._validate_mapping(body.get("mapping"))
+    in_error = body.get("move_in_error", [])  # cases in error move only when named here
+    if not isinstance(in_error, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in in_error):
+        raise InvalidRequest("'move_in_error' must be a list of case ids")
     results = []
     for instance in versions.candidates(db(), key, source, ids):
-        check = engine().check_migration(db(), instance, target, mapping, apply=not dry_run, actor=actor)
+        check = versions.check_migration(engine(), db(), instance, target, mapping, apply=not dry_run, actor=actor,
+                                         move_in_error=instance.id in in_error)
         if dry_run or not check.can_move:
             db().rollback()  # a dry run or a case that cannot move changes nothing
         else:

@@ -5,6 +5,7 @@ migration for admins."""
 from __future__ import annotations
 
 import json
+import logging
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,14 +13,17 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from engine import access, deployments, diagram_diff, versions
+from engine.diagram_labels import element_names
 from engine.errors import DiagramInvalid, InvalidRequest, NotPermitted
 from engine.models import Definition, Instance
 
 from ..context import db, engine
 from ..downloads import content_disposition
+from .labels import element_name, process_name, translate_error
 from .login import actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+log = logging.getLogger(__name__)
 
 
 @bp.before_request
@@ -121,34 +125,96 @@ def diff(key: str):
                                              "changed": result["changed"]}))
 
 
+def _mapping(form) -> dict[str, str]:
+    """Renamed elements: the text box's "old_id = new_id" lines and the dry run's pickers (``map:<old>``)."""
+    mapping: dict[str, str] = {}
+    for line in form.get("mapping", "").splitlines():
+        if "=" in line:
+            old, new = (p.strip() for p in line.split("=", 1))
+            if old and new:
+                mapping[old] = new
+    for name, value in form.items():
+        if name.startswith("map:") and value:
+            mapping[name[4:]] = value
+    return mapping
+
+
+def _verdict(check: versions.MigrationCheck, names: dict, target: int) -> dict:
+    """One case's line of the dry run or the move, in the page's language: where it waits (the
+    diagram's names), whether it can move and why not, and — for a case in error — the error."""
+    why = []
+    for p in check.problems:
+        if p.get("code") == "missing_element":
+            why.append(_("It waits in “%(step)s”, which version %(version)s does not have.",
+                         step=element_name(names, p["element"]), version=target)
+                       + ("" if p.get("mapped") else " " + _("If the step was renamed, pick its new name.")))
+        elif p.get("code") == "not_called":
+            why.append(_("Version %(version)s no longer calls “%(flow)s”, where the case waits.",
+                         version=target, flow=process_name(p.get("process", ""))))
+        else:
+            why.append(_("The moved case would not load again; nothing was changed."))
+    in_error = check.state == "error"
+    verdicts = {"can_move": _("Can move only if you tick it") if in_error else _("Can move"),
+                "moved": _("Moved"), "not_running": _("Not running"),
+                "same_version": _("Already on version %(version)s", version=target),
+                "blocked": _("Cannot move"), "in_error_skipped": _("Not moved: stopped by an error and not ticked")}
+    error = ""
+    if in_error:
+        error = _("Stopped by an error at “%(step)s”: %(reason)s",
+                  step=element_name(names, check.error_element or ""), reason=translate_error(check.error_message or ""))
+    if check.code == "blocked" and any(p.get("code") == "would_not_load" for p in check.problems):
+        log.warning("case %s would not load on v%s: %s", check.instance_id, target, check.reason)
+    return {"id": check.instance_id, "case": check.business_key or str(check.instance_id), "code": check.code,
+            "can_move": check.can_move, "in_error": in_error, "error": error, "verdict": verdicts.get(check.code, ""),
+            "why": why, "waiting": [element_name(names, e) for e in check.waiting_in],
+            "renamed": [p["element"] for p in check.problems if p.get("code") == "missing_element" and not p.get("mapped")]}
+
+
 @bp.route("/definitions/<key>/migrate", methods=["GET", "POST"])
 def migrate(key: str):
+    """A dry run first (what would move, what cannot and why, which cases are in error); the move
+    only from the dry run's confirmation form, for the cases it listed, a case in error only when
+    the admin ticked it."""
     all_versions = deployments.versions(db(), key)
-    results, form = None, request.form
+    rows, form, executed, status = None, request.form, False, 200
+    choices: dict[str, list[tuple[str, str]]] = {}
+    mapping: dict[str, str] = {}
+    names: dict[str, tuple[str, str, str]] = {}
     if request.method == "POST":
         execute = form.get("action") == "execute"
         if execute and not access.may(actor(), "migrate"):
             raise NotPermitted(_("Only admins move cases."))
-        source = _int(form.get("from_version"), "from")
+        source = deployments.get_definition(db(), key, _int(form.get("from_version"), "from"))
         target = deployments.get_definition(db(), key, _int(form.get("to_version"), "to"))
-        ids = [int(x) for x in form.get("instances", "").replace(",", " ").split() if x.isdigit()] or None
-        mapping = {}
-        for line in form.get("mapping", "").splitlines():
-            if "=" in line:
-                old, new = (p.strip() for p in line.split("=", 1))
-                if old and new:
-                    mapping[old] = new
-        results = []
-        for instance in versions.candidates(db(), key, source, ids):
-            check = engine().check_migration(db(), instance, target, mapping, apply=execute, actor=actor())
+        field = "planned" if execute else "instances"
+        ids = [int(x) for x in form.get(field, "").replace(",", " ").split() if x.isdigit()] or None
+        if execute and (form.get("confirm") != "1" or ids is None):
+            flash(_("Tick “I have checked the dry run” to move the cases."), "error")
+            execute, status = False, 400
+        mapping = _mapping(form)
+        in_error = {int(x) for x in form.getlist("move_in_error") if x.isdigit()}
+        names, new_names = element_names(source.xml), element_names(target.xml)
+        rows = []
+        for instance in versions.candidates(db(), key, source.version, ids):
+            check = versions.check_migration(engine(), db(), instance, target, mapping, apply=execute, actor=actor(),
+                                             move_in_error=instance.id in in_error)
             if execute and check.can_move:
                 db().commit()  # one transaction per case
             else:
                 db().rollback()
-            results.append(check)
+            rows.append(_verdict(check, names, target.version))
+        new_only = sorted((i for i in new_names if i not in names), key=lambda i: element_name(new_names, i))
+        for row in rows:
+            for old in row["renamed"]:
+                kind = names.get(old, ("", "", ""))[2]
+                choices[old] = [(i, element_name(new_names, i)) for i in new_only if new_names[i][2] == kind]
         if execute:
-            flash(_("%(n)s cases moved.", n=sum(1 for r in results if r.can_move)))
-    return render_template("admin/migrate.html", key=key, versions=all_versions, results=results, form=form)
+            executed = True
+            flash(_("%(n)s cases moved.", n=sum(1 for r in rows if r["code"] == "moved")))
+    return render_template("admin/migrate.html", key=key, versions=all_versions, rows=rows, form=form,
+                           executed=executed, choices=choices, names=names,
+                           mapping=mapping,
+                           may_move=access.may(actor(), "migrate")), status
 
 
 @bp.get("/access-log")

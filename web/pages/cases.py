@@ -21,6 +21,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from engine import access, case_search, deployments, diagram_xml, staff_messages, start_menu
+from engine.diagram_labels import element_names
 from engine.errors import FormInvalid, NotPermitted
 from engine.models import Definition, Instance
 from handlers import documents as case_documents
@@ -111,7 +112,7 @@ def show(instance_id: int):
         contact=access.sees_contact(actor()), retention_admin=access.may(actor(), "manage_retention"),
         labels={"legal_hold": _("Legal hold"), "reason": _("Reason"), **e.field_labels(db(), instance)},
         receivable=staff_messages.waiting_for(db(), instance.id, actor()) if instance.state == "running" else [],
-        is_new=request.args.get("new") == "1")
+        is_new=request.args.get("new") == "1", element_names=element_names(definition.xml))
 
 
 @bp.get("/cases/<int:instance_id>/diagram.xml")

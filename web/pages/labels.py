@@ -167,6 +167,24 @@ def process_about(key: str) -> str:
     return (zh or en) if _chinese() else (en or zh)
 
 
+_KINDS = {
+    "userTask": _l("an unnamed task"), "serviceTask": _l("an unnamed automatic step"),
+    "boundaryEvent": _l("an unnamed timer or event"), "intermediateCatchEvent": _l("an unnamed wait"),
+    "receiveTask": _l("an unnamed wait for a message"), "callActivity": _l("an unnamed sub-flow"),
+}
+
+
+def element_name(names: dict[str, tuple[str, str, str]], element_id: str) -> str:
+    """A diagram element (``Activity_review``) as its diagram names it in the page's language
+    (``names`` from ``engine.diagram_labels.element_names``); an element without a name reads as
+    its kind ("未命名的任务"), never as its id."""
+    zh, en, kind = names.get(element_id, ("", "", ""))
+    m = _BILINGUAL.match(zh)
+    if m:
+        zh, en = m["zh"].strip(), en or m["en"].strip()
+    return ((zh or en) if _chinese() else (en or zh)) or str(_KINDS.get(kind, _l("an unnamed step")))
+
+
 _MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
@@ -364,6 +382,7 @@ def init(app: Flask) -> None:
     app.jinja_env.globals["option_label"] = option_label
     app.jinja_env.globals["value_for"] = value_for
     app.jinja_env.globals["process_name"] = process_name
+    app.jinja_env.globals["element_name"] = element_name
     app.jinja_env.globals["person_name"] = person_name
     app.jinja_env.globals["due_hint"] = due_hint
     app.jinja_env.globals["group_name"] = group_name

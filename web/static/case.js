@@ -11,7 +11,7 @@
     var registry = viewer.get("elementRegistry");
     (marks.done || []).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "done"); } });
     (marks.open || []).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "open"); } });
-    canvas.zoom("fit-viewport");
+    if (window.AftersalesZoom) { window.AftersalesZoom(viewer, box, marks.open); } else { canvas.zoom("fit-viewport"); }
     box.dataset.ready = "1";
   }).catch(function (err) { box.textContent = String(err); box.dataset.ready = "error"; });
 })();

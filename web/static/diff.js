@@ -12,7 +12,8 @@
         function mark(ids, cls) { ids.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, cls); } }); }
         mark(marks.changed, "diff-changed");
         mark(box.dataset.side === "old" ? marks.removed : marks.added, box.dataset.side === "old" ? "diff-removed" : "diff-added");
-        canvas.zoom("fit-viewport");
+        var first = marks.changed.concat(box.dataset.side === "old" ? marks.removed : marks.added);
+        if (window.AftersalesZoom) { window.AftersalesZoom(viewer, box, first); } else { canvas.zoom("fit-viewport"); }
         box.dataset.ready = "1";
       }).catch(function (err) { box.textContent = String(err); });
   });
