@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -105,9 +105,19 @@ def task_rows_opened(rows: Iterable[dict], business_key: str | None, now: dateti
 
 
 def overdue_unnotified(now: datetime):
-    """Open tasks past due whose notice is not queued yet: read through the partial index
+    """Open tasks past due whose notice is not queued yet, oldest first: read through the partial index
     ``ix_open_tasks_overdue_due`` (only unnotified tasks are in it)."""
-    return select(OpenTask).where(OpenTask.due_at < now, OpenTask.overdue_notified_at.is_(None))
+    return select(OpenTask).where(OpenTask.due_at < now, OpenTask.overdue_notified_at.is_(None)) \
+        .order_by(OpenTask.due_at)
+
+
+def any_overdue_unnotified(now: datetime) -> ColumnElement[bool]:
+    """Whether a task waits for its overdue notice: the due time of the oldest such task, read as a scalar
+    off the partial index. As ``EXISTS`` PostgreSQL drops the order, estimates due and unnotified tasks
+    independently, expects thousands of matches and scans every open task for the first one (25–70 ms
+    at 100,000 open tasks, four times a second, when every one of them was notified long ago)."""
+    return select(OpenTask.due_at).where(OpenTask.due_at < now, OpenTask.overdue_notified_at.is_(None)) \
+        .order_by(OpenTask.due_at).limit(1).scalar_subquery().is_not(None)
 
 
 def undelivered_due(now: datetime):
@@ -122,7 +132,7 @@ def queue_overdue(session: Session, now: datetime, batch: int = 100) -> int:
     Only tasks past due and not yet notified are read (a partial index on ``due_at`` of unnotified
     tasks, ``overdue_notified_at`` set here), so a round costs what is newly due, not the backlog of
     overdue tasks; ``batch`` keeps the write transaction short (the next round takes the rest)."""
-    overdue = session.scalars(overdue_unnotified(now).order_by(OpenTask.due_at).limit(batch)).all()
+    overdue = session.scalars(overdue_unnotified(now).limit(batch)).all()
     count = 0
     for task in overdue:
         task.overdue_notified_at = now

@@ -44,7 +44,7 @@ def due_work(engine: ProcessEngine, read_sessions) -> DueWork:
         exists(select(ScheduledStart.key).where(ScheduledStart.next_due < now)),
         exists(due_timers_query(now)),
         exists(select(AsyncJob.id).where(AsyncJob.next_attempt_at <= now)),
-        exists(notifications.overdue_unnotified(now)),
+        notifications.any_overdue_unnotified(now),
         exists(notifications.undelivered_due(now)),
     ]
     with read_sessions() as session:
