@@ -42,8 +42,12 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             # takes effect only in a new, empty file: freed pages can then go back to the disk in
-            # small steps (engine/free_space.py); an older file keeps its mode until a full VACUUM
-            cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            # small steps (engine/free_space.py); an older file keeps its mode until a full VACUUM.
+            # Set only on an empty file: on a used one the pragma waits for the write lock, so a
+            # connection opened while a step holds it hung for the whole busy timeout (30 s).
+            cur.execute("PRAGMA page_count")
+            if cur.fetchone()[0] == 0:
+                cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
             if ":memory:" not in url and url != "sqlite://":
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")

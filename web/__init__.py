@@ -101,7 +101,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security_headers.register(app)
     app.register_blueprint(blueprint())
     pages.register(app)
-    context.register(app)
+    context.register(app, errors.database_failure)
     errors.register(app)
 
     from .health import bp as health

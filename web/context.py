@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
@@ -56,7 +58,10 @@ def writes(view):
     return wrapped
 
 
-def register(app: Flask) -> None:
+def register(app: Flask, failure: Callable[[BaseException], Any]) -> None:
+    """Commit at the request's edge; ``failure`` renders a commit that failed (``errors.database_failure``,
+    passed in so that this module, which the error pages read through, imports nothing of them)."""
+
     @app.after_request
     def _commit(response):
         session = g.get("db")
@@ -68,9 +73,7 @@ def register(app: Flask) -> None:
                     session.commit()
                 except Exception as exc:  # noqa: BLE001 - error handlers do not see after_request failures
                     session.rollback()
-                    from .errors import database_failure
-
-                    return current_app.make_response(database_failure(exc))
+                    return current_app.make_response(failure(exc))
             else:
                 session.rollback()
         return response
