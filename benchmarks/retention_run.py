@@ -251,7 +251,7 @@ def main() -> None:
         left = s.scalar(select(func.count()).select_from(HistoryEntry).where(HistoryEntry.instance_id != template))
     after = size(db)
     t0 = time.perf_counter()
-    _b, vacuumed = free_space.reclaim(db)
+    _b, vacuumed = free_space.reclaim(db, tables=retention.cleaned_tables())
     print(f"history rows left (held or not yet due): {left}; database before {mb(before)}, after the run {mb(after)}, "
           f"after `retention vacuum` {mb(vacuumed.size)} ({vacuumed.auto_vacuum}, "
           f"{time.perf_counter() - t0:.1f} s)")

@@ -354,6 +354,12 @@ def register_case_records(table: Table, json_column: str | None = None) -> None:
         _RECORDS.append(CaseRecords(table, json_column))
 
 
+def cleaned_tables() -> tuple[str, ...]:
+    """The tables a run deletes rows from (``aftersales retention vacuum`` on PostgreSQL vacuums them)."""
+    return (Notification.__tablename__, HistoryEntry.__tablename__, Instance.__tablename__,
+            *(r.table.name for r in _RECORDS))
+
+
 def on_anonymise(hook: Callable[[Session, Instance], None]) -> None:
     """Call ``hook(session, instance)`` whenever a case is anonymised (e.g. to clear a search index)."""
     if hook not in _ANONYMISE_HOOKS:

@@ -258,13 +258,14 @@ def retention_run(dry_run: bool, listing: bool) -> None:
               help="Pages freed per short write transaction.")
 def retention_vacuum(full: bool, step_pages: int) -> None:
     """Give the space that a cleanup freed back to the disk (SQLite; PostgreSQL reuses it by itself)."""
-    from engine import free_space
+    from engine import free_space, retention
 
     _engine, _sessions, db = _build()
-    before, after = free_space.reclaim(db, full=full, step_pages=step_pages)
+    before, after = free_space.reclaim(db, full=full, step_pages=step_pages, tables=retention.cleaned_tables())
     mb = lambda n: f"{n / 1e6:.1f} MB"  # noqa: E731
     if before.dialect != "sqlite":
-        click.echo(f"{before.dialect}: {mb(before.size)}; autovacuum makes freed space reusable, nothing to do")
+        click.echo(f"{before.dialect}: {mb(before.size)} → {mb(after.size)}; VACUUM (ANALYZE) of "
+                   f"{', '.join(retention.cleaned_tables())}: their free space is reused by new rows")
     elif before.auto_vacuum != "incremental" and not full:
         click.echo(f"sqlite, auto_vacuum={before.auto_vacuum}: {mb(before.size)}, of it {mb(before.free)} free "
                    "pages (reused by later writes). To return them to the disk once and from then on in small "

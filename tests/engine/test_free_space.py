@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from engine import free_space
 from engine.db import make_engine
 
@@ -37,3 +39,25 @@ def test_an_older_sqlite_database_is_left_alone_unless_full_is_asked(tmp_path):
     _before, after = free_space.reclaim(db, full=True)
     assert (after.auto_vacuum, after.free) == ("incremental", 0) and after.size < before.size
     db.dispose()
+
+
+def test_postgresql_vacuums_the_tables_it_is_given_and_nothing_else(core):
+    """On PostgreSQL (DATABASE_URL): the named tables are vacuumed, so their dead rows are gone."""
+    _engine, sessions = core
+    db = sessions.kw["bind"]
+    if db.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only (DATABASE_URL)")
+    with db.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS junk_vacuum (id serial PRIMARY KEY, body text)")
+        conn.exec_driver_sql("INSERT INTO junk_vacuum (body) SELECT md5(i::text) FROM generate_series(1, 2000) i")
+        conn.exec_driver_sql("DELETE FROM junk_vacuum")
+    try:
+        with db.connect() as conn:
+            pages = conn.exec_driver_sql("SELECT pg_relation_size('junk_vacuum')").scalar()
+        _before, after = free_space.reclaim(db, tables=("junk_vacuum",))
+        with db.connect() as conn:  # every row was dead: VACUUM cuts the table's empty pages off
+            assert pages > 0 and conn.exec_driver_sql("SELECT pg_relation_size('junk_vacuum')").scalar() == 0
+        assert after.auto_vacuum == "vacuum"
+    finally:
+        with db.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE junk_vacuum")
