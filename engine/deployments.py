@@ -37,10 +37,12 @@ class DeployWarning:
     message: str
     group: str | None = None
     user: str | None = None
+    code: str = ""  # group_missing | group_disabled | group_unstaffed | user_missing | user_disabled
+    name: str = ""  # the group's id or the user's name the diagram gives
 
     def to_dict(self) -> dict:
         return {"file": self.file, "element_id": self.element_id, "line": self.line, "message": self.message,
-                "group": self.group, "user": self.user}
+                "group": self.group, "user": self.user, "code": self.code, "name": self.name}
 
 
 def people_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWarning]:
@@ -62,25 +64,25 @@ def people_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWa
             if n.kind == "group":
                 group = groups.get(n.name)
                 if group is None:
-                    message = f"candidate group '{n.name}' does not exist: nobody can take this task until an admin creates it"
+                    code, message = "group_missing", f"candidate group '{n.name}' does not exist: nobody can take this task until an admin creates it"
                 elif not group.active:
-                    message = f"candidate group '{n.name}' is disabled: nobody can take this task"
+                    code, message = "group_disabled", f"candidate group '{n.name}' is disabled: nobody can take this task"
                 elif n.name not in staffed:
-                    message = f"candidate group '{n.name}' has no active member: nobody can take this task"
+                    code, message = "group_unstaffed", f"candidate group '{n.name}' has no active member: nobody can take this task"
                 else:
                     continue
                 warnings.append(DeployWarning(pf.filename, n.element_id, n.line, message,
-                                              group=n.name if group is None else None))
+                                              group=n.name if group is None else None, code=code, name=n.name))
             else:
                 active = users.get(n.name)
                 if active is None:
-                    message = f"user '{n.name}' does not exist: nobody can take this task until an admin creates it"
+                    code, message = "user_missing", f"user '{n.name}' does not exist: nobody can take this task until an admin creates it"
                 elif not active:
-                    message = f"user '{n.name}' is disabled: nobody can take this task"
+                    code, message = "user_disabled", f"user '{n.name}' is disabled: nobody can take this task"
                 else:
                     continue
                 warnings.append(DeployWarning(pf.filename, n.element_id, n.line, message,
-                                              user=n.name if active is None else None))
+                                              user=n.name if active is None else None, code=code, name=n.name))
     return warnings
 
 
@@ -103,26 +105,34 @@ def _context(session: Session, files: dict[str, bytes], own_keys: set[str]) -> d
 
 def validate(session: Session, files: dict[str, bytes], topics: set[str]) -> list[ParsedFile]:
     if not files:
-        raise DiagramInvalid([Problem("", None, None, "no files given")])
+        raise DiagramInvalid([Problem("", None, None, "no files given", "no_files")])
     for name in files:
         if not name.lower().endswith((".bpmn", ".dmn", ".xml", ".bpmn20.xml")):
-            raise DiagramInvalid([Problem(name, None, None, "only .bpmn and .dmn files can be deployed")])
+            raise DiagramInvalid([Problem(name, None, None, "only .bpmn and .dmn files can be deployed", "file_type")])
     first, _roots, problems = read_files(files)
-    if problems:
+    if len(first) < len(files):  # a file that does not read: nothing further can be checked
         raise DiagramInvalid(problems)
+    # every problem is reported at once: the checks below run even when an earlier one found something
     own = {k for pf in first for k in pf.keys} | {str(i) for root in _roots.values() for i in root.xpath(
         "//*[local-name()='process' or local-name()='decision']/@id")}
     seen: dict[str, str] = {}
+    more: list[Problem] = []
     for pf in first:
         for k in pf.keys:
             if k in seen:
-                raise DiagramInvalid([Problem(pf.filename, k, None, f"'{k}' is also defined in {seen[k]}")])
+                more.append(Problem(pf.filename, k, None, f"'{k}' is also defined in {seen[k]}", "duplicate_key",
+                                    {"key": k, "other_file": seen[k]}))
             seen[k] = pf.filename
-    problems = [p for pf in first if pf.kind == "bpmn" for p in _timer_start_problems(pf) + _ttl_problems(pf)]
-    if problems:
-        raise DiagramInvalid(problems)
+    more += [p for pf in first if pf.kind == "bpmn" for p in _timer_start_problems(pf) + _ttl_problems(pf)]
+    if any(p.code == "duplicate_key" for p in more):  # the parser cannot hold two processes of one id
+        raise DiagramInvalid(problems + more)
     context = _context(session, files, own)
-    parsed, _parser = parse_files(files, topics, context)
+    try:
+        parsed, _parser = parse_files(files, topics, context)
+    except DiagramInvalid as exc:
+        raise DiagramInvalid(exc.problems + more) from exc
+    if more:
+        raise DiagramInvalid(more)
     return parsed
 
 
@@ -136,7 +146,7 @@ def _timer_start_problems(pf: ParsedFile) -> list[Problem]:
         try:
             schedules.parse(kind, text)
         except ValueError as exc:
-            problems.append(Problem(pf.filename, element, line, str(exc)))
+            problems.append(Problem(pf.filename, element, line, str(exc), "timer_start_invalid", {"text": text}))
     return problems
 
 
@@ -154,7 +164,7 @@ def _ttl_problems(pf: ParsedFile) -> list[Problem]:
         try:
             retention.parse_ttl(text)
         except ValueError as exc:
-            problems.append(Problem(pf.filename, key, line, str(exc)))
+            problems.append(Problem(pf.filename, key, line, str(exc), "ttl_invalid", {"text": text}))
     return problems
 
 

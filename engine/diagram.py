@@ -10,7 +10,9 @@ element id and line.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
@@ -24,7 +26,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import diagram_xml, expressions, sandbox
 from .errors import DiagramInvalid, Problem
-from .forms import FormField, constraint_problems
+from .forms import FormField, constraint_issues
 from .groups import group_for_lane
 from .retries import retry_policy
 
@@ -102,6 +104,12 @@ class HandlerTask(ServiceTask):
 
 
 class HandlerTaskParser(CamundaTaskParser):
+    def _refuse(self, message: str, code: str, **params):
+        """SpiffWorkflow's validation error, carrying the problem's code for ``_problem_from``."""
+        exc = ValidationException(message, node=self.node, file_name=self.filename)
+        exc.problem_code, exc.problem_params = code, params  # type: ignore[attr-defined]
+        raise exc
+
     def create_task(self):
         node = self.node
         topic = node.get(_C + "topic")
@@ -109,12 +117,10 @@ class HandlerTaskParser(CamundaTaskParser):
         if topic is None and kind is None:
             for attr in ("class", "delegateExpression", "expression"):
                 if node.get(_C + attr):
-                    self.raise_validation_exception(
-                        f"camunda:{attr} (Java code) cannot run here; use camunda:type=\"external\" "
-                        "with camunda:topic naming a registered handler"
-                    )
+                    self._refuse(f"camunda:{attr} (Java code) cannot run here; use camunda:type=\"external\" "
+                                 "with camunda:topic naming a registered handler", "java_code", attribute=f"camunda:{attr}")
             if self.xpath(".//camunda:connector"):
-                self.raise_validation_exception("camunda:connector is not supported; use an external topic")
+                self._refuse("camunda:connector is not supported; use an external topic", "connector")
         async_before = "true" in (node.get(_C + "asyncBefore"), node.get(_C + "async"))
         cycles = self.xpath(".//camunda:failedJobRetryTimeCycle")
         retry_cycle = (cycles[0].text or "").strip() or None if cycles else None
@@ -122,7 +128,7 @@ class HandlerTaskParser(CamundaTaskParser):
             try:
                 retry_policy(retry_cycle)
             except ValueError as exc:
-                self.raise_validation_exception(str(exc))
+                self._refuse(str(exc), "retry_cycle_invalid", text=retry_cycle)
         return HandlerTask(self.spec, self.bpmn_id, topic=topic, async_before=async_before, retry_cycle=retry_cycle,
                            **self.bpmn_attributes)
 
@@ -173,18 +179,21 @@ def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
             text = node.text.strip()
             if expressions.looks_like_cron(text):
                 problems.append(Problem(filename, _owner_id(node), node.sourceline,
-                                        f"cron timer '{text}' is not supported; use ISO 8601 (e.g. R/P7D)"))
+                                        f"cron timer '{text}' is not supported; use ISO 8601 (e.g. R/P7D)",
+                                        "cron_timer", {"text": text}))
                 continue
             node.text = expressions.timer_to_python(text)
             reason = sandbox.check_expression(node.text)
             if reason:
-                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"timer '{text}': {reason}"))
+                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"timer '{text}': {reason}",
+                                        "timer_invalid", {"text": text}))
         elif node.tag in _CONDITION_TAGS and node.text and node.text.strip():
             text = node.text.strip()
             node.text = expressions.juel_to_python(text)
             reason = sandbox.check_expression(node.text)
             if reason:
-                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"condition '{text}': {reason}"))
+                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"condition '{text}': {reason}",
+                                        "condition_invalid", {"text": text}))
         elif etree.QName(node).localname == "text" and node.text and node.getparent() is not None and \
                 etree.QName(node.getparent()).localname in ("inputEntry", "outputEntry", "inputExpression"):
             node.text = expressions.feel_to_python(node.text)
@@ -193,11 +202,12 @@ def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
             fmt = (owner.get("scriptFormat") or "python").lower()
             if fmt not in ("python", "py"):
                 problems.append(Problem(filename, _owner_id(node), node.sourceline,
-                                        f"script format '{fmt}' is not supported; scripts are Python"))
+                                        f"script format '{fmt}' is not supported; scripts are Python",
+                                        "script_format", {"format": fmt}))
                 continue
             reason = sandbox.check_script(node.text)
             if reason:
-                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"script: {reason}"))
+                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"script: {reason}", "script_invalid"))
     return root, problems
 
 
@@ -222,12 +232,15 @@ def structure_problems(root, filename: str) -> list[Problem]:
             out = outgoing.get(nid, [])
             if local in ("exclusiveGateway", "inclusiveGateway") and len(out) > 1:
                 default = node.get("default")
-                bare = [f.get("id") for f in out if f.get("id") != default and
+                bare = [f for f in out if f.get("id") != default and
                         not (f.find(f"{{{BPMN_NS}}}conditionExpression") is not None
                              and (f.find(f"{{{BPMN_NS}}}conditionExpression").text or "").strip())]
                 if bare:
+                    ids = [f.get("id") for f in bare]
                     problems.append(Problem(filename, nid, node.sourceline,
-                                            f"gateway branch {', '.join(bare)} has no condition and is not the default"))
+                                            f"gateway branch {', '.join(ids)} has no condition and is not the default",
+                                            "gateway_no_condition",
+                                            {"flows": ids, "targets": [f.get("targetRef") for f in bare]}))
         # reachability from the start events (boundary events are reached through their task)
         starts = [nid for nid, n in nodes.items() if etree.QName(n).localname == "startEvent"]
         attached: dict[str, list[str]] = {}
@@ -246,7 +259,8 @@ def structure_problems(root, filename: str) -> list[Problem]:
             if nid in seen or local in ("subProcess", "transaction") and n.get("triggeredByEvent") == "true":
                 continue
             if local == "boundaryEvent" or (starts and nid not in seen):
-                problems.append(Problem(filename, nid, n.sourceline, "unreachable: no sequence flow leads here"))
+                problems.append(Problem(filename, nid, n.sourceline, "unreachable: no sequence flow leads here",
+                                        "unreachable"))
     return problems
 
 
@@ -324,13 +338,52 @@ def _line_of(root, element_id: str | None) -> int | None:
     return found[0].sourceline if found else None
 
 
+# SpiffWorkflow's own validation messages, and the code each is reported with
+_LIBRARY_PROBLEMS = [
+    (re.compile(r"^There is no support implemented for this task type"), "unsupported_element", None),
+    (re.compile(r"^The process '(?P<process>[^']+)' was not found"), "called_process_missing", "calledElement"),
+    (re.compile(r'^No DMN Diagram available with id "(?P<decision>[^"]+)"'), "decision_missing", "decisionRef"),
+]
+
+
 def _problem_from(exc: Exception, filename: str, root=None) -> Problem:
     element = getattr(exc, "id", None) or getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or None
     line = getattr(exc, "line_number", None) or None
+    message = str(exc.args[0]) if exc.args else str(exc)
+    code: str = getattr(exc, "problem_code", "")
+    params: dict = dict(getattr(exc, "problem_params", {}))
+    if not code:
+        for pattern, known, ref in _LIBRARY_PROBLEMS:
+            match = pattern.match(message)
+            if match:
+                code, params = known, match.groupdict()
+                if ref and not element and root is not None:  # the call activity / rule task that names it
+                    value = next(iter(params.values()))
+                    found = root.xpath(f"//*[@*[local-name()='{ref}']=$v]", v=value)
+                    element = found[0].get("id") if found else None
+                break
+    if code == "unsupported_element" and root is not None and element:
+        found = root.xpath("//*[@id=$i]", i=element)
+        params = {"kind": etree.QName(found[0]).localname if found else ""}
     if not isinstance(line, int):
         line = _line_of(root, element) if root is not None else None
-    message = str(exc.args[0]) if exc.args else str(exc)
-    return Problem(getattr(exc, "file_name", None) or filename, element, line, message)
+    return Problem(getattr(exc, "file_name", None) or filename, element, line, message, code, params)
+
+
+def due_date_problem(text: str) -> str | None:
+    """Why a user task's ``camunda:dueDate`` can never be counted (an expression that does not compile,
+    a literal that is neither an ISO date nor a duration), or None. Whether an expression's value
+    will be a date is only known when the task opens."""
+    text = text.strip()
+    if expressions.is_juel(text):
+        return sandbox.check_expression(expressions.juel_to_python(text))
+    if expressions.ISO_DURATION.match(text):
+        return None
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return "neither a date nor a duration (ISO 8601) nor an expression ${…}"
+    return None
 
 
 def read_files(files: dict[str, bytes]) -> tuple[list[ParsedFile], dict[str, etree._Element], list[Problem]]:
@@ -355,10 +408,12 @@ def read_files(files: dict[str, bytes]) -> tuple[list[ParsedFile], dict[str, etr
             names = {p.get("id"): p.get("name") or p.get("id") for p in executable}
             kind = "bpmn"
         else:
-            problems.append(Problem(filename, None, root.sourceline, f"not a BPMN or DMN document (root <{etree.QName(root).localname}>)"))
+            problems.append(Problem(filename, None, root.sourceline,
+                                    f"not a BPMN or DMN document (root <{etree.QName(root).localname}>)",
+                                    "not_a_diagram", {"root": etree.QName(root).localname}))
             continue
         if not keys:
-            problems.append(Problem(filename, None, None, "contains no process or decision"))
+            problems.append(Problem(filename, None, None, "contains no process or decision", "no_process"))
         if kind == "bpmn":
             problems.extend(structure_problems(root, filename))
         digest = hashlib.sha256(data).hexdigest()
@@ -392,29 +447,57 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
         for key in pf.keys:
             try:
                 spec = parser.get_spec(key)
-                parser.get_subprocess_specs(key)
             except (ValidationException, SpiffWorkflowException) as exc:
                 problems.append(_problem_from(exc, pf.filename, root))
                 continue
             except Exception as exc:  # the library raises bare errors for some broken input
-                problems.append(Problem(pf.filename, None, None, f"process '{key}': {exc}"))
+                problems.append(Problem(pf.filename, key, _line_of(root, key), f"process '{key}': {exc}",
+                                        "process_unreadable", {"process": key}))
                 continue
+            try:  # a called process that is missing: the process's own steps are still checked
+                parser.get_subprocess_specs(key)
+            except (ValidationException, SpiffWorkflowException) as exc:
+                problems.append(_problem_from(exc, pf.filename, root))
+            except Exception as exc:
+                problems.append(Problem(pf.filename, key, _line_of(root, key), f"process '{key}': {exc}",
+                                        "process_unreadable", {"process": key}))
             for ts in spec.task_specs.values():
                 bpmn_id = getattr(ts, "bpmn_id", None)
                 if isinstance(ts, HandlerTask):
                     if not ts.topic:
                         problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
-                                                "service task has no camunda:topic naming a handler"))
+                                                "service task has no camunda:topic naming a handler", "no_topic"))
                     elif ts.topic not in topics:
                         problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
-                                                f"unknown handler topic '{ts.topic}' (known: {', '.join(sorted(topics))})"))
+                                                f"unknown handler topic '{ts.topic}' (known: {', '.join(sorted(topics))})",
+                                                "unknown_topic", {"topic": ts.topic}))
+                due = getattr(getattr(ts, "assignment", None), "due_date", None)
+                reason = due_date_problem(due) if due else None
+                if reason:
+                    problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
+                                            f"due date '{due}': {reason}", "due_date_invalid", {"text": due}))
                 for f in getattr(ts, "form_fields", []):
-                    for message in constraint_problems(f):
-                        problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id), message))
+                    for code, params, message in constraint_issues(f):
+                        problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id), message, code, params))
                 for check in extra_checks:
                     for message in check(ts):
                         problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id), message))
     return problems
+
+
+def _stand_in_conditions(roots: dict[str, etree._Element], problems: list[Problem]) -> None:
+    """A gateway branch without a condition is already reported; SpiffWorkflow would stop at it and
+    check nothing further, so the branch gets a condition that is never true — in this parse only,
+    which exists to find the remaining problems (the diagram is refused anyway)."""
+    for p in problems:
+        if p.code != "gateway_no_condition" or p.file not in roots:
+            continue
+        for flow_id in p.params.get("flows", []):
+            for flow in roots[p.file].xpath("//*[@id=$i]", i=flow_id):
+                condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+                if condition is None:
+                    condition = etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression")
+                condition.text = "False"
 
 
 def parse_files(files: dict[str, bytes], topics: set[str], context: dict[str, bytes] | None = None):
@@ -423,8 +506,9 @@ def parse_files(files: dict[str, bytes], topics: set[str], context: dict[str, by
     Returns ``(parsed_files, parser)``; raises :class:`DiagramInvalid` listing every problem.
     """
     parsed, roots, problems = read_files(files)
-    if problems:
+    if len(parsed) < len(files):  # a file that does not read: the parser cannot be built
         raise DiagramInvalid(problems)
+    _stand_in_conditions(roots, problems)
     all_roots = dict(roots)
     kinds = {p.filename: p.kind for p in parsed}
     if context:
@@ -434,8 +518,10 @@ def parse_files(files: dict[str, bytes], topics: set[str], context: dict[str, by
     try:
         parser = build_parser(all_roots, kinds)
     except (ValidationException, SpiffWorkflowException) as exc:
-        raise DiagramInvalid([_problem_from(exc, getattr(exc, "file_name", "") or "?")]) from exc
-    problems = check_specs(parser, parsed, roots, topics)
+        filename = getattr(exc, "file_name", "") or "?"
+        raise DiagramInvalid(problems + [_problem_from(exc, filename, all_roots.get(filename))]) from exc
+    # every problem at once: what reading found (unreachable steps …) and what building the specs finds
+    problems = problems + check_specs(parser, parsed, roots, topics)
     if problems:
         raise DiagramInvalid(problems)
     return parsed, parser

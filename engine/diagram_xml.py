@@ -35,33 +35,35 @@ def _parser() -> etree.XMLParser:
 
 def parse(data: bytes, filename: str = "diagram") -> etree._Element:
     """The root element of ``data``, or :class:`DiagramInvalid` saying why not."""
-    def refuse(message: str, line: int | None = None) -> DiagramInvalid:
-        return DiagramInvalid([Problem(filename, None, line, message)])
+    def refuse(message: str, line: int | None = None, code: str = "xml_broken", **params) -> DiagramInvalid:
+        return DiagramInvalid([Problem(filename, None, line, message, code, params)])
 
     if len(data) > MAX_BYTES:
-        raise refuse(f"file larger than {MAX_BYTES // (1024 * 1024)} MB")
+        raise refuse(f"file larger than {MAX_BYTES // (1024 * 1024)} MB", None, "file_too_large",
+                     mb=MAX_BYTES // (1024 * 1024))
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         line = data[: data.find(b"<!")].count(b"\n") + 1
-        raise refuse("DTDs and entity declarations (<!DOCTYPE …>) are not allowed in diagrams", line)
+        raise refuse("DTDs and entity declarations (<!DOCTYPE …>) are not allowed in diagrams", line, "xml_dtd")
     depth = 0
     try:
         for event, element in etree.iterparse(io.BytesIO(data), events=("start", "end"), resolve_entities=False,
                                               no_network=True, load_dtd=False, huge_tree=False, remove_pis=True):
             depth += 1 if event == "start" else -1
             if depth > MAX_DEPTH:
-                raise refuse(f"elements nested too deeply (more than {MAX_DEPTH} levels)", element.sourceline)
+                raise refuse(f"elements nested too deeply (more than {MAX_DEPTH} levels)", element.sourceline,
+                             "xml_too_deep")
             if event == "start" and element.getparent() is None:
                 root = element
     except etree.XMLSyntaxError as exc:
         message = exc.msg or "syntax error"
         if "DOCTYPE" in message or "DTD" in message or "ntity" in message:
-            raise refuse(f"DTDs and entities are not allowed in diagrams ({message})", exc.lineno) from exc
+            raise refuse(f"DTDs and entities are not allowed in diagrams ({message})", exc.lineno, "xml_dtd") from exc
         if "depth" in message.lower():
-            raise refuse(f"elements nested too deeply ({message})", exc.lineno) from exc
+            raise refuse(f"elements nested too deeply ({message})", exc.lineno, "xml_too_deep") from exc
         raise refuse(f"not well-formed XML: {message}", exc.lineno or None) from exc
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:  # e.g. a UTF-16 file the byte check missed
-        raise refuse("DTDs and entity declarations (<!DOCTYPE …>) are not allowed in diagrams", 1)
+        raise refuse("DTDs and entity declarations (<!DOCTYPE …>) are not allowed in diagrams", 1, "xml_dtd")
     return root
 
 

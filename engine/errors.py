@@ -20,7 +20,8 @@ HTTP status codes for these are chosen in one place: ``web/errors.py``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 class AftersalesError(Exception):
@@ -32,12 +33,19 @@ class AftersalesError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a diagram, located as precisely as the input allows."""
+    """One thing wrong with a diagram, located as precisely as the input allows.
+
+    ``message`` is the English sentence for the API and the logs; ``code`` names the kind of
+    problem (``xml_broken``, ``unknown_topic``, ``gateway_no_condition``, ``unreachable`` …, listed in
+    ``PROBLEM_CODES``) and ``params`` its particulars, for pages that say it in their own language.
+    An empty code is a problem nobody classified yet (a page shows it generically)."""
 
     file: str
     element_id: str | None
     line: int | None
     message: str
+    code: str = ""
+    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,6 +57,20 @@ class Problem:
         if self.element_id:
             where += f" [{self.element_id}]"
         return f"{where}: {self.message}"
+
+
+# Every code a Problem is raised with, and the params it carries (web/pages/diagram_report.py says each).
+PROBLEM_CODES: dict[str, tuple[str, ...]] = {
+    "no_files": (), "file_type": (), "file_too_large": ("mb",), "xml_dtd": (), "xml_too_deep": (),
+    "xml_broken": (), "not_a_diagram": ("root",), "no_process": (), "duplicate_key": ("key", "other_file"),
+    "timer_start_invalid": ("text",), "ttl_invalid": ("text",), "cron_timer": ("text",), "timer_invalid": ("text",),
+    "condition_invalid": ("text",), "script_format": ("format",), "script_invalid": (),
+    "gateway_no_condition": ("flows", "targets"), "unreachable": (), "no_topic": (), "unknown_topic": ("topic",),
+    "java_code": ("attribute",), "connector": (), "retry_cycle_invalid": ("text",), "due_date_invalid": ("text",),
+    "form_field_type": ("field", "label", "type"), "form_field_constraint": ("field", "label", "constraint"),
+    "form_field_no_values": ("field", "label"), "unsupported_element": ("kind",), "called_process_missing": ("process",),
+    "decision_missing": ("decision",), "process_unreadable": ("process",),
+}
 
 
 class DiagramInvalid(AftersalesError):

@@ -184,35 +184,46 @@ def blank(value: Any) -> bool:
 
 
 def constraint_problems(f: FormField) -> list[str]:
-    """Things wrong with a field definition itself (checked at deployment)."""
-    problems = []
+    """Things wrong with a field definition itself (checked at deployment), in English."""
+    return [message for _code, _params, message in constraint_issues(f)]
+
+
+def constraint_issues(f: FormField) -> list[tuple[str, dict, str]]:
+    """``(code, params, English message)`` per thing wrong with a field definition: the code
+    ``form_field_type``, ``form_field_constraint`` or ``form_field_no_values`` (``engine.errors.Problem``)."""
+    problems: list[tuple[str, dict, str]] = []
+
+    def bad(name: str, message: str) -> None:
+        problems.append(("form_field_constraint", {"field": f.id, "label": f.label, "constraint": name}, message))
+
     if f.type not in FIELD_TYPES:
-        problems.append(f"form field '{f.id}' has unsupported type '{f.type}' (supported: {', '.join(FIELD_TYPES)})")
+        problems.append(("form_field_type", {"field": f.id, "label": f.label, "type": f.type},
+                         f"form field '{f.id}' has unsupported type '{f.type}' (supported: {', '.join(FIELD_TYPES)})"))
     for name, config in f.constraints.items():
         if name not in _CONSTRAINTS:
-            problems.append(f"form field '{f.id}' has unsupported constraint '{name}'")
+            bad(name, f"form field '{f.id}' has unsupported constraint '{name}'")
         elif name in ("min", "max") and f.type == "date":
             try:
                 date_bound(config, date.today())
             except ValueError:
-                problems.append(f"form field '{f.id}': constraint {name} needs a day (YYYY-MM-DD) or today, "
-                                f"today+30d, today-1y, got '{config}'")
+                bad(name, f"form field '{f.id}': constraint {name} needs a day (YYYY-MM-DD) or today, "
+                          f"today+30d, today-1y, got '{config}'")
         elif name in ("min", "max", "minlength", "maxlength"):
             try:
                 float(config)
             except (TypeError, ValueError):
-                problems.append(f"form field '{f.id}': constraint {name} needs a number, got '{config}'")
+                bad(name, f"form field '{f.id}': constraint {name} needs a number, got '{config}'")
         elif name == "pattern":
             try:
                 re.compile(str(config or ""))
             except re.error as exc:
-                problems.append(f"form field '{f.id}': constraint pattern '{config}' is not a regular expression ({exc})")
+                bad(name, f"form field '{f.id}': constraint pattern '{config}' is not a regular expression ({exc})")
             if not config:
-                problems.append(f"form field '{f.id}': constraint pattern needs a regular expression")
+                bad(name, f"form field '{f.id}': constraint pattern needs a regular expression")
         if name in ("pattern", "phone") and f.type != "string":
-            problems.append(f"form field '{f.id}': constraint {name} applies to string fields only")
+            bad(name, f"form field '{f.id}': constraint {name} applies to string fields only")
     if f.type == "enum" and not f.options:
-        problems.append(f"form field '{f.id}' is an enum without values")
+        problems.append(("form_field_no_values", {"field": f.id, "label": f.label}, f"form field '{f.id}' is an enum without values"))
     return problems
 
 

@@ -95,7 +95,8 @@ class SpecCache:
             found = current(session, key)
             if found is None:
                 raise DiagramInvalid([Problem(definition.filename, None, None,
-                                              f"'{definition.key}' calls '{key}', which is not deployed")])
+                                              f"'{definition.key}' calls '{key}', which is not deployed",
+                                              "called_process_missing", {"process": key})])
             bindings[key] = found.version
             if found.kind == "bpmn":
                 pending.extend(self.references_of(found))

@@ -31,7 +31,8 @@ def test_modeler_edit_deploy_and_diff(people, live_app):
     page.fill("#comment", "审核交给主管")
     admin.shot("09-modeler-edited")
     page.click("#validate")
-    expect(page.locator("#modeler-status")).to_contain_text("warranty_claim v2")
+    expect(page.locator("#modeler-status .status-title")).to_have_text("校验通过。")
+    expect(page.locator("#modeler-status")).to_contain_text("“Warranty claim” 第 2 版 · 有改动")
     page.click("#deploy")
     page.wait_for_url(re.compile(r".*/admin/definitions/warranty_claim/diff.*"))
     expect(page.locator(".diagram[data-side='new'][data-ready='1']")).to_have_count(1)
@@ -62,10 +63,56 @@ def test_broken_upload_shows_the_report_and_changes_nothing(people, tmp_path):
     page.set_input_files("#file", str(broken))
     page.click("button[value='deploy']")
     expect(page.locator("table.report")).to_contain_text("broken.bpmn")
-    expect(page.locator("table.report")).to_contain_text("not well-formed")
+    expect(page.locator("table.report")).to_contain_text("文件不是格式正确的 XML，无法读取流程图。")
+    expect(page.locator("table.report")).not_to_contain_text("not well-formed")
     admin.shot("11-deploy-report")
     page = admin.go("/admin/")
     expect(page.locator("tr[data-key='warranty_claim']")).to_have_count(0)
+
+
+def _due_date(page, element_id: str, text: str) -> None:
+    page.click(f".djs-element[data-element-id='{element_id}']")
+    field = page.locator("#bio-properties-panel-dueDate")
+    if not field.is_visible():
+        page.click("[data-group-id='group-CamundaPlatform__UserAssignment'] .bio-properties-panel-group-header")
+    field.fill(text)
+
+
+def test_modeler_status_says_every_problem_in_chinese_by_step_name(people, live_app):
+    """Issue 11: 校验 on a diagram with two due dates that can never be counted lists both, each by the
+    step's name and line, in Chinese — no element id, no engine English; fixed, it reads 校验通过 with
+    the flow's name and version."""
+    from tests.web.test_migrate_page import chinese
+
+    ext = live_app.extensions["aftersales"]
+    with ext["sessions"]() as s:
+        ext["engine"].deploy(s, {"warranty_claim.bpmn": chinese((DATA / "warranty_claim.bpmn").read_bytes())},
+                             Actor("admin", frozenset({"admin"})))
+        s.commit()
+    admin = people("admin")
+    page = admin.go("/admin/modeler?key=warranty_claim")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    _due_date(page, "Activity_review", "下周")
+    _due_date(page, "Activity_pay", "月底前")
+    page.click("text=校验")
+    status = page.locator("#modeler-status")
+    expect(status.locator(".status-title")).to_have_text("校验未通过：发现 2 个问题，未保存任何内容。")
+    problems = status.locator("li[data-problem='due_date_invalid']")
+    expect(problems).to_have_count(2)
+    expect(problems.nth(0)).to_have_text(re.compile(r"^审核索赔（第 \d+ 行）：到期时间“下周”无法计算："))
+    expect(problems.nth(1)).to_have_text(re.compile(r"^付款（第 \d+ 行）：到期时间“月底前”无法计算："))
+    shown = status.inner_text()
+    assert not re.search(r"due date|neither|Activity_|warranty_claim|[A-Za-z]+ [a-z]+ [a-z]+", shown.replace(
+        "${working_days(2)}", "")), shown
+    expect(status.locator("details")).to_have_count(0)
+    admin.shot("12-modeler-status-problems")
+
+    _due_date(page, "Activity_review", "${working_days(1)}")
+    _due_date(page, "Activity_pay", "")
+    page.click("text=校验")
+    expect(status.locator(".status-title")).to_have_text("校验通过。")
+    expect(status).to_contain_text(re.compile(r"“保修索赔” 第 \d 版 · (有改动|未改动)"))
+    expect(status.locator("li[data-problem]")).to_have_count(0)
 
 
 def test_staff_cannot_reach_admin_pages(people):

@@ -111,3 +111,19 @@ def test_structure_is_checked_before_anything_is_stored(core):
     assert not any("accounting" in message for _element, message in problems)  # groups are data: a warning
     assert ("Gateway_ok", "gateway branch Flow_Gateway_ok_Activity_fix has no condition and is not the default") in problems
     assert ("Activity_review", "unreachable") in problems
+
+
+def test_every_problem_is_reported_at_once_each_with_its_code(core):
+    """Issue 11: what reading finds (an unreachable step, a branch without condition) and what building
+    the process finds (an unknown topic, a due date that can never be counted) come in one answer."""
+    engine, sessions = core
+    bad = (CLAIM.replace(b"${!approved}", b"")
+           .replace(b'camunda:candidateGroups="finance">', b'camunda:candidateGroups="finance" camunda:dueDate="soon">')
+           .replace(b'sourceRef="Activity_pay" targetRef="Event_done"', b'sourceRef="Activity_pay" targetRef="Activity_n"')
+           .replace(b"</bpmn:process>", b'<bpmn:userTask id="Activity_orphan" />'
+                                        b'<bpmn:serviceTask id="Activity_n" camunda:type="external" camunda:topic="no.such" />'
+                                        b'<bpmn:sequenceFlow id="Flow_n" sourceRef="Activity_n" targetRef="Event_done" />'
+                                        b"</bpmn:process>"))
+    found = {(p.element_id, p.code) for p in _problems(engine, sessions, {"c.bpmn": bad})}
+    assert found == {("Gateway_ok", "gateway_no_condition"), ("Activity_orphan", "unreachable"),
+                     ("Activity_pay", "due_date_invalid"), ("Activity_n", "unknown_topic")}

@@ -70,7 +70,8 @@ def test_unknown_group_deploys_with_the_warning_and_its_task_is_in_the_incidents
     assert r.status_code == 201, r.json
     assert r.json["warnings"] == [{
         "file": "invoice_check.bpmn", "element_id": "check", "line": 7, "group": "management", "user": None,
-        "message": "candidate group 'management' does not exist: nobody can take this task until an admin creates it"}]
+        "message": "candidate group 'management' does not exist: nobody can take this task until an admin creates it",
+        "code": "group_missing", "name": "management"}]
     instance = _start(api)
     r = api.get("supervisor", "/api/incidents")
     assert [(t["instance_id"], t["element_id"], t["candidate_groups"]) for t in r.json["unstaffed"]] == [

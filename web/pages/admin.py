@@ -19,6 +19,7 @@ from engine.models import Definition, Instance
 
 from ..context import db, engine
 from ..downloads import content_disposition
+from . import diagram_report
 from .labels import element_name, process_name, translate_error
 from .login import actor
 
@@ -77,19 +78,24 @@ def _files() -> dict[str, bytes]:
 
 @bp.route("/deploy", methods=["GET", "POST"])
 def deploy():
-    report, result = None, None
+    """Upload: every problem of the files in the page's language (nothing stored), or what was (or
+    would be) deployed with the warnings."""
+    report, result, lines, warnings = None, None, [], []
     if request.method == "POST":
         dry_run = request.form.get("action") == "validate"
+        files = _files()
         try:
-            result = engine().deploy(db(), _files(), actor(), comment=request.form.get("comment", ""), dry_run=dry_run)
+            result = engine().deploy(db(), files, actor(), comment=request.form.get("comment", ""), dry_run=dry_run)
         except DiagramInvalid as exc:
             db().rollback()
-            report = exc.problems
+            report = diagram_report.problem_views(exc.problems, files)
         else:
+            lines = diagram_report.definition_lines(result.definitions, files)
+            warnings = diagram_report.warning_views(result.warnings, files)
             if not dry_run:
                 flash(_("Deployed.") if result.changed else _("Nothing changed: identical to the deployed versions."))
     status = 400 if report else 200
-    return render_template("admin/deploy.html", report=report, result=result), status
+    return render_template("admin/deploy.html", report=report, result=result, lines=lines, warnings=warnings), status
 
 
 @bp.get("/modeler")
@@ -103,13 +109,16 @@ def modeler():
 def modeler_check():
     """Validate (``action=validate``) or deploy the modeler's XML; answers JSON for the page script."""
     dry_run = request.form.get("action") != "deploy"
+    files = _files()
     try:
-        result = engine().deploy(db(), _files(), actor(), comment=request.form.get("comment", ""), dry_run=dry_run)
+        result = engine().deploy(db(), files, actor(), comment=request.form.get("comment", ""), dry_run=dry_run)
     except DiagramInvalid as exc:
         db().rollback()
-        return jsonify({"ok": False, "errors": [p.to_dict() for p in exc.problems]}), 400
+        return jsonify({"ok": False, "errors": [p.to_dict() for p in exc.problems],
+                        "status": diagram_report.status(exc.problems, None, files, dry_run=dry_run)}), 400
     return jsonify({"ok": True, "dry_run": dry_run, "definitions": [d.to_dict() for d in result.definitions],
-                    "warnings": [w.to_dict() for w in result.warnings]})
+                    "warnings": [w.to_dict() for w in result.warnings],
+                    "status": diagram_report.status(None, result, files, dry_run=dry_run)})
 
 
 @bp.get("/definitions/<key>/diff")

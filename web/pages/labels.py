@@ -171,6 +171,15 @@ _KINDS = {
     "userTask": _l("an unnamed task"), "serviceTask": _l("an unnamed automatic step"),
     "boundaryEvent": _l("an unnamed timer or event"), "intermediateCatchEvent": _l("an unnamed wait"),
     "receiveTask": _l("an unnamed wait for a message"), "callActivity": _l("an unnamed sub-flow"),
+    "sendTask": _l("an unnamed automatic step"), "scriptTask": _l("an unnamed script step"),
+    "businessRuleTask": _l("an unnamed decision step"), "manualTask": _l("an unnamed task"), "task": _l("an unnamed task"),
+    "startEvent": _l("an unnamed start event"), "endEvent": _l("an unnamed end event"),
+    "intermediateThrowEvent": _l("an unnamed event"), "exclusiveGateway": _l("an unnamed gateway"),
+    "inclusiveGateway": _l("an unnamed gateway"), "parallelGateway": _l("an unnamed gateway"),
+    "eventBasedGateway": _l("an unnamed gateway"), "complexGateway": _l("an unnamed gateway"),
+    "subProcess": _l("an unnamed sub-process"), "transaction": _l("an unnamed sub-process"),
+    "adHocSubProcess": _l("an unnamed sub-process"), "sequenceFlow": _l("an unnamed branch"),
+    "process": _l("an unnamed flow"),
 }
 
 

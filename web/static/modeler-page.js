@@ -6,11 +6,48 @@
   var modeler = window.AftersalesModeler(canvas, document.getElementById("panel"));
   var EMPTY = '<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_new" targetNamespace="http://bpmn.io/schema/bpmn"><bpmn:process id="Process_new" isExecutable="true"><bpmn:startEvent id="StartEvent_1"/></bpmn:process><bpmndi:BPMNDiagram id="BPMNDiagram_1"><bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="Process_new"><bpmndi:BPMNShape id="StartEvent_1_di" bpmnElement="StartEvent_1"><dc:Bounds x="180" y="160" width="36" height="36"/></bpmndi:BPMNShape></bpmndi:BPMNPlane></bpmndi:BPMNDiagram></bpmn:definitions>';
   function show(text, bad) { status.textContent = text; status.className = bad ? "flash error" : "flash"; }
+  function el(tag, text, attrs) {
+    var node = document.createElement(tag);
+    if (text) { node.textContent = text; }
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    return node;
+  }
+  // the server's status (web/pages/diagram_report.py): every sentence already in the page's language
+  function report(st) {
+    status.textContent = "";
+    status.className = st.ok ? (st.warnings.length ? "flash warning" : "flash") : "flash error";
+    status.appendChild(el("p", st.title, { "class": "status-title" }));
+    if (st.definitions.length) {
+      var defs = el("ul", "", { "class": "status-definitions" });
+      st.definitions.forEach(function (line) { defs.appendChild(el("li", line)); });
+      status.appendChild(defs);
+    }
+    if (st.warnings.length) {
+      status.appendChild(el("p", st.labels.warnings, { "class": "status-subtitle" }));
+      var warns = el("ul", "", { "class": "warnings" });
+      st.warnings.forEach(function (w) { warns.appendChild(el("li", w.text)); });
+      status.appendChild(warns);
+    }
+    if (st.problems.length) {
+      var list = el("ol", "", { "class": "problems" });
+      st.problems.forEach(function (p) {
+        var item = el("li", p.text, { "data-problem": p.code });
+        if (p.detail) {
+          var more = el("details");
+          more.appendChild(el("summary", st.labels.details));
+          more.appendChild(el("code", p.detail, { lang: "en" }));
+          item.appendChild(more);
+        }
+        list.appendChild(item);
+      });
+      status.appendChild(list);
+    }
+  }
   var load = canvas.dataset.xml ? fetch(canvas.dataset.xml, { credentials: "same-origin" }).then(function (r) { return r.text(); })
                                 : Promise.resolve(EMPTY);
   load.then(function (xml) { return modeler.importXML(xml); })
       .then(function () { modeler.get("canvas").zoom("fit-viewport"); canvas.dataset.ready = "1"; })
-      .catch(function (err) { show(String(err), true); });
+      .catch(function () { show(status.dataset.openFailed, true); });
   function send(action) {
     return modeler.saveXML({ format: true }).then(function (out) {
       var body = new FormData();
@@ -21,16 +58,12 @@
       body.append("csrf_token", canvas.dataset.csrf);
       return fetch(canvas.dataset.check, { method: "POST", body: body, credentials: "same-origin" }).then(function (r) { return r.json(); });
     }).then(function (res) {
-      if (!res.ok) {
-        show(res.errors.map(function (e) { return (e.element_id || "") + (e.line ? " (" + e.line + ")" : "") + ": " + e.message; }).join("\n"), true);
-        return;
-      }
-      var lines = res.definitions.map(function (d) { return d.key + " v" + d.version + (d.changed ? " ✔" : " ="); });
-      show((res.dry_run ? "OK · " : "Deployed · ") + lines.join(", "), false);
-      if (!res.dry_run && canvas.dataset.diff && res.definitions.some(function (d) { return d.changed; })) {
+      if (!res.status) { show(status.dataset.failed, true); return; }
+      report(res.status);
+      if (res.ok && !res.dry_run && canvas.dataset.diff && res.definitions.some(function (d) { return d.changed; })) {
         window.location = canvas.dataset.diff;
       }
-    }).catch(function (err) { show(String(err), true); });
+    }).catch(function () { show(status.dataset.failed, true); });
   }
   document.getElementById("validate").addEventListener("click", function () { send("validate"); });
   document.getElementById("deploy").addEventListener("click", function () { send("deploy"); });

@@ -1,0 +1,168 @@
+"""Issue 11, plain language: the modeler's status and the upload page's validation report say each
+problem in the page's language — the element by its name (an unnamed one by its kind), the line,
+a sentence per kind of problem — list every problem found, not the first, and never show the
+engine's English messages, element ids or process keys on a zh-CN page. A valid diagram reads
+"校验通过" with each flow by its name, its version and whether it changed, and its warnings."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from lxml import etree
+
+from engine.errors import Problem
+from tests.web.test_migrate_page import BPMN, CAMUNDA, WORDS, visible
+from tests.web.test_pages import login
+from tests.web.test_versions import V1
+
+ZH, EN = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
+NAMES = {**WORDS, "Gateway_ok": ("是否批准", "Approved?"), "Activity_orphan": ("孤立的复核", "Orphan check"),
+         "Activity_call": ("派工", "Dispatch"), "warranty_claim": ("保修索赔", "Warranty claim")}
+CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+def words(xml: bytes) -> bytes:
+    """Chinese ``name`` and English ``label_en`` on every element the test names (the README's convention)."""
+    root = etree.fromstring(xml)
+    for el in root.iter(f"{{{BPMN}}}*"):
+        if el.get("id") not in NAMES:
+            continue
+        zh, en = NAMES[el.get("id")]
+        el.set("name", zh)
+        ext = el.find(f"{{{BPMN}}}extensionElements")
+        if ext is None:
+            ext = etree.Element(f"{{{BPMN}}}extensionElements")
+            el.insert(0, ext)
+        props = etree.Element(f"{{{CAMUNDA}}}properties")
+        etree.SubElement(props, f"{{{CAMUNDA}}}property", name="label_en", value=en)
+        ext.insert(0, props)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def many_problems() -> bytes:
+    """The warranty claim with what a process owner gets wrong most, each once."""
+    xml = (V1.replace(b"${!approved}", b"")  # a gateway branch without condition (to 补全索赔资料)
+           .replace(b">PT2S<", b">0 0 * * *<")  # a cron timer on 两秒后提醒
+           .replace(b'<bpmn:userTask id="Activity_pay" name="Pay out" camunda:candidateGroups="finance">',
+                    b'<bpmn:userTask id="Activity_pay" name="Pay out" camunda:candidateGroups="finance" '
+                    b'camunda:dueDate="next week">')  # a due date that can never be counted
+           .replace(b'sourceRef="Activity_pay" targetRef="Event_done"', b'sourceRef="Activity_pay" targetRef="Activity_notify"')
+           .replace(b"</bpmn:process>",
+                    b'<bpmn:userTask id="Activity_orphan" name="x" camunda:candidateGroups="finance" />'  # unreachable
+                    # after paying: an unnamed automatic step with an unknown topic, a call of a flow not deployed
+                    b'<bpmn:serviceTask id="Activity_notify" camunda:type="external" camunda:topic="nowhere.notify" />'
+                    b'<bpmn:sequenceFlow id="Flow_n" sourceRef="Activity_notify" targetRef="Activity_call" />'
+                    b'<bpmn:callActivity id="Activity_call" name="x" calledElement="dispatch_nowhere" />'
+                    b'<bpmn:sequenceFlow id="Flow_c" sourceRef="Activity_call" targetRef="Event_done" />'
+                    b"</bpmn:process>"))
+    return words(xml)
+
+
+def status(client, xml: bytes, headers, action="validate"):
+    r = client.post("/admin/modeler/check", headers=headers,
+                    data={"xml": xml.decode(), "filename": "warranty_claim.bpmn", "action": action,
+                          "csrf_token": client.token})
+    return r
+
+
+def status_text(st: dict) -> str:
+    return "\n".join([st["title"], *st["definitions"], *(w["text"] for w in st["warnings"]),
+                      *(p["text"] for p in st["problems"])])
+
+
+def test_modeler_check_says_every_problem_in_chinese_by_element_name(app, api):
+    admin = login(app, "admin")
+    r = status(admin, many_problems(), ZH)
+    assert r.status_code == 400
+    st, errors = r.json["status"], r.json["errors"]
+    # every problem the engine found is listed, once each, and they are more than one stage's worth
+    assert len(st["problems"]) == len(errors) >= 6
+    assert f"校验未通过：发现 {len(errors)} 个问题" in st["title"]
+    by_code = {}
+    for p in st["problems"]:
+        by_code.setdefault(p["code"], []).append(p["text"])
+    assert {"gateway_no_condition", "unreachable", "cron_timer", "due_date_invalid", "unknown_topic",
+            "called_process_missing"} <= set(by_code)
+    assert re.fullmatch(r"是否批准（第 \d+ 行）：通往“补全索赔资料”的分支既没有条件，也不是默认分支。",
+                        by_code["gateway_no_condition"][0])
+    assert re.fullmatch(r"两秒后提醒（第 \d+ 行）：定时器“0 0 \* \* \*”是 cron 表达式，不受支持；请使用 ISO 8601（例如 R/P7D）。",
+                        by_code["cron_timer"][0])
+    assert re.fullmatch(r"付款（第 \d+ 行）：到期时间“next week”无法计算.*", by_code["due_date_invalid"][0])
+    assert re.fullmatch(r"未命名的自动步骤（第 \d+ 行）：没有为主题“nowhere.notify”注册的处理程序。", by_code["unknown_topic"][0])
+    assert re.fullmatch(r"孤立的复核（第 \d+ 行）：没有顺序流通向这里，此步骤永远不会被执行到。", *by_code["unreachable"])
+    assert re.fullmatch(r"派工（第 \d+ 行）：所调用的流程“dispatch_nowhere”尚未部署.*", by_code["called_process_missing"][0])
+    shown = status_text(st)
+    for e in errors:  # the engine's English stays in the API's errors, never in the status
+        assert e["message"] not in shown
+        assert not e["element_id"] or e["element_id"] not in shown
+    assert not re.search(r"unreachable|handler|gateway|condition|Activity_|Flow_|TimerDef|warranty_claim", shown)
+    assert not any(p["detail"] for p in st["problems"])  # every one of these has its sentence
+
+    english = status(admin, many_problems(), EN).json["status"]
+    text = status_text(english)
+    assert "Not valid: " in english["title"] and not CJK.search(text)
+    assert re.search(r"Approved\? \(line \d+\): The branch to “Complete the claim” has no condition", text)
+    assert "Orphan check (line " in text and "an unnamed automatic step (line" in text
+
+
+def test_broken_xml_and_a_valid_diagram_with_a_warning(app, api):
+    admin = login(app, "admin")
+    broken = status(admin, V1.replace(b"</bpmn:process>", b""), ZH).json["status"]
+    (p,) = broken["problems"]
+    assert re.fullmatch(r"warranty_claim\.bpmn（第 \d+ 行）：文件不是格式正确的 XML，无法读取流程图。", p["text"])
+
+    valid = words(V1.replace(b'camunda:candidateGroups="finance"', b'camunda:candidateGroups="accounting"'))
+    st = status(admin, valid, ZH).json["status"]
+    assert st["ok"] and st["title"] == "校验通过。"
+    assert st["definitions"] == ["“保修索赔” 第 1 版 · 有改动"]
+    (w,) = st["warnings"]
+    assert re.fullmatch(r"付款（第 \d+ 行）：候选组 accounting 不存在：在管理员创建之前无人可办此任务。", w["text"])
+
+    deployed = status(admin, valid, ZH, action="deploy").json["status"]
+    assert deployed["title"] == "已部署。" and deployed["definitions"] == ["“保修索赔” 第 1 版 · 有改动"]
+    again = status(admin, valid, EN).json["status"]
+    assert again["title"] == "Valid." and again["definitions"] == ["“Warranty claim” version 1 · unchanged"]
+
+
+def test_upload_report_lists_every_problem_of_every_file_in_chinese(app, api):
+    admin = login(app, "admin")
+    other = words(V1.replace(b'id="warranty_claim"', b'id="claim_two"').replace(
+        b'<bpmn:exclusiveGateway id="Gateway_ok" name="Approved?"', b'<bpmn:complexGateway id="Gateway_ok" name="Approved?"')
+        .replace(b"</bpmn:exclusiveGateway>", b"</bpmn:complexGateway>"))
+    r = admin.post("/admin/deploy", headers=ZH, content_type="multipart/form-data",
+                   data={"action": "deploy", "csrf_token": admin.token,
+                         "file": [(io.BytesIO(many_problems()), "claim.bpmn"), (io.BytesIO(other), "two.bpmn")]})
+    assert r.status_code == 400
+    page = r.data.decode()
+    rows = re.findall(r'<tr data-problem="([a-z_]+)">', page)
+    api_errors = api.client.post("/api/deployments?dry_run=1", headers={**api._headers("admin"), "X-Requested-With": "t"},
+                                 content_type="multipart/form-data",
+                                 data={"file": [(io.BytesIO(many_problems()), "claim.bpmn"),
+                                                (io.BytesIO(other), "two.bpmn")]}).json["errors"]
+    assert len(rows) == len(api_errors) >= 7  # every problem of both files, as the API lists them
+    assert "unsupported_element" in rows
+    text = visible(page)
+    assert f"校验未通过：发现 {len(rows)} 个问题" in text
+    assert "通往“补全索赔资料”的分支既没有条件，也不是默认分支。" in text
+    assert "是否批准" in text and "孤立的复核" in text and "未命名的自动步骤" in text
+    assert "不支持复杂网关。" in text
+    for e in api_errors:
+        assert e["message"] not in text
+    assert not re.search(r"unreachable|handler|not supported|Activity_|Gateway_ok|TimerDef", text)
+    assert "<details>" not in page  # every problem here has its sentence
+
+    english = visible(admin.post("/admin/deploy", headers=EN, content_type="multipart/form-data",
+                                 data={"action": "validate", "csrf_token": admin.token,
+                                       "file": [(io.BytesIO(many_problems()), "claim.bpmn")]}).data.decode())
+    assert "No sequence flow leads here, so this step can never be reached." in english
+    assert "Orphan check" in english and "孤立的复核" not in english
+
+
+def test_a_problem_nobody_classified_is_shown_generically_with_its_english_in_details(app):
+    from web.pages import diagram_report
+
+    with app.test_request_context("/", headers=ZH):
+        (view,) = diagram_report.problem_views([Problem("x.bpmn", None, 3, "something odd happened")], {})
+    assert view["sentence"] == "流程图有一个本页无法具体说明的问题，技术细节见下方。"
+    assert view["detail"] == "something odd happened"
