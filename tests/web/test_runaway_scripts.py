@@ -86,7 +86,8 @@ def test_runaway_script_stops_that_case_and_the_service_keeps_answering(api, liv
     fixed = RUNAWAY.replace(b"n = 0\nwhile n &gt;= 0:\n    n = n + 1", b"n = 1")
     assert api.deploy("admin", {"runaway.bpmn": fixed}).status_code == 201
     r = api.post("admin", "/api/process-definitions/runaway/migrations",
-                 {"from_version": 1, "to_version": 2, "instances": [looping["id"]], "dry_run": False})
+                 {"from_version": 1, "to_version": 2, "instances": [looping["id"]], "dry_run": False,
+                  "move_in_error": [looping["id"]]})  # a case in error moves only when the admin says so
     assert r.json["results"][0]["reason"] == "moved", r.json
     r = api.post("admin", f"/api/process-instances/{looping['id']}/retry")
     assert r.status_code == 200, r.json
