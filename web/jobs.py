@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -39,17 +39,21 @@ def due_work(engine: ProcessEngine, read_sessions) -> DueWork:
     """Which parts of the background round have anything due: one read-only statement of five
     indexed EXISTS probes (no write lock on SQLite), so an idle round costs the same at a million
     finished cases as on an empty database (issue 17)."""
-    now = engine.clock.now()
-    probes = [
-        exists(select(ScheduledStart.key).where(ScheduledStart.next_due < now)),
-        exists(due_timers_query(now)),
-        exists(select(AsyncJob.id).where(AsyncJob.next_attempt_at <= now)),
-        notifications.any_overdue_unnotified(now),
-        exists(notifications.undelivered_due(now)),
-    ]
     with read_sessions() as session:
-        row = session.execute(select(*probes)).one()
+        row = session.execute(_DUE_WORK, {"now": engine.clock.now()}).one()
     return DueWork(*(bool(v) for v in row))
+
+
+# Built once, the moment a bound parameter: an idle server asks this four times a second, and building
+# the statement anew each round cost ten times running it (~10 ms of CPU a round, 4 % of a core idle).
+_NOW = bindparam("now")
+_DUE_WORK = select(
+    exists(select(ScheduledStart.key).where(ScheduledStart.next_due < _NOW)),
+    exists(due_timers_query(_NOW)),
+    exists(select(AsyncJob.id).where(AsyncJob.next_attempt_at <= _NOW)),
+    notifications.any_overdue_unnotified(_NOW),
+    exists(notifications.undelivered_due(_NOW)),
+)
 
 
 def due_timer_instances(engine: ProcessEngine, sessions, limit: int = 100) -> list[int]:
