@@ -9,10 +9,8 @@ from __future__ import annotations
 import io
 import re
 
-from lxml import etree
-
 from engine.errors import Problem
-from tests.web.test_migrate_page import BPMN, CAMUNDA, WORDS, visible
+from tests.web.test_migrate_page import WORDS, chinese, visible
 from tests.web.test_pages import login
 from tests.web.test_versions import V1
 
@@ -24,20 +22,7 @@ CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 def words(xml: bytes) -> bytes:
     """Chinese ``name`` and English ``label_en`` on every element the test names (the README's convention)."""
-    root = etree.fromstring(xml)
-    for el in root.iter(f"{{{BPMN}}}*"):
-        if el.get("id") not in NAMES:
-            continue
-        zh, en = NAMES[el.get("id")]
-        el.set("name", zh)
-        ext = el.find(f"{{{BPMN}}}extensionElements")
-        if ext is None:
-            ext = etree.Element(f"{{{BPMN}}}extensionElements")
-            el.insert(0, ext)
-        props = etree.Element(f"{{{CAMUNDA}}}properties")
-        etree.SubElement(props, f"{{{CAMUNDA}}}property", name="label_en", value=en)
-        ext.insert(0, props)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return chinese(xml, NAMES)
 
 
 def many_problems() -> bytes:

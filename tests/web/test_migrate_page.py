@@ -23,13 +23,14 @@ WORDS = {"warranty_claim": ("保修索赔", "Warranty claim"), "Activity_review"
          "Event_remind": ("两秒后提醒", "2 seconds")}
 
 
-def chinese(xml: bytes) -> bytes:
-    """The warranty claim as the README's convention draws it: Chinese names, English ``label_en``."""
+def chinese(xml: bytes, names: dict[str, tuple[str, str]] = WORDS) -> bytes:
+    """The warranty claim as the README's convention draws it: Chinese names, English ``label_en`` on every
+    element ``names`` lists."""
     root = etree.fromstring(xml)
     for el in root.iter(f"{{{BPMN}}}*"):
-        if el.get("id") not in WORDS:
+        if el.get("id") not in names:
             continue
-        zh, en = WORDS[el.get("id")]
+        zh, en = names[el.get("id")]
         el.set("name", zh)
         ext = el.find(f"{{{BPMN}}}extensionElements")
         if ext is None:
