@@ -38,9 +38,11 @@ class DueWork:
 def due_work(engine: ProcessEngine, read_sessions) -> DueWork:
     """Which parts of the background round have anything due: one read-only statement of five
     indexed EXISTS probes (no write lock on SQLite), so an idle round costs the same at a million
-    finished cases as on an empty database (issue 17)."""
-    with read_sessions() as session:
-        row = session.execute(_DUE_WORK, {"now": engine.clock.now()}).one()
+    finished cases as on an empty database (issue 17). It runs on a plain Core connection of the read
+    sessions' engine: an ORM session around one statement cost an idle round 6.0 ms of CPU against
+    3.6 ms (measured cold, as a round every 0.25 s runs), about 1 % of a core."""
+    with read_sessions.kw["bind"].connect() as conn:
+        row = conn.execute(_DUE_WORK, {"now": engine.clock.now()}).one()
     return DueWork(*(bool(v) for v in row))
 
 
