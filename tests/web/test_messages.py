@@ -16,6 +16,9 @@ def test_message_correlates_by_variables(api):
     assert r.status_code == 404 and "goods_received" in r.json["error"]
     r = api.post("logistics", "/api/messages", {"name": "no_such_message"})
     assert r.status_code == 404
+    # a case holding the value but waiting for another message is not this message's
+    r = api.post("logistics", "/api/messages", {"name": "no_such_message", "correlation": {"rma": "RMA-1"}})
+    assert r.status_code == 404
     r = api.post("logistics", "/api/messages", {"name": "goods_received", "correlation": {"rma": "RMA-2"},
                                                   "variables": {"tracking_no": "SF123"}})
     assert r.status_code == 200
