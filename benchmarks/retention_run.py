@@ -31,7 +31,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from sqlalchemy import event, func, insert, select  # noqa: E402
 
 import handlers  # noqa: E402
-from engine import free_space, retention  # noqa: E402
+from engine import free_space, retention, retention_runs  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
 from engine.models import HistoryEntry, Instance, Notification  # noqa: E402
 from engine.users import Actor  # noqa: E402
@@ -193,7 +193,7 @@ def main() -> None:
     reader_process.start()
     queue.get()  # the reader is ready
     with sessions() as s:
-        run = retention.start_run(s, settings, "bench", clock.now())
+        run = retention_runs.start_run(s, settings, "bench", clock.now())
         s.commit()
         run_id = run.id
     captured: list[tuple[str, dict | tuple]] = []
@@ -211,14 +211,14 @@ def main() -> None:
         capturing = args.explain
         t = time.perf_counter()
         with sessions() as s:
-            more = retention.next_batch(s, run_id, settings, clock.now())
+            more = retention_runs.next_batch(s, run_id, settings, clock.now())
             s.commit()
         took = 1000 * (time.perf_counter() - t)
         capturing = False
         if not more:
             break
         with sessions() as s:
-            last = retention.last_batches(s, run_id, limit=1)[0]
+            last = retention_runs.last_batches(s, run_id, limit=1)[0]
         batches.append((last.kind, last.count, took))
         if args.explain:
             explained[last.kind] = explained.get(last.kind, 0) + 1
@@ -233,7 +233,7 @@ def main() -> None:
     batch_ms = [ms for _k, _n, ms in batches]
     q = statistics.quantiles(batch_ms, n=20)
     r = statistics.quantiles(reader_ms, n=20) if len(reader_ms) > 20 else [max(reader_ms)] * 19
-    print(f"run: {len(batches)} batches of ≤{args.batch} cases / ≤{args.batch * retention.NOTICES_PER_CASE} notices "
+    print(f"run: {len(batches)} batches of ≤{args.batch} cases / ≤{args.batch * retention_runs.NOTICES_PER_CASE} notices "
           f"in {total:.1f} s")
     figures("  ", batches)
     print(f"write transaction per batch, all kinds: p50 {statistics.median(batch_ms):.0f} ms, p95 {q[18]:.0f} ms, "

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import async_tasks, notifications, retention
+from engine import async_tasks, notifications, retention, retention_runs
 from engine.errors import Conflict
 from engine.instances import ProcessEngine, due_timers_query
 from engine.models import AsyncJob, ScheduledStart
@@ -195,7 +195,7 @@ def retention_batches(engine: ProcessEngine, sessions, run_id: int, budget_secon
         with sessions() as session:
             settings = retention.load(session)
             try:
-                more = retention.next_batch(session, run_id, settings, engine.clock.now())
+                more = retention_runs.next_batch(session, run_id, settings, engine.clock.now())
                 session.commit()
             except (StaleDataError, OperationalError) as exc:  # another worker had the rows; next time
                 session.rollback()
@@ -210,7 +210,7 @@ def retention_batches(engine: ProcessEngine, sessions, run_id: int, budget_secon
 def retention_run(engine: ProcessEngine, sessions, by: str) -> int:
     """A whole run now, outside the window too (``aftersales retention run``); returns the run's id."""
     with sessions() as session:
-        run = retention.start_run(session, retention.load(session), by, engine.clock.now())
+        run = retention_runs.start_run(session, retention.load(session), by, engine.clock.now())
         session.commit()
         run_id = run.id
     retention_batches(engine, sessions, run_id)
@@ -227,16 +227,16 @@ def retention_round(engine: ProcessEngine, sessions, budget_seconds: float = 5.0
         if not settings.enabled or not retention.in_window(settings, now):
             return None
         night = retention.night_of(settings, now)
-        run = retention.night_run(session, night)
+        run = retention_runs.night_run(session, night)
         if run is not None and run.ended_at is not None:
             return None
         if run is None:
             try:
-                run = retention.start_run(session, settings, "system", now, night=night)
+                run = retention_runs.start_run(session, settings, "system", now, night=night)
                 session.commit()
             except IntegrityError:  # another worker started tonight's run first
                 session.rollback()
-                run = retention.night_run(session, night)
+                run = retention_runs.night_run(session, night)
                 if run is None or run.ended_at is not None:
                     return None
         run_id = run.id

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import retention
+from engine import retention, retention_runs
 from engine.db import as_utc
 from engine.errors import DiagramInvalid, FormInvalid, NotPermitted
 from engine.models import Definition, HistoryEntry, Instance, Notification, RetentionBatch, RetentionRun
@@ -252,7 +252,7 @@ def test_batches_are_small_and_logged(cases, clock):
     clock.set(NOON)
     run_id = jobs.retention_run(engine, sessions, "test")
     with sessions() as s:
-        assert [(b.kind, b.count) for b in retention.last_batches(s, run_id)] == [("remove", 2), ("remove", 2),
+        assert [(b.kind, b.count) for b in retention_runs.last_batches(s, run_id)] == [("remove", 2), ("remove", 2),
                                                                                ("remove", 1)]
     assert not any(shows_customer(sessions, i) for i in ids)
 
@@ -299,12 +299,12 @@ def test_a_long_run_logs_a_row_per_batch_shows_progress_and_does_exactly_what_it
     remove, anonymise = dry_run(sessions, NOON, "remove"), dry_run(sessions, NOON, "anonymise")
     assert remove == {made[0], made[7], made[9]} and anonymise == {m for m in made if m not in remove | {held}}
     with sessions() as s:
-        run_id = retention.start_run(s, retention.load(s), "test", NOON).id
+        run_id = retention_runs.start_run(s, retention.load(s), "test", NOON).id
         s.commit()
     seen = []  # what another session reads on the run row after each committed batch
     while True:
         with sessions() as s:
-            more = retention.next_batch(s, run_id, retention.load(s), clock.now())
+            more = retention_runs.next_batch(s, run_id, retention.load(s), clock.now())
             s.commit()
         with sessions() as s:
             run = s.get(RetentionRun, run_id)
@@ -334,7 +334,7 @@ def test_a_long_run_logs_a_row_per_batch_shows_progress_and_does_exactly_what_it
 
 def test_the_batch_log_of_older_runs_is_pruned_and_their_totals_stay(cases, clock, monkeypatch):
     engine, sessions = cases
-    monkeypatch.setattr(retention, "KEEP_BATCH_LOGS", 2)
+    monkeypatch.setattr(retention_runs, "KEEP_BATCH_LOGS", 2)
     with sessions() as s:
         retention.save(s, ADMIN, {"batch_size": 1}, NOON)
         s.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from engine import access, retention
+from engine import access, retention, retention_runs
 from engine.errors import InvalidRequest
 from engine.instances import iso
 
@@ -26,7 +26,7 @@ def overview() -> dict:
     as_of = retention.next_window(settings, now)
     return {"settings": settings.to_dict(), "next_run": iso(as_of) if settings.enabled else None,
             "next": retention.plan(db(), settings, as_of).to_dict(),
-            "runs": [retention.run_view(r, retention.last_batches(db(), r.id)) for r in retention.runs(db(), limit=20)]}
+            "runs": [retention_runs.run_view(r, retention_runs.last_batches(db(), r.id)) for r in retention_runs.runs(db(), limit=20)]}
 
 
 @bp.get("/retention")

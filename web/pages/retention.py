@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 
-from engine import access, retention
+from engine import access, retention, retention_runs
 from engine.errors import FormInvalid, NotPermitted
 from engine.models import Definition
 
@@ -49,13 +49,13 @@ def _page(errors: dict | None = None, values: dict | None = None, status: int = 
     what = request.args.get("what", "remove")
     what = what if what in LISTS else "remove"
     cases, following = retention.due_cases(db(), settings, as_of, what, after=_after("after"), limit=PAGE)
-    runs = retention.runs(db(), limit=30)
+    runs = retention_runs.runs(db(), limit=30)
     return render_template(
         "admin/retention.html", settings=settings, values=values or settings.to_dict(), errors=errors or {},
         labels=SETTINGS, lists=LISTS, what=what, cases=cases, following=following, as_of=as_of,
         in_window=retention.in_window(settings, now), plan=retention.plan(db(), settings, as_of),
         changed=retention.changed(db()), runs=runs, held=retention.held_cases(db()),
-        batch_log={r.id: [retention.batch_view(b) for b in retention.last_batches(db(), r.id, limit=10)] for r in runs},
+        batch_log={r.id: [retention_runs.batch_view(b) for b in retention_runs.last_batches(db(), r.id, limit=10)] for r in runs},
         versions=db().scalars(select(Definition).where(Definition.kind == "bpmn")
                               .order_by(Definition.key, Definition.version)).all()), status
 
