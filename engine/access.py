@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from .errors import NotPermitted
 from .models import CustomerDataRead, HistoryEntry, Instance, MessageWait, OpenTask
+from .task_lists import Audience
 from .users import Actor
 
 CONTACT_FIELDS = frozenset({"customer_name", "customer_phone", "customer_address", "customer_email",
@@ -198,14 +199,20 @@ def may_act(task: OpenTask, actor: Actor) -> bool:
     return not groups and not users and task.assignee is None
 
 
+def task_audience(actor: Actor, *, everything: bool = True) -> Audience | None:
+    """``may_act`` as the audience of a task list (``engine/task_lists.py``): the actor in person, their
+    groups and the tasks naming nobody. None: every task (admins, unless ``everything`` is False — the
+    inbox's group tab shows an admin their own groups' tasks, without the ones naming nobody)."""
+    if actor.is_admin and everything:
+        return None
+    return Audience(actor.username, tuple(sorted(actor.groups)), unassigned=everything)
+
+
 @functools.lru_cache(maxsize=1024)
 def task_filter(actor: Actor) -> ColumnElement[bool] | None:
     """``may_act`` as a WHERE clause on ``OpenTask``, for lists (None: every task, for admins)."""
-    if actor.is_admin:
-        return None
-    return or_(OpenTask.assignee == actor.username, OpenTask.candidate_users.contains(f",{actor.username},"),
-               *[OpenTask.candidate_groups.contains(f",{g},") for g in actor.groups],
-               (OpenTask.candidate_groups == ",") & (OpenTask.candidate_users == ",") & OpenTask.assignee.is_(None))
+    audience = task_audience(actor)
+    return None if audience is None else audience.clause()
 
 
 def may_open_task(task: OpenTask, actor: Actor) -> bool:

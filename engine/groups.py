@@ -182,8 +182,8 @@ def member_ids(group_ids):
 
 def nobody_can_take():
     """A WHERE clause on ``OpenTask``: unclaimed tasks for groups and users of which none is an
-    active user in an active group (an empty or disabled group, a user that does not exist), and
-    claimed tasks whose assignee is no active user."""
+    active user in an active group (an empty or disabled group, a user that does not exist, or no
+    one named at all), and claimed tasks whose assignee is no active user."""
     staffed_group = exists(select(Membership.user_id)
                            .join(User, User.id == Membership.user_id).join(Group, Group.id == Membership.group_id)
                            .where(User.active.is_(True), Group.active.is_(True),
@@ -191,6 +191,6 @@ def nobody_can_take():
     named_user = exists(select(User.id).where(
         User.active.is_(True), OpenTask.candidate_users.like(literal("%,") + User.username + literal(",%"))))
     assignee_ok = exists(select(User.id).where(User.active.is_(True), User.username == OpenTask.assignee))
-    names_someone = OpenTask.candidate_groups.not_in([",", ""]) | OpenTask.candidate_users.not_in([",", ""])
-    unclaimed = OpenTask.assignee.is_(None) & names_someone & ~staffed_group & ~named_user
+    # a task naming nobody at all is listed too: anyone may take it, so no one is told (issue 16)
+    unclaimed = OpenTask.assignee.is_(None) & ~staffed_group & ~named_user
     return unclaimed | (OpenTask.assignee.is_not(None) & ~assignee_ok)

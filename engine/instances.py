@@ -43,6 +43,7 @@ from . import (
     live,
     schedules,
     state,
+    task_lists,
     versions,
 )
 from .clock import Clock, use_clock
@@ -63,6 +64,7 @@ from .service_tasks import HandlerRegistry
 from .specs import ProcessSpecs, SpecCache
 from .state import clean_data
 from .steps import Step, StepScriptEngine, element_id
+from .task_lists import Audience
 from .users import SYSTEM, Actor
 from .working_days import SHANGHAI, WorkingCalendar
 
@@ -224,17 +226,35 @@ class ProcessEngine:
 
     def task_page(self, session: Session, actor: Actor, *, mine: bool = False, group: str | None = None,
                   instance_id: int | None = None, where: ColumnElement[bool] | None = None,
-                  after: tuple[datetime, str] | None = None, limit: int = 50) -> tuple[list[Row], bool]:
-        """Open tasks as ``list_tasks`` chooses them, oldest first, after the (created_at, id) ``after``."""
-        q = self._task_query(select(*self.TASK_COLUMNS).join(Instance, Instance.id == OpenTask.instance_id), actor,
-                             mine, group, instance_id)
-        q = q.order_by(OpenTask.created_at, OpenTask.id).limit(limit + 1)
+                  audience: Audience | None = None, after: tuple[datetime, str] | None = None,
+                  limit: int = 50) -> tuple[list[Row], bool]:
+        """Open tasks as ``list_tasks`` chooses them (or for ``audience``: the inbox's group tab), oldest
+        first, after the (created_at, id) ``after``; each way a task can be the actor's is read through
+        its own index (``engine/task_lists.py``)."""
+        q = select(*self.TASK_COLUMNS).join(Instance, Instance.id == OpenTask.instance_id)
         if where is not None:
             q = q.where(where)
         if after is not None:
             q = q.where(tuple_(OpenTask.created_at, OpenTask.id) > tuple_(*after))
+        if instance_id is not None:
+            q = q.where(OpenTask.instance_id == instance_id)
+        order = (OpenTask.created_at, OpenTask.id)
+        if audience is None and not mine:
+            audience = self._audience(actor, group)
+        if audience is not None:
+            q = task_lists.page(q, audience, order, limit + 1)
+        else:
+            q = self._task_query(q, actor, mine, None, None).order_by(*order).limit(limit + 1)
         rows = list(session.execute(q))
         return rows[:limit], len(rows) > limit
+
+    @staticmethod
+    def _audience(actor: Actor, group: str | None) -> Audience | None:
+        if group:
+            if group not in actor.groups and not actor.is_admin:
+                raise NotPermitted(f"{actor.username} is not in group {group}")
+            return Audience(None, (group,))
+        return access.task_audience(actor)
 
     def count_tasks(self, session: Session, actor: Actor, *, mine: bool = False) -> int:
         return session.scalar(self._task_query(select(func.count(OpenTask.id)), actor, mine, None, None)) or 0
@@ -432,12 +452,8 @@ class ProcessEngine:
     def _task_query(q, actor: Actor, mine: bool, group: str | None, instance_id: int | None):
         if mine:
             q = q.where(OpenTask.assignee == actor.username)
-        elif group:
-            if group not in actor.groups and not actor.is_admin:
-                raise NotPermitted(f"{actor.username} is not in group {group}")
-            q = q.where(OpenTask.candidate_groups.contains(f",{group},"))
-        elif (visible := access.task_filter(actor)) is not None:
-            q = q.where(visible)
+        elif (audience := ProcessEngine._audience(actor, group)) is not None:
+            q = q.where(audience.clause())
         if instance_id is not None:
             q = q.where(OpenTask.instance_id == instance_id)
         return q

@@ -213,6 +213,11 @@ class Instance(Base):
     )
 
 
+# Predicates of open_tasks' partial indexes, which queries repeat word for word (engine/task_lists.py)
+SEVERAL_GROUPS_SQL = "candidate_groups LIKE '%,%,%,%'"  # ",a,b," and longer
+NAMES_USERS_SQL = "candidate_users LIKE ',_%'"  # not "," or ""
+
+
 class OpenTask(Base):
     """A human task waiting for someone; rows exist exactly while the task is open."""
 
@@ -223,7 +228,7 @@ class OpenTask(Base):
     name: Mapped[str] = mapped_column(String(300))
     candidate_groups: Mapped[str] = mapped_column(String(500), default="")  # ",g1,g2,"
     candidate_users: Mapped[str] = mapped_column(String(500), default="")
-    assignee: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+    assignee: Mapped[str | None] = mapped_column(String(80), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     # When the overdue notice was queued: the round looks only at due, unnotified tasks (issue 17).
@@ -235,8 +240,16 @@ class OpenTask(Base):
     # Lists page in (created_at, id) order: oldest first, a cursor that moves never. The overdue
     # index holds only tasks not yet notified: the round's overdue look-up reads what is newly due,
     # however many overdue tasks were notified before (issue 17).
+    # Each way a task can be someone's has its own index in that order too (engine/task_lists.py): the
+    # assignee, exactly one group, and — partial, holding only those few rows — several groups or any user.
     __table_args__ = (
         Index("ix_open_tasks_created", "created_at", "id"),
+        Index("ix_open_tasks_assignee_created", "assignee", "created_at", "id"),
+        Index("ix_open_tasks_group_created", "candidate_groups", "created_at", "id"),
+        Index("ix_open_tasks_several_groups", "created_at", "id", sqlite_where=text(SEVERAL_GROUPS_SQL),
+              postgresql_where=text(SEVERAL_GROUPS_SQL)),
+        Index("ix_open_tasks_naming_users", "created_at", "id", sqlite_where=text(NAMES_USERS_SQL),
+              postgresql_where=text(NAMES_USERS_SQL)),
         Index("ix_open_tasks_overdue_due", "due_at", sqlite_where=text("overdue_notified_at IS NULL"),
               postgresql_where=text("overdue_notified_at IS NULL")),
     )

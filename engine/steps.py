@@ -30,7 +30,7 @@ from sqlalchemy import CursorResult, Table, bindparam, delete, insert, select, u
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import async_tasks, due_dates, expressions, kpis, live, notifications, state
+from . import async_tasks, due_dates, expressions, kpis, live, notifications, state, task_lists
 from .clock import use_clock
 from .db import as_utc
 from .errors import AftersalesError, Conflict, HandlerFailed
@@ -432,8 +432,8 @@ class Step:
             due_at, due_rule = self.due(a.due_date, task.data, task) if a else (None, None)
             rows.append({
                 "id": task_id, "instance_id": inst.id, "element_id": element_id(task), "name": element_name(task),
-                "candidate_groups": "," + ",".join(g for g in groups if g) + ",",
-                "candidate_users": "," + ",".join(u for u in users if u) + ",",
+                "candidate_groups": task_lists.stored(groups),
+                "candidate_users": task_lists.stored(users),
                 "assignee": _resolve(a.assignee, task.data) if a else None,
                 "created_at": self.now, "due_at": due_at, "due_rule": due_rule,
             })

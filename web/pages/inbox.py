@@ -8,12 +8,12 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 
 from engine import access, case_search
 from engine.db import as_utc
 from engine.errors import InvalidRequest
-from engine.models import Definition, Group, Instance, Membership, OpenTask, SavedFilter, User
+from engine.models import Definition, Group, Instance, Membership, SavedFilter, User
 
 from .. import paging
 from ..context import db, engine
@@ -24,11 +24,6 @@ bp = Blueprint("inbox", __name__)
 TABS = ("mine", "group", "started")
 FILTERS = ("process", "case", "phone", "serial")
 PAGE = paging.PAGE
-
-
-def _visible(a):
-    return or_(OpenTask.assignee == a.username, OpenTask.candidate_users.contains(f",{a.username},"),
-               *[OpenTask.candidate_groups.contains(f",{g},") for g in a.groups])
 
 
 def _filters(f: dict):
@@ -47,11 +42,9 @@ def _filters(f: dict):
 def task_rows(tab: str, f: dict, after: str | None, limit: int = PAGE):
     """One page of the tab's tasks (oldest first) in one query, and the cursor of the next page."""
     a = actor()
-    where = _filters(f)
-    if tab != "mine":
-        where = _visible(a) if where is None else and_(_visible(a), where)
-    rows, more = engine().task_page(db(), a, mine=tab == "mine", where=where, after=paging.task_after(after),
-                                    limit=limit)
+    audience = None if tab == "mine" else access.task_audience(a, everything=False)
+    rows, more = engine().task_page(db(), a, mine=tab == "mine", where=_filters(f), audience=audience,
+                                    after=paging.task_after(after), limit=limit)
     return rows, (paging.task_cursor(rows[-1].created_at, rows[-1].id) if more else None)
 
 
