@@ -82,6 +82,8 @@ TABLE: dict[tuple[str, str], tuple[str, object, dict[str, int]]] = {
                                        some(200, 403, API_ANON, SEE_ALL_CASES)),
     ("api.instances.documents", "GET"): ("/api/process-instances/{A}/documents", None,
                                          some(200, 403, API_ANON, SEE_ALL_CASES)),
+    ("api.instances.archive_pdf", "GET"): ("/api/process-instances/{A}/archive.pdf", None,  # A: its repair request
+                                           some(200, 403, API_ANON, SEE_ALL_CASES)),
     ("api.instances.retry", "POST"): ("/api/process-instances/{B}/retry", None, some(409, 403, API_ANON, SEE_ALL_CASES)),
     ("api.tasks.list_tasks", "GET"): ("/api/tasks", None, E(200, API_ANON)),
     ("api.tasks.get_task", "GET"): ("/api/tasks/{TA}", None, some(200, 403, API_ANON, ["customer_service", "admin"])),
@@ -148,6 +150,7 @@ TABLE: dict[tuple[str, str], tuple[str, object, dict[str, int]]] = {
     ("cases.cancel", "POST"): ("/cases/{B}/cancel", {}, some(409, 403, PAGE_ANON, ["supervisor", "admin"])),
     ("cases.diagram", "GET"): ("/cases/{A}/diagram.xml", None, some(200, 403, PAGE_ANON, SEE_ALL_CASES)),
     ("cases.document", "GET"): ("/cases/{A}/documents/{DOC}", None, some(200, 403, PAGE_ANON, SEE_ALL_CASES)),
+    ("cases.archive_pdf", "GET"): ("/cases/{A}/archive.pdf", None, some(200, 403, PAGE_ANON, SEE_ALL_CASES)),
     ("inbox.save_filter", "POST"): ("/inbox/filters", {"name": "mine", "query": "tab=mine"}, E(302, PAGE_ANON)),
     ("inbox.delete_filter", "POST"): ("/inbox/filters/999999/delete", {}, E(404, PAGE_ANON)),
     ("login.language", "GET"): ("/lang/en", None, E(302, 302)),

@@ -1,4 +1,4 @@
-"""Process instances: list, inspect, cancel, retry."""
+"""Process instances: list, inspect, cancel, retry; a case's documents and its archive (PDF)."""
 
 from __future__ import annotations
 
@@ -71,3 +71,14 @@ def documents(instance_id: int):
     shown = access.document_data(db(), current_actor(), instance, found, engine().clock.now(), "api:documents")
     return jsonify([{"kind": d.kind, "number": d.number, "data": data, "created_at": iso(d.created_at),
                      "archived_at": iso(d.archived_at)} for d, data in zip(found, shown, strict=True)])
+
+
+@bp.get("/process-instances/<int:instance_id>/archive.pdf")
+@writes  # records who read customer contact data (engine/access.py)
+@login_required
+def archive_pdf(instance_id: int):
+    """The case archive (R13) as one PDF: an A4 page per document (web/archive_pdf.py); 409 before
+    the case has any of its documents."""
+    from .. import archive_pdf as archive
+
+    return archive.response(instance_id, current_actor(), "api:archive")

@@ -56,6 +56,7 @@ def _multipart(properties: dict, required: tuple[str, ...]) -> dict:
 
 
 _FILE = {"type": "string", "format": "binary"}
+_PDF = {"type": "string", "format": "binary", "x-media-type": "application/pdf"}
 _KPI_PARAMETERS = [_query("from", _DAY, "first day (default: the first of the month five months ago)"),
                    _query("to", _DAY, "last day, included (default: today)"),
                    _query("by", {"type": "string", "enum": list(kpis.DIMENSIONS)}, "rows by (default month)")]
@@ -109,6 +110,9 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
     "api.instances.cancel": ("Cancel a running case", {}, 200, _OBJECT),
     "api.instances.retry": ("Run a case in error again (after the cause was fixed)", {}, 200, _OBJECT),
     "api.instances.documents": ("The case's documents (slips, records, agreements)", {}, 200, _LIST),
+    "api.instances.archive_pdf": ("The case archive (R13) as one PDF: repair request, work orders, fee settlement, "
+                                  "follow-up record, an A4 page each, in Chinese; contact data only for groups that "
+                                  "see it. 409 while the case has none of these documents", {}, 200, _PDF),
     "api.tasks.list_tasks": ("Open tasks of the caller's groups, or the caller's own, oldest first, in pages", {
         "parameters": [_query("mine", {"type": "string", "enum": ["0", "1", "true", "false"]},
                               "only tasks assigned to the caller"),
@@ -233,7 +237,9 @@ def build(app) -> dict:
         path, params = _path(rule.rule)
         summary, extra, status, schema = OPERATIONS.get(rule.endpoint, (rule.endpoint, {}, 200, _OBJECT))
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            content = {"application/xml" if schema.get("type") == "string" else "application/json": {"schema": schema}}
+            media = schema.get("x-media-type") or ("application/xml" if schema.get("type") == "string"
+                                                    else "application/json")
+            content = {media: {"schema": {k: v for k, v in schema.items() if k != "x-media-type"}}}
             responses: dict[str, Any] = {str(status): {"description": "done", **({"content": content} if schema else {})}}
             for code, text in _ERRORS.items():
                 responses[str(code)] = {"description": text,

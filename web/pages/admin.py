@@ -237,6 +237,7 @@ def access_log():
     cases = {i.id: i for i in db().scalars(select(Instance).where(Instance.id.in_({r.instance_id for r in rows})))}
     places = {"page:case": _("Case page"), "page:task": _("Task page"), "page:document": _("Document"),
               "page:search": _("Search"), "api:case": _("API: case"), "api:documents": _("API: documents"),
+              "page:archive": _("Case archive (PDF)"), "api:archive": _("API: case archive (PDF)"),
               "api:start": _("API: start"), "api:complete": _("API: task completed"), "api:cancel": _("API: cancel"),
               "api:retry": _("API: retry"), "api:message": _("API: message")}
     return render_template("admin/access_log.html", rows=rows, cases=cases, instance=instance, places=places,

@@ -24,6 +24,7 @@ from engine import access, case_search, deployments, diagram_xml, staff_messages
 from engine.diagram_labels import element_names
 from engine.errors import FormInvalid, NotPermitted
 from engine.models import Definition, Instance
+from handlers import case_archive
 from handlers import documents as case_documents
 
 from .. import views
@@ -106,8 +107,10 @@ def show(instance_id: int):
     if any(t["element_id"] not in drawn for t in view["tasks"]):  # waiting inside a called process
         root = diagram_xml.parse_stored(definition.xml)
         open_here += [str(i) for i in root.xpath("//*[local-name()='callActivity']/@id") if str(i) not in done]
+    documents = case_documents.of_case(db(), instance_id)
     return render_template(
-        "case.html", case=view, history=history, instance=instance, documents=case_documents.of_case(db(), instance_id),
+        "case.html", case=view, history=history, instance=instance, documents=documents,
+        archive=any(d.kind in case_archive.KINDS for d in documents),
         highlight=json.dumps({"done": done, "open": open_here}), supervisor=access.may(actor(), "cancel"),
         contact=access.sees_contact(actor()), retention_admin=access.may(actor(), "manage_retention"),
         labels={"legal_hold": _("Legal hold"), "reason": _("Reason"), **e.field_labels(db(), instance)},
@@ -133,6 +136,16 @@ def document(instance_id: int, number: str):
         abort(404)
     data = access.document_data(db(), actor(), instance, [found], engine().clock.now(), "page:document")[0]
     return render_template("document.html", doc=found, data=data, instance=instance)
+
+
+@bp.get("/cases/<int:instance_id>/archive.pdf")
+@writes  # records who read customer contact data (engine/access.py)
+@login_required
+def archive_pdf(instance_id: int):
+    """The case archive (R13) as one PDF, as ``GET /api/process-instances/<id>/archive.pdf`` answers it."""
+    from .. import archive_pdf as archive
+
+    return archive.response(instance_id, actor(), "page:archive")
 
 
 @bp.post("/cases/<int:instance_id>/cancel")

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from flask import Flask, current_app, g
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -19,6 +20,7 @@ DOC_TITLES = {
     "repair_request": _l("Repair request"), "work_order": _l("Work order"), "outbound_slip": _l("Parts outbound slip"),
     "follow_up": _l("Follow-up record"), "return_request": _l("Return/exchange request"), "gift": _l("Gift"),
     "coupon": _l("Coupon"), "complaint_record": _l("Complaint record"), "settlement_agreement": _l("Settlement agreement"),
+    "fee_settlement": _l("Fee settlement"),  # not a stored document: the case archive reads it from the history
     "compensation_shipment": _l("Compensation shipment"), "replenishment_request": _l("Replenishment request"),
 }
 
@@ -58,6 +60,8 @@ FIELD_LABELS = {
     "compensation_shipment_no": _l("Compensation shipment no."), "compensation_shipped": _l("Compensation shipped"),
     "gift_no": _l("Gift no."), "gift_sent": _l("Gift sent"), "coupon_no": _l("Coupon no."),
     "work_order_late": _l("Work order taken late"), "escalations": _l("Escalations"),
+    # the fee settlement of the case archive (handlers/case_archive.py)
+    "settled_by": _l("Settled by"), "settled_at": _l("Settled at"),
 }
 
 # Values the handlers write (no diagram lists them as choices).
@@ -73,9 +77,9 @@ _BILINGUAL = re.compile(r"^(?P<zh>[^A-Za-z]*[\u3000-\u9fff\uff00-\uffef][^A-Za-z
 
 
 def _chinese() -> bool:
-    from ..i18n import select_locale
-
-    return select_locale().startswith("zh")
+    """Whether words are wanted in Chinese: the page's language, or the one a document is made in
+    (``flask_babel.force_locale``, the case archive)."""
+    return str(get_locale() or "").startswith("zh")
 
 
 def words() -> Words:
@@ -306,6 +310,13 @@ _ERRORS = [
      lambda m: _l("must be a time range like 01:00-05:00 (24-hour clock, start and end differ)")),
     (re.compile(r"^must be a time zone name like Asia/Shanghai$"), lambda m: _l("must be a time zone name like Asia/Shanghai")),
     (re.compile(r"^must be true or false$"), lambda m: _l("must be true or false")),
+    # the case archive (handlers/case_archive.py)
+    (re.compile(r"^case (\S+) has no documents to archive yet"),
+     lambda m: _l("Case %(case)s has no documents to archive yet (repair request, work order, fee settlement, follow-up record).",
+                  case=m[1])),
+    (re.compile(r"^case (\S+) has no archive: its documents were removed on (\S+)"),
+     lambda m: _l("Case %(case)s has no archive: its documents were removed on %(when)s (retention period over).",
+                  case=m[1], when=local(m[2]))),
 ]
 
 
