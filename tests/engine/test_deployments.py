@@ -89,7 +89,8 @@ def test_called_process_missing_is_refused(database_url, clock):
     from engine.wiring import build
 
     engine, sessions, db = build(handlers.default_registry(), database_url, clock=clock)
-    problems = _problems(engine, sessions, {"repair.bpmn": process_files()["repair.bpmn"]})
+    files = process_files()  # with the decision tables repair uses, so only the called process is missing
+    problems = _problems(engine, sessions, {k: files[k] for k in ("repair.bpmn", "repair_fee.dmn", "finance_approval.dmn")})
     assert any("dispatch" in p.message for p in problems)
     db.dispose()
 
