@@ -58,6 +58,9 @@ FIELD_LABELS = {
     "compensation_shipment_no": _l("Compensation shipment no."), "compensation_shipped": _l("Compensation shipped"),
     "gift_no": _l("Gift no."), "gift_sent": _l("Gift sent"), "coupon_no": _l("Coupon no."),
     "work_order_late": _l("Work order taken late"), "escalations": _l("Escalations"),
+    # compensation shipments and gifts (handlers/complaints.py, handlers/returns.py)
+    "goods": _l("Goods"), "agreed_goods": _l("Goods agreed"), "tracking_no": _l("Tracking no."), "by": _l("By"),
+    "to": _l("To"), "sent_at": _l("Sent at"), "with_tracking_no": _l("Tracking no. of the shipment"),
 }
 
 # Values the handlers write (no diagram lists them as choices).
