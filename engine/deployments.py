@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import diagram_xml, retention, schedules
+from . import condition_language, diagram_xml, retention, schedules
 from .diagram import ParsedFile, parse_files, people_named, read_files, timer_starts
 from .errors import DiagramInvalid, NotFound, Problem
 from .models import CurrentVersion, Definition, Deployment, Group, Membership, User, VersionEvent
@@ -37,12 +37,23 @@ class DeployWarning:
     message: str
     group: str | None = None
     user: str | None = None
-    code: str = ""  # group_missing | group_disabled | group_unstaffed | user_missing | user_disabled
+    code: str = ""  # group_missing | group_disabled | group_unstaffed | user_missing | user_disabled | conditions_mixed
     name: str = ""  # the group's id or the user's name the diagram gives
 
     def to_dict(self) -> dict:
         return {"file": self.file, "element_id": self.element_id, "line": self.line, "message": self.message,
                 "group": self.group, "user": self.user, "code": self.code, "name": self.name}
+
+
+def _condition_warnings(parsed: list[ParsedFile]) -> list[DeployWarning]:
+    """A warning per diagram whose conditions mix ``${…}`` and plain Python (``condition_language``)."""
+    found = []
+    for pf in parsed:
+        mix = condition_language.mixed(diagram_xml.parse(pf.content, pf.filename)) if pf.kind == "bpmn" else None
+        if mix is not None:
+            found.append(DeployWarning(pf.filename, mix.flow_id, mix.line, mix.message, code="conditions_mixed",
+                                       name=mix.text))
+    return found
 
 
 def people_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWarning]:
@@ -171,7 +182,7 @@ def _ttl_problems(pf: ParsedFile) -> list[Problem]:
 def preview(session: Session, files: dict[str, bytes], *, topics: set[str]) -> DeployResult:
     """What a deployment would do, after the full validation; nothing is stored."""
     parsed = validate(session, files, topics)
-    result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed))
+    result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed) + _condition_warnings(parsed))
     for pf in parsed:
         for key in pf.keys:
             current = latest(session, key)
@@ -184,7 +195,7 @@ def preview(session: Session, files: dict[str, bytes], *, topics: set[str]) -> D
 def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetime, topics: set[str],
            comment: str = "", source: str = "api", git_commit: str | None = None) -> DeployResult:
     parsed = validate(session, files, topics)
-    result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed))
+    result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed) + _condition_warnings(parsed))
     deployment: Deployment | None = None
     for pf in parsed:
         for key in pf.keys:

@@ -1,5 +1,6 @@
 """What changed between two versions of a diagram, element by element and attribute by attribute:
-names, candidate groups, assignees, topics, due dates, conditions, timers, scripts and form fields."""
+names, candidate groups, assignees, topics, due dates, conditions, timers, scripts and form fields —
+and of a decision table: its hit policy, its columns and, rule by rule, every cell."""
 
 from __future__ import annotations
 
@@ -54,8 +55,41 @@ def signature(node) -> dict[str, str]:
     return sig
 
 
+def _text(node, path: str) -> str:
+    found = node.xpath(path)
+    return (found[0].text or "").strip() if found else ""
+
+
+def dmn_elements(root) -> dict[str, tuple[str, dict[str, str]]]:
+    """A decision table's parts: the decision (hit policy), each input and output column, each rule
+    (a cell per column, named by the column's label, and its annotation)."""
+    found: dict[str, tuple[str, dict[str, str]]] = {}
+    for decision in root.xpath("//*[local-name()='decision']"):
+        for table in decision.xpath("*[local-name()='decisionTable']"):
+            found[decision.get("id")] = (decision.get("name") or "", {"type": "decision",
+                                                                     "hitPolicy": table.get("hitPolicy") or "UNIQUE"})
+            inputs = table.xpath("*[local-name()='input']")
+            outputs = table.xpath("*[local-name()='output']")
+            for col in inputs:
+                found[col.get("id")] = (col.get("label") or "", {"type": "input", "expression": _text(col, ".//*[local-name()='text']"),
+                                                                 "typeRef": col.xpath("string(*[local-name()='inputExpression']/@typeRef)")})
+            for col in outputs:
+                found[col.get("id")] = (col.get("label") or "", {"type": "output", "name": col.get("name") or "",
+                                                                 "typeRef": col.get("typeRef") or ""})
+            for n, rule in enumerate(table.xpath("*[local-name()='rule']"), 1):
+                sig = {"type": "rule", "row": str(n), "description": _text(rule, "*[local-name()='description']")}
+                for col, cell in zip(inputs, rule.xpath("*[local-name()='inputEntry']"), strict=False):
+                    sig[f"if {col.get('label') or col.get('id')}"] = _text(cell, "*[local-name()='text']") or "-"
+                for col, cell in zip(outputs, rule.xpath("*[local-name()='outputEntry']"), strict=False):
+                    sig[f"then {col.get('label') or col.get('name')}"] = _text(cell, "*[local-name()='text']")
+                found[rule.get("id")] = (sig["description"], sig)
+    return found
+
+
 def elements(xml: bytes) -> dict[str, tuple[str, dict[str, str]]]:
     root = diagram_xml.parse_stored(xml)
+    if etree.QName(root).localname == "definitions" and "DMN" in etree.QName(root).namespace.upper():
+        return dmn_elements(root)
     found = {}
     for process in root.iter(f"{{{BPMN_NS}}}process"):
         for node in process.iter():

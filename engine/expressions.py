@@ -8,6 +8,7 @@ NameError. These functions rewrite the text before parsing; the stored XML is le
 
 from __future__ import annotations
 
+import ast
 import re
 
 _WRAPPED = re.compile(r"^\s*[$#]\{(?P<body>.*)\}\s*$", re.DOTALL)
@@ -85,3 +86,16 @@ def feel_to_python(text: str) -> str:
         for pattern, repl in _FEEL_WORDS:
             parts[i] = pattern.sub(repl, parts[i])
     return "".join(parts)
+
+
+def feel_entry_to_python(text: str) -> str:
+    """A decision table's input cell: FEEL literals as Python, and a FEEL list of values
+    (``"wrong_item", "missing_parts"`` — any of them) as ``in ("wrong_item", "missing_parts")``."""
+    text = feel_to_python(text)
+    try:
+        body = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return text
+    if isinstance(body, ast.Tuple) and body.elts and all(isinstance(e, ast.Constant) for e in body.elts):
+        return f" in ({text.strip()})"  # SpiffWorkflow appends the cell to the input expression
+    return text

@@ -23,7 +23,6 @@ def build(registry: HandlerRegistry, database_url: str | None = None, *, clock: 
     if create:
         create_schema(db)
     settings = dict(settings or {})
-    settings.setdefault("finance_threshold", int(os.environ.get("AFTERSALES_FINANCE_THRESHOLD", "5000")))
     # Working time: the zone deadlines are counted in, and the working periods of a day.
     settings["time_zone"] = time_zone(str(settings.get("time_zone") or os.environ.get("AFTERSALES_TIMEZONE")
                                           or "Asia/Shanghai"))

@@ -1,4 +1,5 @@
-"""Approvals: who decided what, when, with what comment (R10, R23)."""
+"""Approvals: who decided what, when, with what comment (R10, R23, R7's negotiated fee). Whether finance
+approves too is the decision table ``processes/finance_approval.dmn``."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from sqlalchemy.orm import Session
 
 from engine.service_tasks import HandlerContext, HandlerRegistry
 
+from . import before_tables
 from .records import Approval
-
-DEFAULT_FINANCE_THRESHOLD = 5000  # yuan; above it finance approves too (R23)
 
 
 def _record(ctx: HandlerContext, level: str, approved_var: str, comment_var: str) -> Approval:
@@ -24,17 +24,34 @@ def _record(ctx: HandlerContext, level: str, approved_var: str, comment_var: str
 
 
 def supervisor_decision(ctx: HandlerContext) -> dict:
-    """R10: a plan is approved by a supervisor before anything is dispatched."""
-    approval = _record(ctx, "supervisor", "plan_approved", "approval_comment")
-    threshold = int(ctx.settings.get("finance_threshold", DEFAULT_FINANCE_THRESHOLD))
-    amount = int(ctx.variables.get("estimated_amount") or 0)
-    return {"needs_finance": approval.approved and amount > threshold, "finance_approved": None}
+    """R10: a plan is approved by a supervisor before anything is dispatched. The estimated amount is
+    kept as a number (0 when left blank) for the finance threshold table (R23)."""
+    _record(ctx, "supervisor", "plan_approved", "approval_comment")
+    # needs_finance: what cases started before finance_approval.dmn read here (the current diagram's
+    # table sets it again right after)
+    return {"estimated_amount": int(ctx.variables.get("estimated_amount") or 0), "finance_approved": None,
+            "needs_finance": before_tables.needs_finance(ctx.variables)}
 
 
 def finance_decision(ctx: HandlerContext) -> dict:
     """R23: amounts above the threshold also need finance."""
     approval = _record(ctx, "finance", "finance_approved", "finance_comment")
     return {"plan_approved": approval.approved}
+
+
+def fee_decision(ctx: HandlerContext) -> dict:
+    """R7: an accident's fee is the amount customer service negotiated with the customer, once the
+    supervisor approves it; until then nothing is charged."""
+    v = ctx.variables
+    if "fee_approved" not in v:
+        raise KeyError("variable 'fee_approved' (the decision) is missing")
+    amount = int(v.get("negotiated_fee") or 0)
+    approval = Approval(instance_id=ctx.instance_id, subject="negotiated_fee", level="supervisor",
+                        approved=bool(v["fee_approved"]), decided_by=ctx.actor, decided_at=ctx.now,
+                        comment=v.get("fee_approval_comment") or "", amount=amount)
+    ctx.session.add(approval)
+    agreed = approval.approved and bool(v.get("customer_agreed"))
+    return {"fee_amount": amount if agreed else 0}
 
 
 def of_case(session: Session, instance_id: int) -> list[Approval]:
@@ -44,3 +61,4 @@ def of_case(session: Session, instance_id: int) -> list[Approval]:
 def register(registry: HandlerRegistry) -> None:
     registry.register("approval.supervisor", supervisor_decision)
     registry.register("approval.finance", finance_decision)
+    registry.register("approval.fee", fee_decision)

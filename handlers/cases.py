@@ -1,5 +1,5 @@
-"""Repair case handlers: registration and case number, work order, escalation, fees (R7), follow-up
-record and archiving (R13, R14)."""
+"""Repair case handlers: registration and case number, work order, escalation, follow-up record and
+archiving (R13, R14). The fee (R7) is the decision table ``processes/repair_fee.dmn``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from engine.service_tasks import HandlerContext, HandlerRegistry
 from . import documents
 from .numbers import next_number
 
-# R7: standard rates; a process owner can override them through settings.
-DEFAULT_RATES = {"labour": 200, "travel": 80}
-
 
 def register_case(ctx: HandlerContext) -> dict:
     """Record the repair request (R27: every report is recorded) and give the case its number."""
@@ -22,7 +19,8 @@ def register_case(ctx: HandlerContext) -> dict:
     data["reported_at"] = ctx.now.isoformat()
     data["registered_by"] = ctx.actor
     documents.create(ctx, "repair_request", data, number=case_no)
-    return {"case_no": case_no, "reported_at": ctx.now.isoformat()}
+    # parts_cost: what the fee table (R7) adds for parts; the parts reservation sets it on each visit
+    return {"case_no": case_no, "reported_at": ctx.now.isoformat(), "parts_cost": 0}
 
 
 def issue_work_order(ctx: HandlerContext) -> dict:
@@ -83,25 +81,6 @@ def escalate(ctx: HandlerContext) -> dict:
     return {"escalations": count, "escalated": True}
 
 
-def calculate_fee(ctx: HandlerContext) -> dict:
-    """R7: quality or installation defects are free; misuse is charged; accidents negotiated;
-    out of warranty at standard rates."""
-    v = ctx.variables
-    rates = {**DEFAULT_RATES, **ctx.settings.get("rates", {})}
-    parts_cost = int(v.get("parts_cost", 0))
-    standard = rates["labour"] + rates["travel"] * (1 if v.get("plan") == "onsite" else 0) + parts_cost
-    nature = v.get("fault_nature")
-    if not v.get("in_warranty"):
-        basis, amount = "out_of_warranty", standard
-    elif nature in ("quality", "installation"):
-        basis, amount = "free_" + nature, 0
-    elif nature == "misuse":
-        basis, amount = "misuse", standard
-    else:
-        basis, amount = "accident_negotiated", int(v.get("negotiated_fee", standard))
-    return {"fee_amount": amount, "fee_basis": basis}
-
-
 def record_follow_up(ctx: HandlerContext) -> dict:
     """R14 follow-up record, then R13: archive the case's documents together."""
     v = ctx.variables
@@ -127,7 +106,6 @@ def register(registry: HandlerRegistry) -> None:
     registry.register("work_order.sign", sign_work_order)
     registry.register("work_order.record", record_repair)
     registry.register("case.escalate", escalate, writes=False)
-    registry.register("fees.calculate", calculate_fee, writes=False)
     registry.register("followup.record", record_follow_up)
     register_follow_up(registry)
 

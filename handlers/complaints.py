@@ -29,25 +29,28 @@ def file_agreement(ctx: HandlerContext) -> dict:
         "compensation_amount": v.get("compensation_amount"), "gift": v.get("gift"), "signed_by_customer": v.get("agreement_signed"),
         "round": rounds,
     }, number=f"AG-{v.get('complaint_no')}-{rounds}")
-    return {"rounds": rounds}
+    # what the agreement promises decides which of warehouse and marketing get a task (processes/complaint.bpmn)
+    return {"rounds": rounds, "compensation_goods": (v.get("compensation_goods") or "").strip(), "gift": bool(v.get("gift"))}
 
 
 def ship_compensation(ctx: HandlerContext) -> dict:
-    goods = ctx.variables.get("compensation_goods")
-    if not goods:
-        return {"compensation_shipped": False}
-    doc = documents.create(ctx, "compensation_shipment", {"complaint_no": ctx.variables.get("complaint_no"),
-                                                          "goods": goods, "by": "warehouse"},
-                           number=f"CS-{ctx.variables.get('complaint_no')}-{ctx.variables.get('rounds')}")
+    """The warehouse's shipment of the compensation goods: what was sent, its tracking number, who sent it."""
+    v = ctx.variables
+    doc = documents.create(ctx, "compensation_shipment", {
+        "complaint_no": v.get("complaint_no"), "goods": v.get("goods_sent") or v.get("compensation_goods"),
+        "agreed_goods": v.get("compensation_goods"), "tracking_no": v.get("compensation_tracking_no"),
+        "by": ctx.actor, "sent_at": ctx.now.isoformat(),
+    }, number=f"CS-{v.get('complaint_no')}-{v.get('rounds')}")
     return {"compensation_shipped": True, "compensation_shipment_no": doc.number}
 
 
 def send_gift(ctx: HandlerContext) -> dict:
-    if not ctx.variables.get("gift"):
-        return {"gift_sent": False}
-    doc = documents.create(ctx, "gift", {"complaint_no": ctx.variables.get("complaint_no"), "by": "marketing",
-                                        "to": ctx.variables.get("customer_name")},
-                           number=f"GIFT-{ctx.variables.get('complaint_no')}-{ctx.variables.get('rounds')}")
+    """Marketing's goodwill gift: which gift, its tracking number (if posted), who sent it."""
+    v = ctx.variables
+    doc = documents.create(ctx, "gift", {
+        "complaint_no": v.get("complaint_no"), "gift": v.get("gift_item"), "tracking_no": v.get("gift_tracking_no") or None,
+        "by": ctx.actor, "to": v.get("customer_name"), "sent_at": ctx.now.isoformat(),
+    }, number=f"GIFT-{v.get('complaint_no')}-{v.get('rounds')}")
     return {"gift_sent": True, "gift_no": doc.number}
 
 

@@ -1,4 +1,5 @@
-"""Return / exchange handlers: RMA registration, return fees (R6), web-shop remedies (R26)."""
+"""Return / exchange handlers: RMA registration, web-shop remedies (R26). Who pays the return shipping and
+the price difference (R6) is the decision table ``processes/return_fee.dmn``."""
 
 from __future__ import annotations
 
@@ -12,13 +13,11 @@ from .numbers import next_number
 
 RETURN_REQUEST_FIELDS = ("order_no", "product", "quantity", "reason", "request_type", "purchase_date", "channel",
                          "contact_name", "contact_phone")
-# Reasons that are the seller's fault: the seller pays the return shipping (R6 applies otherwise).
-SELLER_FAULT = ("quality_defect", "wrong_item", "missing_parts")
-DEFAULT_RETURN_SHIPPING = 15  # yuan
 
 
 def register_return(ctx: HandlerContext) -> dict:
-    """The RMA number, and how many days after purchase the request came (for R5)."""
+    """The RMA number, how many days after purchase the request came (for R5), and the price difference
+    as a number (0 when left blank) for the R6 decision table."""
     v = ctx.variables
     rma_no = next_number(ctx.session, "return", ctx.now)
     ctx.set_business_key(ctx.business_key or rma_no)
@@ -26,18 +25,7 @@ def register_return(ctx: HandlerContext) -> dict:
     days = (today - date.fromisoformat(str(v["purchase_date"])[:10])).days
     data = {k: v.get(k) for k in RETURN_REQUEST_FIELDS} | {"requested_at": ctx.now.isoformat(), "registered_by": ctx.actor}
     documents.create(ctx, "return_request", data, number=rma_no)
-    return {"rma_no": rma_no, "days_since_purchase": days}
-
-
-def return_fees(ctx: HandlerContext) -> dict:
-    """R6: the customer pays the return shipping and any price difference — unless the fault is ours."""
-    v = ctx.variables
-    shipping = int(ctx.settings.get("return_shipping", DEFAULT_RETURN_SHIPPING))
-    customer_pays_shipping = v.get("reason") not in SELLER_FAULT
-    difference = int(v.get("price_difference") or 0) if v.get("request_type") == "exchange" else 0
-    return {"customer_pays_shipping": customer_pays_shipping,
-            "shipping_fee": shipping if customer_pays_shipping else 0,
-            "price_difference_due": difference}
+    return {"rma_no": rma_no, "days_since_purchase": days, "price_difference": int(v.get("price_difference") or 0)}
 
 
 def send_gift(ctx: HandlerContext) -> dict:
@@ -57,6 +45,5 @@ def issue_coupon(ctx: HandlerContext) -> dict:
 
 def register(registry: HandlerRegistry) -> None:
     registry.register("rma.register", register_return)
-    registry.register("fees.return", return_fees, writes=False)
     registry.register("gift.send", send_gift)
     registry.register("coupon.issue", issue_coupon)

@@ -167,3 +167,35 @@ def test_axe_finds_nothing_serious_on_modeler_diff_calendar_and_migrate_pages(pe
     found["migrate"] = admin.axe()
     admin.shot(f"12-migrate-{width}")
     assert found == dict.fromkeys(found, [])
+
+
+def test_decision_table_edited_in_the_browser_and_deployed(people, live_app):
+    """Issue 12: a process owner changes the repair fee table (R7) in the in-browser modeler (dmn-js);
+    the new version lists its changed cell on the diff page."""
+    from tests.conftest import PROCESSES
+
+    ext = live_app.extensions["aftersales"]
+    with ext["sessions"]() as s:
+        ext["engine"].deploy(s, {"repair_fee.dmn": (PROCESSES / "repair_fee.dmn").read_bytes()},
+                             Actor("admin", frozenset({"admin"})))
+        s.commit()
+    owner = people("admin")
+    page = owner.go("/admin/definitions/repair_fee")
+    page.click("text=在建模器中打开")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    cell = page.locator("td[data-row-id='Rule_1'][data-col-id='Output_fee_amount'] [contenteditable]")
+    expect(cell).to_have_text("200 + 80 + parts_cost")
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("210 + 80 + parts_cost")
+    page.fill("#comment", "人工费 210 元")
+    owner.shot("12-decision-table-edited")
+    page.click("#validate")
+    expect(page.locator("#modeler-status .status-title")).to_have_text("校验通过。")
+    page.click("#deploy")
+    page.wait_for_url(re.compile(r".*/admin/definitions/repair_fee/diff.*"))
+    row = page.locator("tr[data-change='Rule_1']")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("200 + 80 + parts_cost")
+    expect(row).to_contain_text("210 + 80 + parts_cost")
+    owner.shot("13-decision-table-diff")

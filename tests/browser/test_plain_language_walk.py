@@ -20,7 +20,7 @@ from tests.browser.test_task_pages import REQUEST, Api
 
 STAFF = {"wangfang": ("customer_service", "王芳"), "liqiang": ("tech_support", "李强"),
          "zhaolei": ("supervisor", "赵磊"), "chenjie": ("technician", "陈杰"), "sunli": ("warehouse", "孙丽"),
-         "zhouyu": ("finance", "周瑜")}
+         "zhouyu": ("finance", "周瑜"), "wuqian": ("marketing", "吴倩")}
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|[+-]00:00\b|\bUTC\b|\d{2}:\d{2}(:\d{2})?Z\b")
 SENTENCE = re.compile(r"[A-Za-z]{2,}(?:[ ,:;'’-]+[A-Za-z]{2,}){2,}")  # three English words in a row
 DICT = re.compile(r"\{'|'\}|\[\{")
@@ -138,6 +138,8 @@ def test_repair_return_and_complaint_show_no_raw_names_on_zh_pages(walk):
               compensation_amount=0)
     walk.step("zhaolei", cid, "approve_plan", plan_approved=True)
     walk.step("wangfang", cid, "customer_agreement", customer_accepts=True, agreement_signed=True)
+    walk.step("sunli", cid, "ship_compensation", goods_sent="KX-200 整机", compensation_tracking_no="SF1234567890")
+    walk.step("wuqian", cid, "send_gift", gift_item="保温杯", gift_tracking_no="SF1234567891")
     walk.step("wangfang", cid, "reply", reply_text="已更换整机", satisfied=True)
     walk.finish(cid, comp["business_key"])
 

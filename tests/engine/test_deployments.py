@@ -89,7 +89,8 @@ def test_called_process_missing_is_refused(database_url, clock):
     from engine.wiring import build
 
     engine, sessions, db = build(handlers.default_registry(), database_url, clock=clock)
-    problems = _problems(engine, sessions, {"repair.bpmn": process_files()["repair.bpmn"]})
+    files = process_files()  # with the decision tables repair uses, so only the called process is missing
+    problems = _problems(engine, sessions, {k: files[k] for k in ("repair.bpmn", "repair_fee.dmn", "finance_approval.dmn")})
     assert any("dispatch" in p.message for p in problems)
     db.dispose()
 
@@ -127,3 +128,23 @@ def test_every_problem_is_reported_at_once_each_with_its_code(core):
     found = {(p.element_id, p.code) for p in _problems(engine, sessions, {"c.bpmn": bad})}
     assert found == {("Gateway_ok", "gateway_no_condition"), ("Activity_orphan", "unreachable"),
                      ("Activity_pay", "due_date_invalid"), ("Activity_n", "unknown_topic")}
+
+
+def test_a_diagram_mixing_condition_languages_deploys_with_a_warning(core):
+    engine, sessions = core
+    assert _deploy(engine, sessions, {"claim.bpmn": CLAIM}).warnings == []  # all ${…}: one language
+    mixed = CLAIM.replace(b"${!approved}", b"not approved")
+    result = _deploy(engine, sessions, {"claim.bpmn": mixed})
+    (w,) = result.warnings
+    assert (w.code, w.file, w.name) == ("conditions_mixed", "claim.bpmn", "${approved && amount <= 10000}")
+    assert w.line and "and plain Python (1)" in w.message
+    assert [d.version for d in result.definitions] == [2]  # a warning, not a refusal
+
+
+def test_shipped_diagrams_write_conditions_in_plain_python(core):
+    from engine import condition_language, diagram_xml
+
+    mixes = {name: condition_language.mixed(diagram_xml.parse(xml, name))
+             for name, xml in process_files().items() if name.endswith(".bpmn")}
+    # dispatch.bpmn is another helper's this round: its ${parts_short} becomes parts_short at the merge
+    assert {name for name, mix in mixes.items() if mix is not None} == {"dispatch.bpmn"}

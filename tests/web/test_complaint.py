@@ -46,14 +46,31 @@ def test_complaint_handled_within_deadlines_until_satisfied(cx):
     cx.complete("tech_support", iid, "plan", **PLAN)
     cx.complete("supervisor", iid, "approve_plan", plan_approved=True)
     inst = cx.complete("customer_service", iid, "customer_agreement", customer_accepts=True, agreement_signed=True)
+    # the agreement's goods and gift are real tasks of the warehouse and marketing
+    assert sorted((t["element_id"], t["candidate_groups"][0]) for t in inst["tasks"]) == [
+        ("send_gift", "marketing"), ("ship_compensation", "warehouse")]
+    task = cx.task("warehouse", iid, "ship_compensation")
+    form = cx.get("warehouse", f"/api/tasks/{task['id']}").json["form"]["fields"]
+    assert [(f["id"], f["readonly"]) for f in form] == [
+        ("compensation_goods", True), ("goods_sent", False), ("compensation_tracking_no", False)]
+    assert inst["variables"]["compensation_goods"] == "KX-200 整机"  # shown read-only: what the agreement promised
+    r = cx.post("warehouse", f"/api/tasks/{task['id']}/complete", {"variables": {"goods_sent": "KX-200 整机"}})
+    assert r.status_code == 422 and r.json["errors"] == {"compensation_tracking_no": "is required"}
+    inst = cx.complete("warehouse", iid, "ship_compensation", goods_sent="KX-200 整机", compensation_tracking_no="SF123")
+    assert [t["element_id"] for t in inst["tasks"]] == ["send_gift"]  # the join waits for marketing
+    inst = cx.complete("marketing", iid, "send_gift", gift_item="保温杯")
     v = inst["variables"]
-    assert v["compensation_shipped"] is True and v["gift_sent"] is True  # warehouse and marketing (handlers)
+    assert v["compensation_shipped"] is True and v["gift_sent"] is True
     assert [t["element_id"] for t in inst["tasks"]] == ["reply"]
+    shipment, gift = [d["data"] for d in docs(cx, iid) if d["kind"] in ("compensation_shipment", "gift")]
+    assert (shipment["goods"], shipment["tracking_no"], shipment["by"]) == ("KX-200 整机", "SF123", "warehouse")
+    assert (gift["gift"], gift["tracking_no"], gift["by"]) == ("保温杯", None, "marketing")
     inst = cx.complete("customer_service", iid, "reply", reply_text="已更换整机", satisfied=False)
     assert [t["element_id"] for t in inst["tasks"]] == ["plan"]  # R20: follow up until satisfied
     cx.complete("tech_support", iid, "plan", **{**PLAN, "compensation_goods": "", "gift": False, "compensation_amount": 300})
     cx.complete("supervisor", iid, "approve_plan", plan_approved=True)
-    cx.complete("customer_service", iid, "customer_agreement", customer_accepts=True, agreement_signed=True)
+    inst = cx.complete("customer_service", iid, "customer_agreement", customer_accepts=True, agreement_signed=True)
+    assert [t["element_id"] for t in inst["tasks"]] == ["reply"]  # money only: no task for warehouse or marketing
     done = cx.complete("customer_service", iid, "reply", reply_text="已补偿 300 元", satisfied=True)
     assert done["state"] == "completed"
     kinds = [d["kind"] for d in docs(cx, iid)]

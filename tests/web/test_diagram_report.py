@@ -151,3 +151,13 @@ def test_a_problem_nobody_classified_is_shown_generically_with_its_english_in_de
         (view,) = diagram_report.problem_views([Problem("x.bpmn", None, 3, "something odd happened")], {})
     assert view["sentence"] == "流程图有一个本页无法具体说明的问题，技术细节见下方。"
     assert view["detail"] == "something odd happened"
+
+
+def test_a_diagram_mixing_condition_languages_is_valid_with_a_warning_in_chinese(app, api):
+    admin = login(app, "admin")
+    mixed = words(V1.replace(b"${!approved}", b"not approved"))
+    st = status(admin, mixed, ZH).json["status"]
+    assert st["ok"] and st["title"] == "校验通过。"
+    (w,) = st["warnings"]
+    assert re.fullmatch(r"yes（第 \d+ 行）：这个流程图的条件有的写成 \$\{…\}，有的写成普通 Python，从这里开始"
+                        r"（\$\{approved && amount <= 10000\}）：请统一写成一种，建议与随附的流程图一样用普通 Python。", w["text"])

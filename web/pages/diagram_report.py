@@ -205,6 +205,10 @@ def warning_views(warnings: Iterable[DeployWarning], files: dict[str, bytes]) ->
                          user=w.name)
         elif w.code == "user_disabled":
             sentence = _("The user %(user)s is disabled: nobody can take this task.", user=person_name(w.name))
+        elif w.code == "conditions_mixed":
+            sentence = _("This diagram writes some conditions as ${…} and others as plain Python, starting here "
+                         "(%(condition)s): write them all one way, plain Python as the shipped diagrams do.",
+                         condition=w.name)
         else:
             sentence = _("Nobody may be able to take this task.")
         views.append({"file": w.file, "line": w.line, "where": _where(known[w.file], w.element_id),

@@ -62,6 +62,9 @@ FIELD_LABELS = {
     "work_order_late": _l("Work order taken late"), "escalations": _l("Escalations"),
     # the fee settlement of the case archive (handlers/case_archive.py)
     "settled_by": _l("Settled by"), "settled_at": _l("Settled at"),
+    # compensation shipments and gifts (handlers/complaints.py, handlers/returns.py)
+    "goods": _l("Goods"), "agreed_goods": _l("Goods agreed"), "tracking_no": _l("Tracking no."), "by": _l("By"),
+    "to": _l("To"), "sent_at": _l("Sent at"), "with_tracking_no": _l("Tracking no. of the shipment"),
 }
 
 # Values the handlers write (no diagram lists them as choices).

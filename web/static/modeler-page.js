@@ -1,9 +1,16 @@
 // The modeler page: open a version, edit, validate or deploy through the server, download the XML.
 (function () {
   var canvas = document.getElementById("canvas");
-  if (!canvas || !window.AftersalesModeler) { return; }
+  var dmn = canvas && canvas.dataset.kind === "dmn";
+  if (!canvas || !(dmn ? window.AftersalesDmnModeler : window.AftersalesModeler)) { return; }
   var status = document.getElementById("modeler-status");
-  var modeler = window.AftersalesModeler(canvas, document.getElementById("panel"));
+  // a decision table opens in dmn-js (its table view), a diagram in bpmn-js with the properties panel
+  var modeler = dmn ? window.AftersalesDmnModeler(canvas) : window.AftersalesModeler(canvas, document.getElementById("panel"));
+  function opened() {
+    if (!dmn) { modeler.get("canvas").zoom("fit-viewport"); return; }
+    var table = modeler.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
+    return table ? modeler.open(table) : undefined;
+  }
   var EMPTY = '<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_new" targetNamespace="http://bpmn.io/schema/bpmn"><bpmn:process id="Process_new" isExecutable="true"><bpmn:startEvent id="StartEvent_1"/></bpmn:process><bpmndi:BPMNDiagram id="BPMNDiagram_1"><bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="Process_new"><bpmndi:BPMNShape id="StartEvent_1_di" bpmnElement="StartEvent_1"><dc:Bounds x="180" y="160" width="36" height="36"/></bpmndi:BPMNShape></bpmndi:BPMNPlane></bpmndi:BPMNDiagram></bpmn:definitions>';
   function show(text, bad) { status.textContent = text; status.className = bad ? "flash error" : "flash"; }
   function el(tag, text, attrs) {
@@ -46,7 +53,7 @@
   var load = canvas.dataset.xml ? fetch(canvas.dataset.xml, { credentials: "same-origin" }).then(function (r) { return r.text(); })
                                 : Promise.resolve(EMPTY);
   load.then(function (xml) { return modeler.importXML(xml); })
-      .then(function () { modeler.get("canvas").zoom("fit-viewport"); canvas.dataset.ready = "1"; })
+      .then(opened).then(function () { canvas.dataset.ready = "1"; })
       .catch(function () { show(status.dataset.openFailed, true); });
   function send(action) {
     return modeler.saveXML({ format: true }).then(function (out) {
