@@ -17,18 +17,18 @@ from datetime import datetime
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.defaults import ServiceTask, StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, StartEvent
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaStartEventParser
-from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import diagram_xml, expressions, sandbox
+from .camunda_tasks import ErrorAwareBoundaryParser, HandlerTask, HandlerTaskParser
 from .errors import DiagramInvalid, Problem
 from .forms import FormField, constraint_issues
 from .groups import group_for_lane
-from .retries import retry_policy
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DMN_NS_PREFIX = "https://www.omg.org/spec/DMN/"
@@ -83,56 +83,6 @@ def _form_field(f) -> FormField:
     )
 
 
-class HandlerTask(ServiceTask):
-    """A service task whose work is done by the handler registered under its topic.
-
-    With ``camunda:asyncBefore="true"`` the step stops in front of it (the task waits STARTED, the step
-    commits) and a worker runs the handler later (``engine/async_tasks.py``), retried per
-    ``camunda:failedJobRetryTimeCycle``."""
-
-    def __init__(self, wf_spec, bpmn_id, topic=None, async_before=False, retry_cycle=None, **kwargs):
-        super().__init__(wf_spec, bpmn_id, **kwargs)
-        self.topic = topic
-        self.async_before = async_before
-        self.retry_cycle = retry_cycle
-
-    def _run_hook(self, my_task):
-        if self.async_before and not my_task.internal_data.pop("async_run", False):
-            return None  # STARTED: left to a worker once this step has committed
-        my_task.workflow.script_engine.run_handler(my_task, self.topic)
-        return True
-
-
-class HandlerTaskParser(CamundaTaskParser):
-    def _refuse(self, message: str, code: str, **params):
-        """SpiffWorkflow's validation error, carrying the problem's code for ``_problem_from``."""
-        exc = ValidationException(message, node=self.node, file_name=self.filename)
-        exc.problem_code, exc.problem_params = code, params  # type: ignore[attr-defined]
-        raise exc
-
-    def create_task(self):
-        node = self.node
-        topic = node.get(_C + "topic")
-        kind = node.get(_C + "type")
-        if topic is None and kind is None:
-            for attr in ("class", "delegateExpression", "expression"):
-                if node.get(_C + attr):
-                    self._refuse(f"camunda:{attr} (Java code) cannot run here; use camunda:type=\"external\" "
-                                 "with camunda:topic naming a registered handler", "java_code", attribute=f"camunda:{attr}")
-            if self.xpath(".//camunda:connector"):
-                self._refuse("camunda:connector is not supported; use an external topic", "connector")
-        async_before = "true" in (node.get(_C + "asyncBefore"), node.get(_C + "async"))
-        cycles = self.xpath(".//camunda:failedJobRetryTimeCycle")
-        retry_cycle = (cycles[0].text or "").strip() or None if cycles else None
-        if retry_cycle is not None:
-            try:
-                retry_policy(retry_cycle)
-            except ValueError as exc:
-                self._refuse(str(exc), "retry_cycle_invalid", text=retry_cycle)
-        return HandlerTask(self.spec, self.bpmn_id, topic=topic, async_before=async_before, retry_cycle=retry_cycle,
-                           **self.bpmn_attributes)
-
-
 class StartEventParser(CamundaStartEventParser):
     """Start events keep their ``camunda:formData``: the form that registers a new case."""
 
@@ -151,6 +101,7 @@ class DiagramParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES[full_tag("userTask")] = (HumanTaskParser, UserTask)
     OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")] = (HandlerTaskParser, HandlerTask)
     OVERRIDE_PARSER_CLASSES[full_tag("sendTask")] = (HandlerTaskParser, HandlerTask)
+    OVERRIDE_PARSER_CLASSES[full_tag("boundaryEvent")] = (ErrorAwareBoundaryParser, BoundaryEvent)
 
 
 # --- preparing the XML -----------------------------------------------------------------
@@ -464,7 +415,12 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
             for ts in spec.task_specs.values():
                 bpmn_id = getattr(ts, "bpmn_id", None)
                 if isinstance(ts, HandlerTask):
-                    if not ts.topic:
+                    if ts.delegate and ts.topic not in topics:
+                        problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
+                                                f"{ts.delegate} '{ts.topic}' is Java code and no Python handler is "
+                                                "registered under that name", "java_code",
+                                                {"attribute": ts.delegate, "name": ts.topic}))
+                    elif not ts.topic:
                         problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
                                                 "service task has no camunda:topic naming a handler", "no_topic"))
                     elif ts.topic not in topics:

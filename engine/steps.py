@@ -33,7 +33,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import async_tasks, due_dates, expressions, kpis, live, notifications, state
 from .clock import use_clock
 from .db import as_utc
-from .errors import AftersalesError, Conflict, HandlerFailed
+from .errors import AftersalesError, BpmnError, Conflict, HandlerFailed
 from .models import AsyncJob, HistoryEntry, Instance, MessageKey, MessageWait, Notification, OpenTask, Timer
 from .regions import region_of
 from .sandbox import SandboxEnvironment
@@ -291,6 +291,9 @@ class Step:
                     for obj in stray:
                         self.session.expunge(obj)
                     raise RuntimeError(f"handler '{topic}' is registered with writes=False but added rows")
+        except BpmnError as exc:  # a business error: the diagram's error boundary event takes over
+            self.record(task, "BpmnError", "system", {"code": exc.code, "message": exc.message} | exc.variables)
+            raise
         except Exception as exc:
             if _database_error(exc) is not None:
                 raise
