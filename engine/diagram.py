@@ -24,7 +24,7 @@ from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskPar
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import diagram_xml, expressions, sandbox
+from . import camunda_extras, diagram_xml, expressions, sandbox
 from .camunda_tasks import ErrorAwareBoundaryParser, HandlerTask, HandlerTaskParser
 from .errors import DiagramInvalid, Problem
 from .forms import FormField, constraint_issues
@@ -103,6 +103,12 @@ class DiagramParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES[full_tag("sendTask")] = (HandlerTaskParser, HandlerTask)
     OVERRIDE_PARSER_CLASSES[full_tag("boundaryEvent")] = (ErrorAwareBoundaryParser, BoundaryEvent)
 
+    def get_spec(self, process_id, required=True):
+        spec = super().get_spec(process_id, required)
+        if spec is not None:  # mappings and listeners, read from the process's own XML
+            camunda_extras.decorate(spec, self.get_process_parser(process_id).node)
+        return spec
+
 
 # --- preparing the XML -----------------------------------------------------------------
 
@@ -118,11 +124,82 @@ def _owner_id(node) -> str | None:
     return None
 
 
+def unconditioned_branches(root) -> list[tuple[str, int | None, list]]:
+    """(gateway id, line, flows) per exclusive or inclusive gateway with branches that have no condition and
+    are not the default: Camunda takes such a branch as true, and so do we (with a deploy warning)."""
+    found = []
+    for process in root.iter(f"{{{BPMN_NS}}}process", f"{{{BPMN_NS}}}subProcess"):
+        outgoing: dict[str, list] = {}
+        for f in process.findall(f"{{{BPMN_NS}}}sequenceFlow"):
+            outgoing.setdefault(f.get("sourceRef"), []).append(f)
+        for tag in ("exclusiveGateway", "inclusiveGateway"):
+            for node in process.findall(f"{{{BPMN_NS}}}{tag}"):
+                out = outgoing.get(node.get("id"), [])
+                if len(out) < 2:
+                    continue
+                bare = [f for f in out if f.get("id") != node.get("default") and not (
+                    f.find(f"{{{BPMN_NS}}}conditionExpression") is not None
+                    and (f.find(f"{{{BPMN_NS}}}conditionExpression").text or "").strip())]
+                if bare:
+                    found.append((node.get("id"), node.sourceline, bare))
+    return found
+
+
+def _take_as_true(root) -> None:
+    """A branch without a condition gets ``True``. At an exclusive gateway Camunda takes the first true branch
+    in the order the file lists them, SpiffWorkflow tests them top to bottom as drawn: each branch's condition
+    becomes "mine and none listed before", so the file's order decides, whatever the layout."""
+    for gateway, _line, _flows in unconditioned_branches(root):
+        node = root.xpath("//*[@id=$i]", i=gateway)[0]
+        exclusive = etree.QName(node).localname == "exclusiveGateway"
+        earlier: list[str] = []
+        for flow in node.getparent().findall(f"{{{BPMN_NS}}}sequenceFlow"):
+            if flow.get("sourceRef") != gateway or flow.get("id") == node.get("default"):
+                continue
+            condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+            if condition is None:
+                condition = etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression")
+            mine = expressions.juel_to_python((condition.text or "").strip()) or "True"
+            condition.text = f"({mine}) and not ({' or '.join(earlier)})" if exclusive and earlier else mine
+            earlier.append(f"({mine})")
+
+
+def _drop_data_associations(root) -> None:
+    """Camunda 7 never moves data along data associations (data objects are documentation): neither do we.
+    SpiffWorkflow would copy a variable of the data object's id, and stop when there is none."""
+    for tag in ("dataInputAssociation", "dataOutputAssociation"):
+        for node in list(root.iter(f"{{{BPMN_NS}}}{tag}")):
+            node.getparent().remove(node)
+
+
+_NAME = re.compile(r"^[A-Za-z_]\w*$")
+
+
+def _collections(root, filename: str) -> list[Problem]:
+    """``camunda:collection="${approvers}"`` names the variable ``approvers`` (SpiffWorkflow wants the bare name)."""
+    problems = []
+    for node in root.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+        text = node.get(_C + "collection")
+        if text is None:
+            continue
+        name = expressions.juel_to_python(text).strip()
+        if _NAME.match(name):
+            node.set(_C + "collection", name)
+        else:
+            problems.append(Problem(filename, _owner_id(node), node.sourceline,
+                                    f"multi-instance collection '{text}' must name a variable, e.g. ${{approvers}}",
+                                    "collection_invalid", {"text": text}))
+    return problems
+
+
 def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
     """Parse one file and rewrite timers and conditions into Python; collect problems."""
     problems: list[Problem] = []
     root = diagram_xml.parse(diagram_xml.as_camunda(data), filename)
     strip_timer_starts(root)
+    _take_as_true(root)
+    _drop_data_associations(root)
+    problems += _collections(root, filename)
     for node in root.iter():
         if not isinstance(node.tag, str):
             continue
@@ -168,8 +245,9 @@ _FLOW_NODE_SKIP = {"laneSet", "lane", "sequenceFlow", "textAnnotation", "associa
 
 
 def structure_problems(root, filename: str) -> list[Problem]:
-    """Gateway branches that cannot be chosen, elements nothing leads to. (Groups and users are
-    data: a diagram naming one that does not exist deploys with a warning, see ``people_named``.)"""
+    """Elements nothing leads to. (Groups and users are data: a diagram naming one that does not exist
+    deploys with a warning, see ``people_named``; so does a gateway branch without a condition, see
+    ``unconditioned_branches``.)"""
     problems = []
     for process in root.findall(f"{{{BPMN_NS}}}process"):
         nodes = {n.get("id"): n for n in process if isinstance(n.tag, str) and n.get("id")
@@ -178,20 +256,6 @@ def structure_problems(root, filename: str) -> list[Problem]:
         outgoing: dict[str, list] = {}
         for f in flows:
             outgoing.setdefault(f.get("sourceRef"), []).append(f)
-        for nid, node in nodes.items():
-            local = etree.QName(node).localname
-            out = outgoing.get(nid, [])
-            if local in ("exclusiveGateway", "inclusiveGateway") and len(out) > 1:
-                default = node.get("default")
-                bare = [f for f in out if f.get("id") != default and
-                        not (f.find(f"{{{BPMN_NS}}}conditionExpression") is not None
-                             and (f.find(f"{{{BPMN_NS}}}conditionExpression").text or "").strip())]
-                if bare:
-                    ids = [f.get("id") for f in bare]
-                    problems.append(Problem(filename, nid, node.sourceline,
-                                            f"gateway branch {', '.join(ids)} has no condition and is not the default",
-                                            "gateway_no_condition",
-                                            {"flows": ids, "targets": [f.get("targetRef") for f in bare]}))
         # reachability from the start events (boundary events are reached through their task)
         starts = [nid for nid, n in nodes.items() if etree.QName(n).localname == "startEvent"]
         attached: dict[str, list[str]] = {}
@@ -395,6 +459,7 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
         if pf.kind != "bpmn":
             continue
         root = roots[pf.filename]
+        problems.extend(camunda_extras.problems(root, pf.filename, topics))
         for key in pf.keys:
             try:
                 spec = parser.get_spec(key)
@@ -441,21 +506,6 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
     return problems
 
 
-def _stand_in_conditions(roots: dict[str, etree._Element], problems: list[Problem]) -> None:
-    """A gateway branch without a condition is already reported; SpiffWorkflow would stop at it and
-    check nothing further, so the branch gets a condition that is never true — in this parse only,
-    which exists to find the remaining problems (the diagram is refused anyway)."""
-    for p in problems:
-        if p.code != "gateway_no_condition" or p.file not in roots:
-            continue
-        for flow_id in p.params.get("flows", []):
-            for flow in roots[p.file].xpath("//*[@id=$i]", i=flow_id):
-                condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
-                if condition is None:
-                    condition = etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression")
-                condition.text = "False"
-
-
 def parse_files(files: dict[str, bytes], topics: set[str], context: dict[str, bytes] | None = None):
     """Validate ``files`` (with ``context`` files available for call activities and DMN).
 
@@ -464,7 +514,6 @@ def parse_files(files: dict[str, bytes], topics: set[str], context: dict[str, by
     parsed, roots, problems = read_files(files)
     if len(parsed) < len(files):  # a file that does not read: the parser cannot be built
         raise DiagramInvalid(problems)
-    _stand_in_conditions(roots, problems)
     all_roots = dict(roots)
     kinds = {p.filename: p.kind for p in parsed}
     if context:

@@ -70,7 +70,8 @@ PROBLEM_CODES: dict[str, tuple[str, ...]] = {
     "java_code": ("attribute", "name"), "connector": (), "retry_cycle_invalid": ("text",), "due_date_invalid": ("text",),
     "form_field_type": ("field", "label", "type"), "form_field_constraint": ("field", "label", "constraint"),
     "form_field_no_values": ("field", "label"), "unsupported_element": ("kind",), "called_process_missing": ("process",),
-    "decision_missing": ("decision",), "process_unreadable": ("process",),
+    "decision_missing": ("decision",), "process_unreadable": ("process",), "listener_event": ("kind", "event"),
+    "collection_invalid": ("text",),
 }
 
 

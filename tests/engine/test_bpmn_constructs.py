@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import handlers
-from engine.errors import BpmnError
+from engine.errors import BpmnError, DiagramInvalid
 from engine.users import Actor
 from engine.wiring import build
 from tests.conftest import DATA, seed
@@ -100,3 +100,103 @@ def test_without_the_error_the_service_task_completes_normally(bpmn):
     iid = start(engine, sessions, "error_boundary", {"serial": "SN123"})
     assert open_tasks(engine, sessions, iid) == ["ship"]
     assert instance(engine, sessions, iid)[3]["model"] == "KF-35"
+
+
+# --- 4./5. inputOutput mappings; Java delegates and listeners bridged to Python handlers ------------
+
+
+def test_java_delegates_and_listeners_run_the_handlers_registered_under_their_names(bpmn):
+    engine, sessions, calls = bpmn
+    result = deploy(engine, sessions, "java_delegates.bpmn")
+    bridged = sorted((w.element_id, w.code, w.name) for w in result.warnings if w.code == "java_bridged")
+    assert bridged == [("log", "java_bridged", "auditLogger"),
+                       ("notify", "java_bridged", "com.acme.aftersales.NotifyCustomer"),
+                       ("review", "java_bridged", "auditLogger"),
+                       ("review", "java_bridged", "mailer.send(execution)")]
+    iid = start(engine, sessions, "java_delegates", {"customer": "Wang Fang", "amount": 40})
+    assert [name for name, _v in calls] == ["com.acme.aftersales.NotifyCustomer", "auditLogger", "mailer.send(execution)"]
+    # the input parameters, as the handler saw them
+    seen = calls[0][1]
+    assert (seen["recipient"], seen["channel"], seen["copies"], seen["limits"]) == \
+        ("Wang Fang", "sms", ["archive", "Wang Fang"], {"amount": 80})
+    variables = instance(engine, sessions, iid)[3]
+    assert variables["notified"] is True  # the output parameter
+    assert not {"recipient", "channel", "copies", "limits"} & set(variables)  # inputs are local to the task
+    assert open_tasks(engine, sessions, iid) == ["review"]
+    complete(engine, sessions, iid, "review")
+    assert [name for name, _v in calls][3:] == ["auditLogger"]  # the end listener of the user task
+    assert instance(engine, sessions, iid)[0] == "completed"
+
+
+def test_java_code_with_no_handler_under_its_name_is_refused_with_element_and_line(bpmn):
+    engine, sessions, _calls = bpmn
+    xml = (DATA / "java_delegates.bpmn").read_bytes()
+    xml = xml.replace(b"com.acme.aftersales.NotifyCustomer", b"com.acme.Unknown").replace(
+        b'delegateExpression="${auditLogger}" event="end"', b'class="com.acme.AuditListener" event="end"')
+    with sessions() as s, pytest.raises(DiagramInvalid) as caught:
+        engine.deploy(s, {"java_delegates.bpmn": xml}, ADMIN)
+    found = sorted((p.element_id, p.line, p.code, p.params["name"]) for p in caught.value.problems)
+    assert found == [("notify", 8, "java_code", "com.acme.Unknown"), ("review", 36, "java_code", "com.acme.AuditListener")]
+
+
+# --- 6. a gateway branch without a condition is taken as true, as Camunda does -----------------
+
+
+@pytest.mark.parametrize(("under_warranty", "task"), [(False, "quote"), (True, "repair")])
+def test_a_branch_without_condition_is_taken_as_true_with_a_warning(bpmn, under_warranty, task):
+    engine, sessions, _calls = bpmn
+    result = deploy(engine, sessions, "unconditioned_branch.bpmn")
+    assert [(w.element_id, w.code, w.name) for w in result.warnings] == [("warranty", "branch_true", "repair")]
+    iid = start(engine, sessions, "unconditioned_branch", {"underWarranty": under_warranty})
+    assert open_tasks(engine, sessions, iid) == [task]
+
+
+# --- 2. inclusive gateways -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("parts", "visit", "tasks"), [(True, True, ["parts", "visit"]), (True, False, ["parts"]),
+                                                       (False, False, ["remote"])])
+def test_an_inclusive_gateway_takes_every_true_branch_and_joins_them(bpmn, parts, visit, tasks):
+    engine, sessions, _calls = bpmn
+    deploy(engine, sessions, "inclusive.bpmn")
+    iid = start(engine, sessions, "inclusive", {"needsParts": parts, "needsVisit": visit})
+    assert open_tasks(engine, sessions, iid) == tasks
+    for task in tasks:
+        assert instance(engine, sessions, iid)[0] == "running"
+        complete(engine, sessions, iid, task)
+    assert instance(engine, sessions, iid)[0] == "completed"
+
+
+# --- 3. multi-instance ------------------------------------------------------------------------------
+
+
+def test_multi_instance_sequential_and_parallel_with_a_completion_condition(bpmn):
+    engine, sessions, calls = bpmn
+    deploy(engine, sessions, "multi_instance.bpmn")
+    iid = start(engine, sessions, "multi_instance", {"parts": ["P-100", "P-200"],
+                                                     "approvers": ["finance", "supervisor", "technician"]})
+    assert [(name, seen["part"]) for name, seen in calls] == [("test.record", "P-100"), ("test.record", "P-200")]
+    with sessions() as s:
+        assert sorted(t.assignee for t in engine.open_tasks(s, iid)) == ["finance", "supervisor", "technician"]
+    for user in ("supervisor", "finance"):
+        with sessions() as s:
+            task = next(t for t in engine.open_tasks(s, iid) if t.assignee == user)
+            engine.complete_task(s, task.id, Actor(user, frozenset({user})), {})
+            s.commit()
+        engine.live.clear()
+    # two of three approved: the completion condition ends the third instance and the case
+    assert open_tasks(engine, sessions, iid) == []
+    assert instance(engine, sessions, iid)[0] == "completed"
+
+
+# --- 8. data objects -------------------------------------------------------------------------------
+
+
+def test_data_objects_are_documentation_as_in_camunda(bpmn):
+    engine, sessions, _calls = bpmn
+    deploy(engine, sessions, "data_object.bpmn")
+    iid = start(engine, sessions, "data_object")
+    complete(engine, sessions, iid, "assess", {})
+    assert open_tasks(engine, sessions, iid) == ["fix"]
+    complete(engine, sessions, iid, "fix", {})
+    assert instance(engine, sessions, iid)[0] == "completed"

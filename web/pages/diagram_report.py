@@ -148,8 +148,15 @@ SENTENCES: dict[str, _Sentence] = {
     "no_topic": lambda p, d, f: _("This automatic step names no handler (Topic)."),
     "unknown_topic": lambda p, d, f: _("No handler is registered for the topic “%(topic)s”.", topic=p.get("topic", "")),
     "java_code": lambda p, d, f: _(
+        "Java code (%(attribute)s “%(name)s”) cannot run here: no Python handler is registered under that name.",
+        attribute=p.get("attribute", ""), name=p.get("name", "")) if p.get("name") else _(
         "Java code (%(attribute)s) cannot run here; set the implementation to External with a registered topic.",
         attribute=p.get("attribute", "")),
+    "collection_invalid": lambda p, d, f: _(
+        "The multi-instance collection “%(text)s” must name a variable, e.g. ${approvers}.", text=p.get("text", "")),
+    "listener_event": lambda p, d, f: _(
+        "A listener on the event “%(event)s” is not supported (only start and end; create and complete on user "
+        "tasks), nor on the process itself.", event=p.get("event", "")),
     "connector": lambda p, d, f: _("Connectors are not supported; use External with a registered topic."),
     "retry_cycle_invalid": lambda p, d, f: _(
         "The retry cycle “%(text)s” is not R<tries>/<ISO duration>, e.g. R3/PT10S.", text=p.get("text", "")),
@@ -205,6 +212,12 @@ def warning_views(warnings: Iterable[DeployWarning], files: dict[str, bytes]) ->
                          user=w.name)
         elif w.code == "user_disabled":
             sentence = _("The user %(user)s is disabled: nobody can take this task.", user=person_name(w.name))
+        elif w.code == "java_bridged":
+            sentence = _("“%(name)s” is Java code in Camunda: here it runs the Python handler registered under that "
+                         "name.", name=w.name)
+        elif w.code == "branch_true":
+            sentence = _("The branch to %(steps)s has no condition: it is taken as if its condition were true, as "
+                         "Camunda does.", steps=_quoted(element_name(known[w.file].names, t) for t in w.name.split(",")))
         else:
             sentence = _("Nobody may be able to take this task.")
         views.append({"file": w.file, "line": w.line, "where": _where(known[w.file], w.element_id),
