@@ -206,9 +206,12 @@ def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
         if node.tag in _TIMER_TAGS and node.text:
             text = node.text.strip()
             if expressions.looks_like_cron(text):
-                problems.append(Problem(filename, _owner_id(node), node.sourceline,
-                                        f"cron timer '{text}' is not supported; use ISO 8601 (e.g. R/P7D)",
-                                        "cron_timer", {"text": text}))
+                reason = expressions.cron_cycle_problem(text, etree.QName(node).localname)
+                if reason:
+                    problems.append(Problem(filename, _owner_id(node), node.sourceline, f"cron timer '{text}': {reason}",
+                                            "cron_timer", {"text": text}))
+                else:
+                    node.text = f"cron_cycle({text!r})"
                 continue
             node.text = expressions.timer_to_python(text)
             reason = sandbox.check_expression(node.text)

@@ -194,6 +194,7 @@ class Step:
             now = self.now
             self._functions = {name: self._calendar_function(name) for name in RULES}
             self._functions["now"] = lambda: now.isoformat()
+            self._functions["cron_cycle"] = lambda text: expressions.cron_cycle(text, now)
         return self._functions
 
     def _calendar_function(self, name: str):

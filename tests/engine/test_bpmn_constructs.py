@@ -3,10 +3,14 @@ reloaded from the database between steps (the in-memory copies are dropped), as 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 import handlers
+from engine.db import as_utc
 from engine.errors import BpmnError, DiagramInvalid
+from engine.models import ScheduledStart
 from engine.users import Actor
 from engine.wiring import build
 from tests.conftest import DATA, seed
@@ -200,3 +204,58 @@ def test_data_objects_are_documentation_as_in_camunda(bpmn):
     assert open_tasks(engine, sessions, iid) == ["fix"]
     complete(engine, sessions, iid, "fix", {})
     assert instance(engine, sessions, iid)[0] == "completed"
+
+
+# --- 7. cron timer cycles (Camunda's Quartz cron, seconds first) ---------------------------------------
+
+
+def test_a_cron_timer_start_starts_cases_on_its_schedule(bpmn, clock):
+    engine, sessions, _calls = bpmn
+    deploy(engine, sessions, "cron_timers.bpmn")  # the clock: Monday 2026-11-23 17:00 Shanghai time
+    with sessions() as s:
+        row = s.get(ScheduledStart, "cron_timers")
+        assert as_utc(row.next_due) == datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # Tuesday 09:00 Shanghai
+    clock.set(datetime(2026, 11, 24, 1, 0, 1, tzinfo=UTC))
+    with sessions() as s:
+        (row,) = engine.due_starts(s)
+        started = engine.start_scheduled(s, row)
+        s.commit()
+        assert started is not None and started.key == "cron_timers"
+    with sessions() as s:
+        assert as_utc(s.get(ScheduledStart, "cron_timers").next_due) == datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    clock.set(datetime(2026, 11, 28, 1, 0, 1, tzinfo=UTC))  # Saturday: Friday's was the last of the week
+    with sessions() as s:
+        assert as_utc(s.get(ScheduledStart, "cron_timers").next_due) < clock.now()
+        (row,) = engine.due_starts(s)
+        engine.start_scheduled(s, row)
+        s.commit()
+    with sessions() as s:
+        assert as_utc(s.get(ScheduledStart, "cron_timers").next_due) == datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+
+
+def test_a_cron_cycle_on_a_boundary_timer_fires_at_each_occurrence(bpmn, clock):
+    engine, sessions, calls = bpmn
+    deploy(engine, sessions, "cron_timers.bpmn")
+    clock.set(datetime(2026, 11, 24, 1, 10, tzinfo=UTC))  # 09:10 Shanghai
+    iid = start(engine, sessions, "cron_timers")
+    with sessions() as s:
+        assert engine.next_timer_due(s) == datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
+    for minute in (31, 1):
+        clock.set(clock.now().replace(hour=1 if minute == 31 else 2, minute=minute))
+        with sessions() as s:
+            assert engine.due_timers(s) == [iid]
+            engine.fire_timers(s, iid)
+            s.commit()
+        engine.live.clear()
+    assert [name for name, _v in calls] == ["test.record", "test.record"]
+    with sessions() as s:
+        assert engine.next_timer_due(s) == datetime(2026, 11, 24, 2, 30, tzinfo=UTC)
+    assert open_tasks(engine, sessions, iid) == ["call_back"]
+
+
+def test_a_cron_that_is_not_a_fixed_interval_is_refused_on_a_boundary_timer(bpmn):
+    engine, sessions, _calls = bpmn
+    xml = (DATA / "cron_timers.bpmn").read_bytes().replace(b"0 0/30 * * * ?", b"0 0 9 ? * MON-FRI")
+    with sessions() as s, pytest.raises(DiagramInvalid) as caught:
+        engine.deploy(s, {"cron_timers.bpmn": xml}, ADMIN)
+    assert [(p.element_id, p.code) for p in caught.value.problems] == [("TimerEventDefinition_remind", "cron_timer")]

@@ -68,7 +68,7 @@ def test_modeler_check_says_every_problem_in_chinese_by_element_name(app, api):
         by_code.setdefault(p["code"], []).append(p["text"])
     assert {"unreachable", "cron_timer", "due_date_invalid", "unknown_topic",
             "called_process_missing"} <= set(by_code)
-    assert re.fullmatch(r"两秒后提醒（第 \d+ 行）：定时器“0 0 \* \* \*”是 cron 表达式，不受支持；请使用 ISO 8601（例如 R/P7D）。",
+    assert re.fullmatch(r"两秒后提醒（第 \d+ 行）：cron 定时器“0 0 \* \* \*”不能用在这里：cron 须为时间周期，六个字段、秒在最前.*",
                         by_code["cron_timer"][0])
     assert re.fullmatch(r"付款（第 \d+ 行）：到期时间“next week”无法计算.*", by_code["due_date_invalid"][0])
     assert re.fullmatch(r"未命名的自动步骤（第 \d+ 行）：没有为主题“nowhere.notify”注册的处理程序。", by_code["unknown_topic"][0])

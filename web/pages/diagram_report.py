@@ -134,7 +134,8 @@ SENTENCES: dict[str, _Sentence] = {
     "ttl_invalid": lambda p, d, f: _(
         "The history time to live “%(text)s” is not a number of days (e.g. P30D or 30).", text=p.get("text", "")),
     "cron_timer": lambda p, d, f: _(
-        "The timer “%(text)s” is a cron expression, which is not supported; use ISO 8601 (e.g. R/P7D).",
+        "The cron timer “%(text)s” cannot be used here: a cron is a time cycle of six fields, seconds first "
+        "(e.g. 0 0/5 * * * ?), and on a boundary or intermediate timer it must repeat at one fixed interval.",
         text=p.get("text", "")),
     "timer_invalid": lambda p, d, f: _(
         "The timer “%(text)s” cannot be computed: it is neither ISO 8601 nor a valid expression.", text=p.get("text", "")),
