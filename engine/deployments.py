@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import camunda_extras, diagram_xml, retention, schedules
-from .diagram import ParsedFile, parse_files, people_named, read_files, timer_starts, unconditioned_branches
+from .diagram import ParsedFile, parse_files, people_named, read_files
+from .diagram_prepare import timer_starts, unconditioned_branches
 from .errors import DiagramInvalid, NotFound, Problem
 from .models import CurrentVersion, Definition, Deployment, Group, Membership, User, VersionEvent
 from .specs import current, dependencies, latest

@@ -1,7 +1,7 @@
 """Timer start events: cases the calendar starts by itself (e.g. every Friday's parts top-up).
 
 A process whose start event carries a timer is parsed as a plain start (see
-``diagram.strip_timer_starts``) and gets a ``ScheduledStart`` row instead; whichever worker
+``diagram_prepare.strip_timer_starts``) and gets a ``ScheduledStart`` row instead; whichever worker
 claims a due row (compare-and-set on ``next_due``) starts one case and moves the row on.
 Supported as Camunda Modeler writes them: ``R/2026-11-27T17:00:00+08:00/P7D`` (every 7 days from
 then), ``R5/PT1H`` (five times, hourly from deployment), a Camunda (Quartz) cron cycle such as
