@@ -24,8 +24,9 @@ from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskPar
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import camunda_extras, expressions, sandbox
+from . import camunda_extras, decisions, expressions, sandbox
 from .camunda_tasks import ErrorAwareBoundaryParser, HandlerTask, HandlerTaskParser
+from .decisions import DecisionGraphParser
 from .diagram_prepare import BPMN_NS, prepare
 from .errors import DiagramInvalid, Problem
 from .forms import FormField, constraint_issues
@@ -95,7 +96,7 @@ class StartEventParser(CamundaStartEventParser):
         return task
 
 
-class DiagramParser(CamundaParser):
+class DiagramParser(DecisionGraphParser, CamundaParser):
     OVERRIDE_PARSER_CLASSES = dict(CamundaParser.OVERRIDE_PARSER_CLASSES)
     OVERRIDE_PARSER_CLASSES[full_tag("startEvent")] = (StartEventParser, StartEvent)
     OVERRIDE_PARSER_CLASSES[full_tag("userTask")] = (HumanTaskParser, UserTask)
@@ -303,6 +304,8 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
     """Build every process spec and check what SpiffWorkflow itself does not."""
     problems: list[Problem] = []
     for pf in parsed:
+        if pf.kind == "dmn":
+            problems.extend(decisions.problems(roots[pf.filename], pf.filename, set(getattr(parser, "decision_nodes", {}))))
         if pf.kind != "bpmn":
             continue
         root = roots[pf.filename]

@@ -259,3 +259,28 @@ def test_a_cron_that_is_not_a_fixed_interval_is_refused_on_a_boundary_timer(bpmn
     with sessions() as s, pytest.raises(DiagramInvalid) as caught:
         engine.deploy(s, {"cron_timers.bpmn": xml}, ADMIN)
     assert [(p.element_id, p.code) for p in caught.value.problems] == [("TimerEventDefinition_remind", "cron_timer")]
+
+
+# --- 9. DMN decision requirements graphs (issue 16) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("device", "repairs", "fee"), [("aircon", 3, 240.0), ("fridge", 0, 200.0)])
+def test_a_decision_requirements_graph_evaluates_required_decisions_first(bpmn, device, repairs, fee):
+    engine, sessions, _calls = bpmn
+    deploy(engine, sessions, "repair_fee.dmn", "repair_fee.bpmn")
+    iid = start(engine, sessions, "repair_fee_quote", {"device_type": device, "repairs_last_year": repairs})
+    state, _e, _m, variables = instance(engine, sessions, iid)
+    assert state == "running"
+    assert variables["fee"] == fee
+    # only the decision the task names sets variables; the required ones' results are handed down
+    assert not {"base", "rate", "level"} & set(variables)
+
+
+def test_a_missing_required_decision_is_a_located_deploy_error(bpmn):
+    engine, sessions, _calls = bpmn
+    xml = (DATA / "repair_fee.dmn").read_bytes().replace(b'<requiredDecision href="#discount" />',
+                                                         b'<requiredDecision href="#loyalty" />')
+    with sessions() as s, pytest.raises(DiagramInvalid) as caught:
+        engine.deploy(s, {"repair_fee.dmn": xml}, ADMIN)
+    assert [(p.file, p.element_id, p.line, p.code, p.params) for p in caught.value.problems] == \
+        [("repair_fee.dmn", "repair_fee", 8, "decision_missing", {"decision": "loyalty"})]
