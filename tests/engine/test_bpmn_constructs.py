@@ -284,3 +284,25 @@ def test_a_missing_required_decision_is_a_located_deploy_error(bpmn):
         engine.deploy(s, {"repair_fee.dmn": xml}, ADMIN)
     assert [(p.file, p.element_id, p.line, p.code, p.params) for p in caught.value.problems] == \
         [("repair_fee.dmn", "repair_fee", 8, "decision_missing", {"decision": "loyalty"})]
+
+
+# --- a fresh case never conflicts (issue 13: three corpus diagrams answered 409 at start) ---------------
+
+CORPUS = DATA.parents[2] / "shared" / "corpus" / "camunda7" / "files"
+FRESH = {"platform-scenario__BoundaryInterruptingTimerTest.bpmn": ("BoundaryInterruptingTimerTest", ["UserTask"]),
+         "platform-scenario__ParallelTimerIntermediateTest.bpmn": ("ParallelTimerIntermediateTest", ["UserTask"]),
+         "spiffworkflow__call_activity_with_message.bpmn": ("Subprocess", ["Activity_EnterPlan"])}
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared/corpus is not beside this checkout")
+@pytest.mark.parametrize("name", sorted(FRESH))
+def test_corpus_diagrams_with_timers_and_messages_start_without_a_conflict(bpmn, name):
+    """Their user tasks name nobody: the start once inserted an empty batch of notices and answered 409."""
+    engine, sessions, _calls = bpmn
+    with sessions() as s:
+        engine.deploy(s, {name: (CORPUS / name).read_bytes()}, ADMIN)
+        s.commit()
+    key, tasks = FRESH[name]
+    iid = start(engine, sessions, key)
+    assert instance(engine, sessions, iid)[0] == "running"
+    assert open_tasks(engine, sessions, iid) == tasks
