@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,9 +47,16 @@ class Extras:
     inputs: list[tuple[str, Any]] = field(default_factory=list)  # (name, value description)
     outputs: list[tuple[str, Any]] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
+    local: tuple[str, ...] = ()  # what a connector answers: local to the task, like the inputs
 
     def __bool__(self) -> bool:
         return bool(self.inputs or self.outputs or self.listeners)
+
+
+_CONNECTOR_RESULTS = ("statusCode", "response", "headers", "messageQueued")
+
+
+_EMBEDDED = re.compile(r"[$#]\{[^}]*\}")
 
 
 def _local(node) -> str:
@@ -77,16 +85,30 @@ def _own_extensions(node):
     return [] if ext is None else [c for c in ext if isinstance(c.tag, str) and c.tag.startswith(_C)]
 
 
+def _mappings(io, extras: Extras) -> None:
+    for p in io:
+        if _local(p) == "inputParameter":
+            extras.inputs.append((p.get("name"), _value(p)))
+        elif _local(p) == "outputParameter":
+            extras.outputs.append((p.get("name"), _value(p)))
+
+
 def extras_of(node) -> Extras:
     extras = Extras()
     for ext in _own_extensions(node):
         kind = _local(ext)
-        if kind == "inputOutput":
-            for p in ext:
-                if _local(p) == "inputParameter":
-                    extras.inputs.append((p.get("name"), _value(p)))
-                elif _local(p) == "outputParameter":
-                    extras.outputs.append((p.get("name"), _value(p)))
+        if kind == "connector":  # its mappings wrap the call: connector inputs last in, its outputs first out
+            own = Extras()
+            for io in ext.findall(f"{_C}inputOutput"):
+                _mappings(io, own)
+            extras.inputs += own.inputs
+            extras.outputs[:0] = own.outputs
+            extras.local = _CONNECTOR_RESULTS
+        elif kind == "inputOutput":
+            own = Extras()
+            _mappings(ext, own)
+            extras.inputs[:0] = own.inputs
+            extras.outputs += own.outputs
         elif kind in _RUNS and ext.get("event") in _RUNS[kind]:
             script = ext.find(f"{_C}script")
             found = delegate_of(ext)
@@ -114,8 +136,11 @@ def problems(root, filename: str, topics: set[str]) -> list[Problem]:
         where = (filename, node.get("id"), node.sourceline)
         for ext in _own_extensions(node):
             kind = _local(ext)
-            if kind == "inputOutput":
-                for param in ext:
+            if kind == "connector" and not (ext.findtext(f"{_C}connectorId") or "").strip():
+                found.append(Problem(*where, "camunda:connector without a connectorId", "connector", {"name": ""}))
+            if kind in ("inputOutput", "connector"):
+                params = [p for io in ([ext] if kind == "inputOutput" else ext.findall(f"{_C}inputOutput")) for p in io]
+                for param in params:
                     if not isinstance(param.tag, str):
                         continue
                     for script in param.iter(f"{_C}script"):
@@ -125,8 +150,8 @@ def problems(root, filename: str, topics: set[str]) -> list[Problem]:
                                                  "is not supported; scripts are Python", "script_format",
                                                  {"format": fmt}))
                     for k, text in _scripts(_value(param)):
-                        if k == "text" and expressions.is_juel(text):
-                            reason = sandbox.check_expression(expressions.juel_to_python(text))
+                        for embedded in _EMBEDDED.findall(text) if k == "text" else []:
+                            reason = sandbox.check_expression(expressions.juel_to_python(embedded))
                             if reason:
                                 found.append(Problem(*where, f"mapping '{param.get('name')}' '{text}': {reason}",
                                                      "condition_invalid", {"text": text}))
@@ -187,7 +212,8 @@ def _evaluate(my_task, value) -> Any:
     text = body.strip()
     if expressions.is_juel(text):
         return engine.evaluate(my_task, expressions.juel_to_python(text))
-    return body
+    # text with expressions inside ("Bearer ${token}"): each replaced by its value
+    return _EMBEDDED.sub(lambda m: str(engine.evaluate(my_task, expressions.juel_to_python(m.group()))), body)
 
 
 def _listen(my_task, extras: Extras, when: str) -> None:
@@ -217,9 +243,9 @@ class ExtrasMixin:
     def _on_complete_hook(self, my_task):
         extras = self.camunda_extras
         _listen(my_task, extras, "end")
-        if extras.outputs or extras.inputs:
+        if extras.outputs or extras.inputs or extras.local:
             values = {name: _evaluate(my_task, value) for name, value in extras.outputs}
-            for name, _value in extras.inputs:
+            for name in [n for n, _v in extras.inputs] + list(extras.local):
                 my_task.data.pop(name, None)
             my_task.data.update(values)
         super()._on_complete_hook(my_task)  # type: ignore[misc]

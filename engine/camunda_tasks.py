@@ -123,10 +123,11 @@ class HandlerTaskParser(CamundaTaskParser):
         delegate = None
         if topic is None and kind is None:
             found = delegate_of(node)
+            connector = self.xpath("./bpmn:extensionElements/camunda:connector/camunda:connectorId")
             if found:
                 delegate, topic = found
-            elif self.xpath(".//camunda:connector"):
-                self._refuse("camunda:connector is not supported; use an external topic", "connector")
+            elif connector:  # http-connector, mail-connector: handlers registered under the connector id
+                delegate, topic = "camunda:connector", (connector[0].text or "").strip()
         async_before = "true" in (node.get(_C + "asyncBefore"), node.get(_C + "async"))
         cycles = self.xpath(".//camunda:failedJobRetryTimeCycle")
         retry_cycle = (cycles[0].text or "").strip() or None if cycles else None

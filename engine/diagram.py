@@ -330,7 +330,11 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
             for ts in spec.task_specs.values():
                 bpmn_id = getattr(ts, "bpmn_id", None)
                 if isinstance(ts, HandlerTask):
-                    if ts.delegate and ts.topic not in topics:
+                    if ts.delegate == "camunda:connector" and ts.topic not in topics:
+                        problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
+                                                f"camunda:connector '{ts.topic}' is not supported (http-connector and "
+                                                "mail-connector are)", "connector", {"name": ts.topic}))
+                    elif ts.delegate and ts.topic not in topics:
                         problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
                                                 f"{ts.delegate} '{ts.topic}' is Java code and no Python handler is "
                                                 "registered under that name", "java_code",

@@ -67,7 +67,7 @@ PROBLEM_CODES: dict[str, tuple[str, ...]] = {
     "timer_start_invalid": ("text",), "ttl_invalid": ("text",), "cron_timer": ("text",), "timer_invalid": ("text",),
     "condition_invalid": ("text",), "script_format": ("format",), "script_invalid": (),
     "gateway_no_condition": ("flows", "targets"), "unreachable": (), "no_topic": (), "unknown_topic": ("topic",),
-    "java_code": ("attribute", "name"), "connector": (), "retry_cycle_invalid": ("text",), "due_date_invalid": ("text",),
+    "java_code": ("attribute", "name"), "connector": ("name",), "retry_cycle_invalid": ("text",), "due_date_invalid": ("text",),
     "form_field_type": ("field", "label", "type"), "form_field_constraint": ("field", "label", "constraint"),
     "form_field_no_values": ("field", "label"), "unsupported_element": ("kind",), "called_process_missing": ("process",),
     "decision_missing": ("decision",), "process_unreadable": ("process",), "listener_event": ("kind", "event"),

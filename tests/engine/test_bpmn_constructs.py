@@ -3,14 +3,16 @@ reloaded from the database between steps (the in-memory copies are dropped), as 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 import handlers
 from engine.db import as_utc
 from engine.errors import BpmnError, DiagramInvalid
-from engine.models import ScheduledStart
+from engine.models import Notification, ScheduledStart
 from engine.users import Actor
 from engine.wiring import build
 from tests.conftest import DATA, seed
@@ -306,3 +308,41 @@ def test_corpus_diagrams_with_timers_and_messages_start_without_a_conflict(bpmn,
     iid = start(engine, sessions, key)
     assert instance(engine, sessions, iid)[0] == "running"
     assert open_tasks(engine, sessions, iid) == tasks
+
+
+# --- 10. connectors: http-connector (httpx) and mail-connector (the outbox) ---------------------------------
+
+
+def test_http_and_mail_connectors_map_in_call_and_map_out(bpmn):
+    engine, sessions, _calls = bpmn
+    sent: list[httpx.Request] = []
+
+    def courier(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(201, json={"pickup": "PU-7"})
+
+    engine.settings["http_transport"] = httpx.MockTransport(courier)
+    deploy(engine, sessions, "connectors.bpmn")
+    iid = start(engine, sessions, "connectors", {"courierToken": "t0k", "address": "上海市长宁区 1 号",
+                                                 "parcels": 2, "email": "wang@example.com"})
+    (request,) = sent
+    assert (request.method, str(request.url)) == ("POST", "https://courier.example.com/api/pickups")
+    assert request.headers["authorization"] == "Bearer t0k"
+    assert json.loads(request.content) == {"address": "上海市长宁区 1 号", "parcels": 2}
+    state, _e, _m, variables = instance(engine, sessions, iid)
+    assert state == "completed"
+    assert (variables["courierStatus"], json.loads(variables["pickupBody"])) == (201, {"pickup": "PU-7"})
+    assert not {"url", "method", "headers", "payload", "statusCode", "response", "to", "subject", "text"} & set(variables)
+    with sessions() as s:
+        (mail,) = s.query(Notification).filter_by(instance_id=iid).all()
+        assert (mail.kind, mail.recipient, mail.subject, json.loads(mail.body)) == \
+            ("mail", "email:wang@example.com", "Your repair is on its way", {"pickup": "PU-7"})
+
+
+def test_a_connector_other_than_http_and_mail_is_refused_with_element_and_line(bpmn):
+    engine, sessions, _calls = bpmn
+    xml = (DATA / "connectors.bpmn").read_bytes().replace(b"mail-connector", b"soap-http-connector")
+    with sessions() as s, pytest.raises(DiagramInvalid) as caught:
+        engine.deploy(s, {"connectors.bpmn": xml}, ADMIN)
+    assert [(p.element_id, p.line, p.code, p.params) for p in caught.value.problems] == \
+        [("mail_customer", 36, "connector", {"name": "soap-http-connector"})]

@@ -158,7 +158,8 @@ SENTENCES: dict[str, _Sentence] = {
     "listener_event": lambda p, d, f: _(
         "A listener on the event “%(event)s” is not supported (only start and end; create and complete on user "
         "tasks), nor on the process itself.", event=p.get("event", "")),
-    "connector": lambda p, d, f: _("Connectors are not supported; use External with a registered topic."),
+    "connector": lambda p, d, f: _(
+        "The connector “%(name)s” is not supported here (http-connector and mail-connector are).", name=p.get("name", "")),
     "retry_cycle_invalid": lambda p, d, f: _(
         "The retry cycle “%(text)s” is not R<tries>/<ISO duration>, e.g. R3/PT10S.", text=p.get("text", "")),
     "due_date_invalid": lambda p, d, f: _(
