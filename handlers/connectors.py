@@ -7,7 +7,7 @@ Camunda:
 * ``http-connector`` (httpx): inputs ``url``, ``method`` (GET), ``headers`` (a map), ``payload`` (text, or a
   map / list sent as JSON); results ``statusCode``, ``response`` (the body as text), ``headers``. An HTTP
   error status is a result, not a failure (as in Camunda); a network error fails the step.
-* ``mail-connector``: inputs ``to`` (comma-separated addresses), ``subject``, ``text`` (or ``html``); the mail
+* ``mail-connector`` (also as ``mail-send``, camunda-platform-7-mail's id): inputs ``to`` (comma-separated addresses), ``subject``, ``text`` (or ``html``); the mail
   goes through the notifications outbox (sent after the step commits, retried); result ``messageQueued``.
 """
 
@@ -47,3 +47,4 @@ def mail_connector(ctx: HandlerContext) -> dict:
 def register(registry: HandlerRegistry) -> None:
     registry.register("http-connector", http_connector, writes=False)
     registry.register("mail-connector", mail_connector)
+    registry.register("mail-send", mail_connector)  # the id camunda-platform-7-mail's connector goes by

@@ -313,7 +313,8 @@ def test_corpus_diagrams_with_timers_and_messages_start_without_a_conflict(bpmn,
 # --- 10. connectors: http-connector (httpx) and mail-connector (the outbox) ---------------------------------
 
 
-def test_http_and_mail_connectors_map_in_call_and_map_out(bpmn):
+@pytest.mark.parametrize("mail", ["mail-connector", "mail-send"])
+def test_http_and_mail_connectors_map_in_call_and_map_out(bpmn, mail):
     engine, sessions, _calls = bpmn
     sent: list[httpx.Request] = []
 
@@ -322,7 +323,10 @@ def test_http_and_mail_connectors_map_in_call_and_map_out(bpmn):
         return httpx.Response(201, json={"pickup": "PU-7"})
 
     engine.settings["http_transport"] = httpx.MockTransport(courier)
-    deploy(engine, sessions, "connectors.bpmn")
+    with sessions() as s:
+        xml = (DATA / "connectors.bpmn").read_bytes().replace(b"mail-connector", mail.encode())
+        engine.deploy(s, {"connectors.bpmn": xml}, ADMIN)
+        s.commit()
     iid = start(engine, sessions, "connectors", {"courierToken": "t0k", "address": "上海市长宁区 1 号",
                                                  "parcels": 2, "email": "wang@example.com"})
     (request,) = sent
