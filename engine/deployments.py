@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import condition_language, diagram_xml, retention, schedules
-from .diagram import ParsedFile, parse_files, people_named, read_files, timer_starts
+from . import camunda_extras, condition_language, diagram_xml, retention, schedules
+from .diagram import ParsedFile, parse_files, people_named, read_files
+from .diagram_prepare import timer_starts, unconditioned_branches
 from .errors import DiagramInvalid, NotFound, Problem
 from .models import CurrentVersion, Definition, Deployment, Group, Membership, User, VersionEvent
 from .specs import current, dependencies, latest
@@ -37,7 +38,9 @@ class DeployWarning:
     message: str
     group: str | None = None
     user: str | None = None
-    code: str = ""  # group_missing | group_disabled | group_unstaffed | user_missing | user_disabled | conditions_mixed
+    # group_missing | group_disabled | group_unstaffed | user_missing | user_disabled | java_bridged | branch_true
+    # | conditions_mixed
+    code: str = ""
     name: str = ""  # the group's id or the user's name the diagram gives
 
     def to_dict(self) -> dict:
@@ -106,6 +109,28 @@ class DeployResult:
     @property
     def changed(self) -> bool:
         return any(d.changed for d in self.definitions)
+
+
+def diagram_warnings(parsed: list[ParsedFile], topics: set[str]) -> list[DeployWarning]:
+    """What runs differently from how it reads: Java code bridged to a Python handler of that name, a gateway
+    branch without a condition (taken as true, as Camunda does)."""
+    warnings: list[DeployWarning] = []
+    for pf in parsed:
+        if pf.kind != "bpmn":
+            continue
+        root = diagram_xml.parse(pf.content, pf.filename)
+        for element, line, attribute, name in camunda_extras.bridged(root):
+            if name in topics:
+                warnings.append(DeployWarning(pf.filename, element, line,
+                                              f"{attribute} '{name}' is Java code: it runs the Python handler "
+                                              "registered under that name", code="java_bridged", name=name))
+        for gateway, line, flows in unconditioned_branches(root):
+            ids = ", ".join(f.get("id") for f in flows)
+            warnings.append(DeployWarning(pf.filename, gateway, line,
+                                          f"gateway branch {ids} has no condition and is not the default: it is "
+                                          "taken as true, as Camunda does", code="branch_true",
+                                          name=",".join(f.get("targetRef") or "" for f in flows)))
+    return warnings
 
 
 def _context(session: Session, files: dict[str, bytes], own_keys: set[str]) -> dict[str, bytes]:
@@ -182,7 +207,8 @@ def _ttl_problems(pf: ParsedFile) -> list[Problem]:
 def preview(session: Session, files: dict[str, bytes], *, topics: set[str]) -> DeployResult:
     """What a deployment would do, after the full validation; nothing is stored."""
     parsed = validate(session, files, topics)
-    result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed) + _condition_warnings(parsed))
+    result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed) + _condition_warnings(parsed)
+                          + diagram_warnings(parsed, topics))
     for pf in parsed:
         for key in pf.keys:
             current = latest(session, key)
@@ -195,7 +221,8 @@ def preview(session: Session, files: dict[str, bytes], *, topics: set[str]) -> D
 def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetime, topics: set[str],
            comment: str = "", source: str = "api", git_commit: str | None = None) -> DeployResult:
     parsed = validate(session, files, topics)
-    result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed) + _condition_warnings(parsed))
+    result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed) + _condition_warnings(parsed)
+                          + diagram_warnings(parsed, topics))
     deployment: Deployment | None = None
     for pf in parsed:
         for key in pf.keys:

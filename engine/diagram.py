@@ -17,20 +17,21 @@ from datetime import datetime
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.defaults import ServiceTask, StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, StartEvent
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaStartEventParser
-from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import diagram_xml, expressions, sandbox
+from . import camunda_extras, decisions, expressions, sandbox
+from .camunda_tasks import ErrorAwareBoundaryParser, HandlerTask, HandlerTaskParser
+from .decisions import DecisionGraphParser
+from .diagram_prepare import BPMN_NS, prepare
 from .errors import DiagramInvalid, Problem
 from .forms import FormField, constraint_issues
 from .groups import group_for_lane
-from .retries import retry_policy
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DMN_NS_PREFIX = "https://www.omg.org/spec/DMN/"
 # Three of the corpus diagrams bind the camunda: prefix to the old Activiti namespace.
 _C = f"{{{CAMUNDA_MODEL_NS}}}"
@@ -83,56 +84,6 @@ def _form_field(f) -> FormField:
     )
 
 
-class HandlerTask(ServiceTask):
-    """A service task whose work is done by the handler registered under its topic.
-
-    With ``camunda:asyncBefore="true"`` the step stops in front of it (the task waits STARTED, the step
-    commits) and a worker runs the handler later (``engine/async_tasks.py``), retried per
-    ``camunda:failedJobRetryTimeCycle``."""
-
-    def __init__(self, wf_spec, bpmn_id, topic=None, async_before=False, retry_cycle=None, **kwargs):
-        super().__init__(wf_spec, bpmn_id, **kwargs)
-        self.topic = topic
-        self.async_before = async_before
-        self.retry_cycle = retry_cycle
-
-    def _run_hook(self, my_task):
-        if self.async_before and not my_task.internal_data.pop("async_run", False):
-            return None  # STARTED: left to a worker once this step has committed
-        my_task.workflow.script_engine.run_handler(my_task, self.topic)
-        return True
-
-
-class HandlerTaskParser(CamundaTaskParser):
-    def _refuse(self, message: str, code: str, **params):
-        """SpiffWorkflow's validation error, carrying the problem's code for ``_problem_from``."""
-        exc = ValidationException(message, node=self.node, file_name=self.filename)
-        exc.problem_code, exc.problem_params = code, params  # type: ignore[attr-defined]
-        raise exc
-
-    def create_task(self):
-        node = self.node
-        topic = node.get(_C + "topic")
-        kind = node.get(_C + "type")
-        if topic is None and kind is None:
-            for attr in ("class", "delegateExpression", "expression"):
-                if node.get(_C + attr):
-                    self._refuse(f"camunda:{attr} (Java code) cannot run here; use camunda:type=\"external\" "
-                                 "with camunda:topic naming a registered handler", "java_code", attribute=f"camunda:{attr}")
-            if self.xpath(".//camunda:connector"):
-                self._refuse("camunda:connector is not supported; use an external topic", "connector")
-        async_before = "true" in (node.get(_C + "asyncBefore"), node.get(_C + "async"))
-        cycles = self.xpath(".//camunda:failedJobRetryTimeCycle")
-        retry_cycle = (cycles[0].text or "").strip() or None if cycles else None
-        if retry_cycle is not None:
-            try:
-                retry_policy(retry_cycle)
-            except ValueError as exc:
-                self._refuse(str(exc), "retry_cycle_invalid", text=retry_cycle)
-        return HandlerTask(self.spec, self.bpmn_id, topic=topic, async_before=async_before, retry_cycle=retry_cycle,
-                           **self.bpmn_attributes)
-
-
 class StartEventParser(CamundaStartEventParser):
     """Start events keep their ``camunda:formData``: the form that registers a new case."""
 
@@ -145,71 +96,19 @@ class StartEventParser(CamundaStartEventParser):
         return task
 
 
-class DiagramParser(CamundaParser):
+class DiagramParser(DecisionGraphParser, CamundaParser):
     OVERRIDE_PARSER_CLASSES = dict(CamundaParser.OVERRIDE_PARSER_CLASSES)
     OVERRIDE_PARSER_CLASSES[full_tag("startEvent")] = (StartEventParser, StartEvent)
     OVERRIDE_PARSER_CLASSES[full_tag("userTask")] = (HumanTaskParser, UserTask)
     OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")] = (HandlerTaskParser, HandlerTask)
     OVERRIDE_PARSER_CLASSES[full_tag("sendTask")] = (HandlerTaskParser, HandlerTask)
+    OVERRIDE_PARSER_CLASSES[full_tag("boundaryEvent")] = (ErrorAwareBoundaryParser, BoundaryEvent)
 
-
-# --- preparing the XML -----------------------------------------------------------------
-
-_TIMER_TAGS = {f"{{{BPMN_NS}}}{t}" for t in ("timeDuration", "timeDate", "timeCycle")}
-_CONDITION_TAGS = {f"{{{BPMN_NS}}}{t}" for t in ("conditionExpression", "completionCondition", "condition")}
-
-
-def _owner_id(node) -> str | None:
-    while node is not None:
-        if node.get("id"):
-            return node.get("id")
-        node = node.getparent()
-    return None
-
-
-def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
-    """Parse one file and rewrite timers and conditions into Python; collect problems."""
-    problems: list[Problem] = []
-    root = diagram_xml.parse(diagram_xml.as_camunda(data), filename)
-    strip_timer_starts(root)
-    for node in root.iter():
-        if not isinstance(node.tag, str):
-            continue
-        if node.tag in _TIMER_TAGS and node.text:
-            text = node.text.strip()
-            if expressions.looks_like_cron(text):
-                problems.append(Problem(filename, _owner_id(node), node.sourceline,
-                                        f"cron timer '{text}' is not supported; use ISO 8601 (e.g. R/P7D)",
-                                        "cron_timer", {"text": text}))
-                continue
-            node.text = expressions.timer_to_python(text)
-            reason = sandbox.check_expression(node.text)
-            if reason:
-                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"timer '{text}': {reason}",
-                                        "timer_invalid", {"text": text}))
-        elif node.tag in _CONDITION_TAGS and node.text and node.text.strip():
-            text = node.text.strip()
-            node.text = expressions.juel_to_python(text)
-            reason = sandbox.check_expression(node.text)
-            if reason:
-                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"condition '{text}': {reason}",
-                                        "condition_invalid", {"text": text}))
-        elif etree.QName(node).localname == "text" and node.text and node.getparent() is not None and \
-                etree.QName(node.getparent()).localname in ("inputEntry", "outputEntry", "inputExpression"):
-            entry = etree.QName(node.getparent()).localname == "inputEntry"
-            node.text = (expressions.feel_entry_to_python if entry else expressions.feel_to_python)(node.text)
-        elif node.tag == f"{{{BPMN_NS}}}script" and node.text:
-            owner = node.getparent()
-            fmt = (owner.get("scriptFormat") or "python").lower()
-            if fmt not in ("python", "py"):
-                problems.append(Problem(filename, _owner_id(node), node.sourceline,
-                                        f"script format '{fmt}' is not supported; scripts are Python",
-                                        "script_format", {"format": fmt}))
-                continue
-            reason = sandbox.check_script(node.text)
-            if reason:
-                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"script: {reason}", "script_invalid"))
-    return root, problems
+    def get_spec(self, process_id, required=True):
+        spec = super().get_spec(process_id, required)
+        if spec is not None:  # mappings and listeners, read from the process's own XML
+            camunda_extras.decorate(spec, self.get_process_parser(process_id).node)
+        return spec
 
 
 _FLOW_NODE_SKIP = {"laneSet", "lane", "sequenceFlow", "textAnnotation", "association", "dataObject",
@@ -218,8 +117,9 @@ _FLOW_NODE_SKIP = {"laneSet", "lane", "sequenceFlow", "textAnnotation", "associa
 
 
 def structure_problems(root, filename: str) -> list[Problem]:
-    """Gateway branches that cannot be chosen, elements nothing leads to. (Groups and users are
-    data: a diagram naming one that does not exist deploys with a warning, see ``people_named``.)"""
+    """Elements nothing leads to. (Groups and users are data: a diagram naming one that does not exist
+    deploys with a warning, see ``people_named``; so does a gateway branch without a condition, see
+    ``unconditioned_branches``.)"""
     problems = []
     for process in root.findall(f"{{{BPMN_NS}}}process"):
         nodes = {n.get("id"): n for n in process if isinstance(n.tag, str) and n.get("id")
@@ -228,20 +128,6 @@ def structure_problems(root, filename: str) -> list[Problem]:
         outgoing: dict[str, list] = {}
         for f in flows:
             outgoing.setdefault(f.get("sourceRef"), []).append(f)
-        for nid, node in nodes.items():
-            local = etree.QName(node).localname
-            out = outgoing.get(nid, [])
-            if local in ("exclusiveGateway", "inclusiveGateway") and len(out) > 1:
-                default = node.get("default")
-                bare = [f for f in out if f.get("id") != default and
-                        not (f.find(f"{{{BPMN_NS}}}conditionExpression") is not None
-                             and (f.find(f"{{{BPMN_NS}}}conditionExpression").text or "").strip())]
-                if bare:
-                    ids = [f.get("id") for f in bare]
-                    problems.append(Problem(filename, nid, node.sourceline,
-                                            f"gateway branch {', '.join(ids)} has no condition and is not the default",
-                                            "gateway_no_condition",
-                                            {"flows": ids, "targets": [f.get("targetRef") for f in bare]}))
         # reachability from the start events (boundary events are reached through their task)
         starts = [nid for nid, n in nodes.items() if etree.QName(n).localname == "startEvent"]
         attached: dict[str, list[str]] = {}
@@ -293,30 +179,6 @@ def people_named(root) -> list[Named]:
             found += [Named(nid, node.sourceline, "group", g) for g in groups if not expressions.is_juel(g)]
             found += [Named(nid, node.sourceline, "user", u) for u in users if not expressions.is_juel(u)]
     return found
-
-
-def timer_starts(root) -> list[tuple[str, str, str, str, int | None]]:
-    """(process id, start event id, timeCycle|timeDate|timeDuration, expression, line) per timer start."""
-    found = []
-    for process in root.findall(f"{{{BPMN_NS}}}process"):
-        for start in process.findall(f"{{{BPMN_NS}}}startEvent"):
-            timer = start.find(f"{{{BPMN_NS}}}timerEventDefinition")
-            if timer is None:
-                continue
-            for child in timer:
-                if isinstance(child.tag, str) and child.tag in _TIMER_TAGS:
-                    found.append((process.get("id"), start.get("id"), etree.QName(child).localname,
-                                  (child.text or "").strip(), child.sourceline))
-    return found
-
-
-def strip_timer_starts(root) -> None:
-    """A timer start becomes a plain start for SpiffWorkflow; ``engine.schedules`` starts the cases."""
-    for process in root.findall(f"{{{BPMN_NS}}}process"):
-        for start in process.findall(f"{{{BPMN_NS}}}startEvent"):
-            timer = start.find(f"{{{BPMN_NS}}}timerEventDefinition")
-            if timer is not None:
-                start.remove(timer)
 
 
 # --- parsing a set of files ------------------------------------------------------------
@@ -442,9 +304,12 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
     """Build every process spec and check what SpiffWorkflow itself does not."""
     problems: list[Problem] = []
     for pf in parsed:
+        if pf.kind == "dmn":
+            problems.extend(decisions.problems(roots[pf.filename], pf.filename, set(getattr(parser, "decision_nodes", {}))))
         if pf.kind != "bpmn":
             continue
         root = roots[pf.filename]
+        problems.extend(camunda_extras.problems(root, pf.filename, topics))
         for key in pf.keys:
             try:
                 spec = parser.get_spec(key)
@@ -465,7 +330,16 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
             for ts in spec.task_specs.values():
                 bpmn_id = getattr(ts, "bpmn_id", None)
                 if isinstance(ts, HandlerTask):
-                    if not ts.topic:
+                    if ts.delegate == "camunda:connector" and ts.topic not in topics:
+                        problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
+                                                f"camunda:connector '{ts.topic}' is not supported (http-connector and "
+                                                "mail-connector are)", "connector", {"name": ts.topic}))
+                    elif ts.delegate and ts.topic not in topics:
+                        problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
+                                                f"{ts.delegate} '{ts.topic}' is Java code and no Python handler is "
+                                                "registered under that name", "java_code",
+                                                {"attribute": ts.delegate, "name": ts.topic}))
+                    elif not ts.topic:
                         problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
                                                 "service task has no camunda:topic naming a handler", "no_topic"))
                     elif ts.topic not in topics:
@@ -486,21 +360,6 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
     return problems
 
 
-def _stand_in_conditions(roots: dict[str, etree._Element], problems: list[Problem]) -> None:
-    """A gateway branch without a condition is already reported; SpiffWorkflow would stop at it and
-    check nothing further, so the branch gets a condition that is never true — in this parse only,
-    which exists to find the remaining problems (the diagram is refused anyway)."""
-    for p in problems:
-        if p.code != "gateway_no_condition" or p.file not in roots:
-            continue
-        for flow_id in p.params.get("flows", []):
-            for flow in roots[p.file].xpath("//*[@id=$i]", i=flow_id):
-                condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
-                if condition is None:
-                    condition = etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression")
-                condition.text = "False"
-
-
 def parse_files(files: dict[str, bytes], topics: set[str], context: dict[str, bytes] | None = None):
     """Validate ``files`` (with ``context`` files available for call activities and DMN).
 
@@ -509,7 +368,6 @@ def parse_files(files: dict[str, bytes], topics: set[str], context: dict[str, by
     parsed, roots, problems = read_files(files)
     if len(parsed) < len(files):  # a file that does not read: the parser cannot be built
         raise DiagramInvalid(problems)
-    _stand_in_conditions(roots, problems)
     all_roots = dict(roots)
     kinds = {p.filename: p.kind for p in parsed}
     if context:

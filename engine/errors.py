@@ -10,6 +10,7 @@
     ├── InvalidRequest        a malformed request
     │   └── ScheduleInvalid   an uploaded holiday schedule; ``problems`` lists line / message
     ├── HandlerFailed         a service-task handler raised; the instance is in state ``error``
+    ├── BpmnError             a handler's business error, caught by the diagram's error boundary event
     ├── ScriptFailed          a condition or script in a diagram failed
     ├── NoMatchingMessage     a message that nothing waits for
     ├── SchemaOutdated        the database schema is not at this code's migration head
@@ -66,10 +67,11 @@ PROBLEM_CODES: dict[str, tuple[str, ...]] = {
     "timer_start_invalid": ("text",), "ttl_invalid": ("text",), "cron_timer": ("text",), "timer_invalid": ("text",),
     "condition_invalid": ("text",), "script_format": ("format",), "script_invalid": (),
     "gateway_no_condition": ("flows", "targets"), "unreachable": (), "no_topic": (), "unknown_topic": ("topic",),
-    "java_code": ("attribute",), "connector": (), "retry_cycle_invalid": ("text",), "due_date_invalid": ("text",),
+    "java_code": ("attribute", "name"), "connector": ("name",), "retry_cycle_invalid": ("text",), "due_date_invalid": ("text",),
     "form_field_type": ("field", "label", "type"), "form_field_constraint": ("field", "label", "constraint"),
     "form_field_no_values": ("field", "label"), "unsupported_element": ("kind",), "called_process_missing": ("process",),
-    "decision_missing": ("decision",), "process_unreadable": ("process",),
+    "decision_missing": ("decision",), "process_unreadable": ("process",), "listener_event": ("kind", "event"),
+    "collection_invalid": ("text",),
 }
 
 
@@ -125,6 +127,20 @@ class HandlerFailed(AftersalesError):
         self.element_id = element_id
         self.message = message
         super().__init__(f"{element_id}: {message}")
+
+
+class BpmnError(AftersalesError):
+    """Raised by a handler for a business error the diagram handles (Camunda's ``BpmnError``):
+    ``raise BpmnError("SERIAL_UNKNOWN", "no such serial")``. The error boundary event with that
+    ``errorCode`` on the service task (or on a subprocess around it) takes over; the handler's own
+    writes are rolled back, ``variables`` are set. With no boundary event to catch it the case
+    stops in ``error``."""
+
+    def __init__(self, code: str, message: str = "", variables: dict[str, Any] | None = None):
+        self.code = code
+        self.message = message
+        self.variables = dict(variables or {})
+        super().__init__(f"BPMN error {code}" + (f": {message}" if message else ""))
 
 
 class ScriptFailed(AftersalesError):

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import ast
 import re
+from datetime import datetime, timedelta, timezone
+
+import isodate
 
 _WRAPPED = re.compile(r"^\s*[$#]\{(?P<body>.*)\}\s*$", re.DOTALL)
 _STRING = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
@@ -69,6 +72,69 @@ def timer_to_python(text: str) -> str:
     if is_iso_timer(stripped):
         return repr(stripped)
     return juel_to_python(stripped)
+
+
+_QUARTZ_DOW = re.compile(r"\d")
+
+
+def quartz_to_cron(text: str) -> str:
+    """A Camunda (Quartz) cron — ``seconds minutes hours day-of-month month day-of-week [year]``, ``?`` for
+    "no value", Sunday = 1 — as croniter reads it with ``second_at_beginning=True`` (Sunday = 0).
+    Raises ValueError for what croniter cannot honour (``W``, ``L`` in the week day, a year)."""
+    fields = text.split()
+    if len(fields) == 7:
+        if fields[6] not in ("*", "?"):
+            raise ValueError(f"cron '{text}': a year field is not supported")
+        fields = fields[:6]
+    if len(fields) != 6:
+        raise ValueError(f"cron '{text}' is not a Camunda cron: it has six fields, seconds first "
+                         "(e.g. 0 0 9 ? * MON-FRI)")
+    if "W" in fields[3] or "L" in fields[5]:
+        raise ValueError(f"cron '{text}': W and L in the week day are not supported")
+    fields = ["*" if f == "?" else f for f in fields]
+    fields[5] = _QUARTZ_DOW.sub(lambda m: str((int(m.group()) - 1) % 7), fields[5])
+    from croniter import croniter
+
+    cron = " ".join(fields)
+    if not croniter.is_valid(cron, second_at_beginning=True):
+        raise ValueError(f"cron '{text}' is not valid")
+    return cron
+
+
+def cron_times(cron: str, after, count: int) -> list:
+    """The next ``count`` moments of a converted cron after ``after`` (an aware datetime)."""
+    from croniter import croniter
+
+    it = croniter(cron, after, second_at_beginning=True)
+    return [it.get_next(type(after)) for _ in range(count)]
+
+
+_CRON_CHECKED_FROM = datetime(2026, 1, 5, tzinfo=timezone(timedelta(hours=8)))  # a Monday, Shanghai time
+
+
+def cron_cycle_problem(text: str, kind: str) -> str | None:
+    """Why a cron cannot drive a boundary or intermediate timer, or None. It must be a ``timeCycle`` that
+    repeats at one fixed interval (every 5 minutes, daily at 09:00): such a timer is an ISO cycle
+    (``cron_cycle``). A schedule like "weekdays at 09:00" is for timer start events only."""
+    if kind != "timeCycle":
+        return "a cron is a cycle: use it as a time cycle"
+    try:
+        cron = quartz_to_cron(text)
+    except ValueError as exc:
+        return str(exc)
+    times = cron_times(cron, _CRON_CHECKED_FROM, 60)
+    if len({b - a for a, b in zip(times, times[1:], strict=False)}) != 1:
+        return ("on a boundary or intermediate timer a cron must repeat at one fixed interval (e.g. every 5 "
+                "minutes, daily at 09:00); other schedules only on a timer start event")
+    return None
+
+
+def cron_cycle(text: str, now: datetime) -> str:
+    """The ISO 8601 cycle a fixed-interval cron amounts to from ``now``: ``R/<next>/<interval>``."""
+    from .working_days import SHANGHAI
+
+    first, second = cron_times(quartz_to_cron(text), now.astimezone(SHANGHAI), 2)
+    return f"R/{first.isoformat()}/{isodate.duration_isoformat(second - first)}"
 
 
 def looks_like_cron(text: str) -> bool:

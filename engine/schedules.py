@@ -1,10 +1,11 @@
 """Timer start events: cases the calendar starts by itself (e.g. every Friday's parts top-up).
 
 A process whose start event carries a timer is parsed as a plain start (see
-``diagram.strip_timer_starts``) and gets a ``ScheduledStart`` row instead; whichever worker
+``diagram_prepare.strip_timer_starts``) and gets a ``ScheduledStart`` row instead; whichever worker
 claims a due row (compare-and-set on ``next_due``) starts one case and moves the row on.
 Supported as Camunda Modeler writes them: ``R/2026-11-27T17:00:00+08:00/P7D`` (every 7 days from
-then), ``R5/PT1H`` (five times, hourly from deployment), a date-time (once), a duration (once,
+then), ``R5/PT1H`` (five times, hourly from deployment), a Camunda (Quartz) cron cycle such as
+``0 0 9 ? * MON-FRI`` (09:00 Shanghai time on weekdays), a date-time (once), a duration (once,
 that long after deployment).
 """
 
@@ -17,6 +18,7 @@ import isodate
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from . import expressions
 from .db import as_utc
 from .expressions import ISO_DATETIME, ISO_DURATION
 from .models import ScheduledStart
@@ -27,9 +29,15 @@ class Schedule:
     start: datetime | None
     period: timedelta | None
     repeats: int | None  # None: for ever
+    cron: str | None = None  # a Camunda (Quartz) cron converted for croniter, counted in Shanghai time
 
     def next_after(self, moment: datetime, anchor: datetime) -> tuple[datetime | None, int | None]:
         """The first occurrence strictly after ``moment`` and how many remain after it."""
+        if self.cron is not None:
+            from .working_days import SHANGHAI
+
+            (following,) = expressions.cron_times(self.cron, moment.astimezone(SHANGHAI), 1)
+            return following.astimezone(UTC), None
         first = self.start or (anchor + self.period if self.period else anchor)
         if self.period is None:
             return (first.astimezone(UTC), 0) if first > moment else (None, 0)
@@ -67,9 +75,11 @@ def parse(kind: str, text: str) -> Schedule:
         if not ISO_DURATION.match(text):
             raise ValueError(f"timer start '{text}' is not an ISO 8601 duration")
         return Schedule(None, _duration(text), 1)
+    if expressions.looks_like_cron(text):
+        return Schedule(None, None, None, expressions.quartz_to_cron(text))
     parts = text.split("/")
     if not parts[0].startswith("R") or len(parts) not in (2, 3):
-        raise ValueError(f"timer cycle '{text}' is not ISO 8601 R[n]/[start/]period (cron is not supported)")
+        raise ValueError(f"timer cycle '{text}' is neither ISO 8601 R[n]/[start/]period nor a Camunda cron")
     repeats = int(parts[0][1:]) if parts[0][1:] else None
     if len(parts) == 2:
         return Schedule(None, _duration(parts[1]), repeats)

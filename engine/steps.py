@@ -33,7 +33,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import async_tasks, due_dates, expressions, kpis, live, notifications, state, task_lists
 from .clock import use_clock
 from .db import as_utc
-from .errors import AftersalesError, Conflict, HandlerFailed
+from .errors import AftersalesError, BpmnError, Conflict, HandlerFailed
 from .models import AsyncJob, HistoryEntry, Instance, MessageKey, MessageWait, Notification, OpenTask, Timer
 from .regions import region_of
 from .sandbox import SandboxEnvironment
@@ -194,6 +194,7 @@ class Step:
             now = self.now
             self._functions = {name: self._calendar_function(name) for name in RULES}
             self._functions["now"] = lambda: now.isoformat()
+            self._functions["cron_cycle"] = lambda text: expressions.cron_cycle(text, now)
         return self._functions
 
     def _calendar_function(self, name: str):
@@ -291,6 +292,9 @@ class Step:
                     for obj in stray:
                         self.session.expunge(obj)
                     raise RuntimeError(f"handler '{topic}' is registered with writes=False but added rows")
+        except BpmnError as exc:  # a business error: the diagram's error boundary event takes over
+            self.record(task, "BpmnError", "system", {"code": exc.code, "message": exc.message} | exc.variables)
+            raise
         except Exception as exc:
             if _database_error(exc) is not None:
                 raise

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from engine.service_tasks import HandlerRegistry
 
-from . import approvals, before_tables, cases, complaints, notices, parts, records, returns  # noqa: F401
+from . import approvals, before_tables, cases, complaints, connectors, notices, parts, records, returns  # noqa: F401
 
 
 def default_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
-    for module in (cases, approvals, parts, returns, complaints, notices, before_tables):
+    for module in (cases, approvals, parts, returns, complaints, notices, connectors, before_tables):
         module.register(registry)
     return registry

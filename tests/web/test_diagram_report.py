@@ -27,8 +27,7 @@ def words(xml: bytes) -> bytes:
 
 def many_problems() -> bytes:
     """The warranty claim with what a process owner gets wrong most, each once."""
-    xml = (V1.replace(b"${!approved}", b"")  # a gateway branch without condition (to 补全索赔资料)
-           .replace(b">PT2S<", b">0 0 * * *<")  # a cron timer on 两秒后提醒
+    xml = (V1.replace(b">PT2S<", b">0 0 * * *<")  # a cron timer on 两秒后提醒
            .replace(b'<bpmn:userTask id="Activity_pay" name="Pay out" camunda:candidateGroups="finance">',
                     b'<bpmn:userTask id="Activity_pay" name="Pay out" camunda:candidateGroups="finance" '
                     b'camunda:dueDate="next week">')  # a due date that can never be counted
@@ -62,16 +61,14 @@ def test_modeler_check_says_every_problem_in_chinese_by_element_name(app, api):
     assert r.status_code == 400
     st, errors = r.json["status"], r.json["errors"]
     # every problem the engine found is listed, once each, and they are more than one stage's worth
-    assert len(st["problems"]) == len(errors) >= 6
+    assert len(st["problems"]) == len(errors) >= 5
     assert f"校验未通过：发现 {len(errors)} 个问题" in st["title"]
     by_code = {}
     for p in st["problems"]:
         by_code.setdefault(p["code"], []).append(p["text"])
-    assert {"gateway_no_condition", "unreachable", "cron_timer", "due_date_invalid", "unknown_topic",
+    assert {"unreachable", "cron_timer", "due_date_invalid", "unknown_topic",
             "called_process_missing"} <= set(by_code)
-    assert re.fullmatch(r"是否批准（第 \d+ 行）：通往“补全索赔资料”的分支既没有条件，也不是默认分支。",
-                        by_code["gateway_no_condition"][0])
-    assert re.fullmatch(r"两秒后提醒（第 \d+ 行）：定时器“0 0 \* \* \*”是 cron 表达式，不受支持；请使用 ISO 8601（例如 R/P7D）。",
+    assert re.fullmatch(r"两秒后提醒（第 \d+ 行）：cron 定时器“0 0 \* \* \*”不能用在这里：cron 须为时间周期，六个字段、秒在最前.*",
                         by_code["cron_timer"][0])
     assert re.fullmatch(r"付款（第 \d+ 行）：到期时间“next week”无法计算.*", by_code["due_date_invalid"][0])
     assert re.fullmatch(r"未命名的自动步骤（第 \d+ 行）：没有为主题“nowhere.notify”注册的处理程序。", by_code["unknown_topic"][0])
@@ -87,8 +84,19 @@ def test_modeler_check_says_every_problem_in_chinese_by_element_name(app, api):
     english = status(admin, many_problems(), EN).json["status"]
     text = status_text(english)
     assert "Not valid: " in english["title"] and not CJK.search(text)
-    assert re.search(r"Approved\? \(line \d+\): The branch to “Complete the claim” has no condition", text)
     assert "Orphan check (line " in text and "an unnamed automatic step (line" in text
+
+
+def test_a_branch_without_condition_deploys_with_a_warning_in_chinese(app, api):
+    """Camunda takes a gateway branch without a condition as true; so do we, and the report says so."""
+    admin = login(app, "admin")
+    st = status(admin, words(V1.replace(b"${!approved}", b"")), ZH).json["status"]
+    assert st["ok"]
+    (w,) = st["warnings"]
+    assert re.fullmatch(r"是否批准（第 \d+ 行）：通往“补全索赔资料”的分支没有条件：按 Camunda 的做法视为条件成立。", w["text"])
+    english = status(admin, words(V1.replace(b"${!approved}", b"")), EN).json["status"]
+    assert re.fullmatch(r"Approved\? \(line \d+\): The branch to “Complete the claim” has no condition: it is taken "
+                        r"as if its condition were true, as Camunda does\.", english["warnings"][0]["text"])
 
 
 def test_broken_xml_and_a_valid_diagram_with_a_warning(app, api):
@@ -125,11 +133,10 @@ def test_upload_report_lists_every_problem_of_every_file_in_chinese(app, api):
                                  content_type="multipart/form-data",
                                  data={"file": [(io.BytesIO(many_problems()), "claim.bpmn"),
                                                 (io.BytesIO(other), "two.bpmn")]}).json["errors"]
-    assert len(rows) == len(api_errors) >= 7  # every problem of both files, as the API lists them
+    assert len(rows) == len(api_errors) >= 6  # every problem of both files, as the API lists them
     assert "unsupported_element" in rows
     text = visible(page)
     assert f"校验未通过：发现 {len(rows)} 个问题" in text
-    assert "通往“补全索赔资料”的分支既没有条件，也不是默认分支。" in text
     assert "是否批准" in text and "孤立的复核" in text and "未命名的自动步骤" in text
     assert "不支持复杂网关。" in text
     for e in api_errors:

@@ -45,11 +45,12 @@ def test_every_friday_a_top_up_is_requested_and_booked_after_inspection(deployed
     assert latest["state"] == "completed" and latest["id"] != iid
 
 
-def test_cron_and_bad_cycles_are_refused_with_the_line(api):
+def test_a_unix_cron_and_bad_cycles_are_refused_with_the_line(api):
+    """Camunda's cron is Quartz's (seconds first, e.g. 0 0 17 ? * FRI, which deploys); a five-field Unix cron is not."""
     from tests.conftest import PROCESSES
 
     xml = (PROCESSES / "parts_replenishment.bpmn").read_bytes()
-    bad = xml.replace(b"R/2026-11-27T17:00:00+08:00/P7D", b"0 0 17 ? * FRI")
+    bad = xml.replace(b"R/2026-11-27T17:00:00+08:00/P7D", b"0 17 * * FRI")
     r = api.deploy("owner", {"parts_replenishment.bpmn": bad})
     assert r.status_code == 400
     (err,) = r.json["errors"]

@@ -134,7 +134,8 @@ SENTENCES: dict[str, _Sentence] = {
     "ttl_invalid": lambda p, d, f: _(
         "The history time to live “%(text)s” is not a number of days (e.g. P30D or 30).", text=p.get("text", "")),
     "cron_timer": lambda p, d, f: _(
-        "The timer “%(text)s” is a cron expression, which is not supported; use ISO 8601 (e.g. R/P7D).",
+        "The cron timer “%(text)s” cannot be used here: a cron is a time cycle of six fields, seconds first "
+        "(e.g. 0 0/5 * * * ?), and on a boundary or intermediate timer it must repeat at one fixed interval.",
         text=p.get("text", "")),
     "timer_invalid": lambda p, d, f: _(
         "The timer “%(text)s” cannot be computed: it is neither ISO 8601 nor a valid expression.", text=p.get("text", "")),
@@ -148,9 +149,17 @@ SENTENCES: dict[str, _Sentence] = {
     "no_topic": lambda p, d, f: _("This automatic step names no handler (Topic)."),
     "unknown_topic": lambda p, d, f: _("No handler is registered for the topic “%(topic)s”.", topic=p.get("topic", "")),
     "java_code": lambda p, d, f: _(
+        "Java code (%(attribute)s “%(name)s”) cannot run here: no Python handler is registered under that name.",
+        attribute=p.get("attribute", ""), name=p.get("name", "")) if p.get("name") else _(
         "Java code (%(attribute)s) cannot run here; set the implementation to External with a registered topic.",
         attribute=p.get("attribute", "")),
-    "connector": lambda p, d, f: _("Connectors are not supported; use External with a registered topic."),
+    "collection_invalid": lambda p, d, f: _(
+        "The multi-instance collection “%(text)s” must name a variable, e.g. ${approvers}.", text=p.get("text", "")),
+    "listener_event": lambda p, d, f: _(
+        "A listener on the event “%(event)s” is not supported (only start and end; create and complete on user "
+        "tasks), nor on the process itself.", event=p.get("event", "")),
+    "connector": lambda p, d, f: _(
+        "The connector “%(name)s” is not supported here (http-connector and mail-connector are).", name=p.get("name", "")),
     "retry_cycle_invalid": lambda p, d, f: _(
         "The retry cycle “%(text)s” is not R<tries>/<ISO duration>, e.g. R3/PT10S.", text=p.get("text", "")),
     "due_date_invalid": lambda p, d, f: _(
@@ -209,6 +218,12 @@ def warning_views(warnings: Iterable[DeployWarning], files: dict[str, bytes]) ->
             sentence = _("This diagram writes some conditions as ${…} and others as plain Python, starting here "
                          "(%(condition)s): write them all one way, plain Python as the shipped diagrams do.",
                          condition=w.name)
+        elif w.code == "java_bridged":
+            sentence = _("“%(name)s” is Java code in Camunda: here it runs the Python handler registered under that "
+                         "name.", name=w.name)
+        elif w.code == "branch_true":
+            sentence = _("The branch to %(steps)s has no condition: it is taken as if its condition were true, as "
+                         "Camunda does.", steps=_quoted(element_name(known[w.file].names, t) for t in w.name.split(",")))
         else:
             sentence = _("Nobody may be able to take this task.")
         views.append({"file": w.file, "line": w.line, "where": _where(known[w.file], w.element_id),
