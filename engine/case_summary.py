@@ -22,6 +22,8 @@ SUMMARY: dict[str, list[str]] = {
     "complaint": ["complaint_no", "customer_name", "customer_phone", "product_model", "serial_no", "severity",
                   "complaint_text", "responsible_department"],
     "follow_up": ["case_no", "customer_name", "customer_phone", "product_model", "serial_no", "accepted_at"],
+    "consultation": ["consultation_no", "customer_name", "customer_phone", "product_model", "channel", "question",
+                     "asked_at", "first_response_text"],
 }
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from engine.service_tasks import HandlerRegistry
 
-from . import approvals, cases, complaints, notices, parts, records, returns  # noqa: F401
+from . import approvals, cases, complaints, consultations, notices, parts, records, returns  # noqa: F401
 
 
 def default_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
-    for module in (cases, approvals, parts, returns, complaints, notices):
+    for module in (cases, approvals, parts, returns, complaints, notices, consultations):
         module.register(registry)
     return registry

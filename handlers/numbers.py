@@ -19,6 +19,7 @@ PREFIXES = {
     "outbound_slip": "OS",
     "procurement": "PR",
     "follow_up": "FU",
+    "consultation": "CQ",  # 咨询登记
 }
 
 

@@ -20,6 +20,7 @@ DOC_TITLES = {
     "follow_up": _l("Follow-up record"), "return_request": _l("Return/exchange request"), "gift": _l("Gift"),
     "coupon": _l("Coupon"), "complaint_record": _l("Complaint record"), "settlement_agreement": _l("Settlement agreement"),
     "compensation_shipment": _l("Compensation shipment"), "replenishment_request": _l("Replenishment request"),
+    "consultation_record": _l("Consultation record"),
 }
 
 FIELD_LABELS = {
@@ -58,6 +59,10 @@ FIELD_LABELS = {
     "compensation_shipment_no": _l("Compensation shipment no."), "compensation_shipped": _l("Compensation shipped"),
     "gift_no": _l("Gift no."), "gift_sent": _l("Gift sent"), "coupon_no": _l("Coupon no."),
     "work_order_late": _l("Work order taken late"), "escalations": _l("Escalations"),
+    # consultations (R1, R30)
+    "consultation_no": _l("Consultation no."), "asked_at": _l("Asked at"), "answered_at": _l("Answered at"),
+    "answered_by": _l("Answered by"), "question": _l("Question"), "first_response": _l("First response"),
+    "answer": _l("Answer"),
 }
 
 # Values the handlers write (no diagram lists them as choices).
