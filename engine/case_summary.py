@@ -24,6 +24,8 @@ SUMMARY: dict[str, list[str]] = {
     "follow_up": ["case_no", "customer_name", "customer_phone", "product_model", "serial_no", "accepted_at"],
     "consultation": ["consultation_no", "customer_name", "customer_phone", "product_model", "channel", "question",
                      "asked_at", "first_response_text"],
+    "travel_expense": ["claim_no", "case_no", "repair_request_no", "trip_date", "destination", "transport_cost",
+                       "lodging_cost", "allowance", "total_amount", "expense_note", "case_problem", "approval_comment"],
 }
 
 

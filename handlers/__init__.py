@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from engine.service_tasks import HandlerRegistry
 
-from . import approvals, cases, complaints, consultations, notices, parts, records, returns  # noqa: F401
+from . import approvals, cases, complaints, consultations, notices, parts, records, returns, travel_expenses  # noqa: F401
 
 
 def default_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
-    for module in (cases, approvals, parts, returns, complaints, notices, consultations):
+    for module in (cases, approvals, parts, returns, complaints, notices, consultations, travel_expenses):
         module.register(registry)
     return registry

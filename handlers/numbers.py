@@ -20,6 +20,7 @@ PREFIXES = {
     "procurement": "PR",
     "follow_up": "FU",
     "consultation": "CQ",  # 咨询登记
+    "travel_expense": "TE",  # 差旅费报销单
 }
 
 

@@ -20,7 +20,7 @@ DOC_TITLES = {
     "follow_up": _l("Follow-up record"), "return_request": _l("Return/exchange request"), "gift": _l("Gift"),
     "coupon": _l("Coupon"), "complaint_record": _l("Complaint record"), "settlement_agreement": _l("Settlement agreement"),
     "compensation_shipment": _l("Compensation shipment"), "replenishment_request": _l("Replenishment request"),
-    "consultation_record": _l("Consultation record"),
+    "consultation_record": _l("Consultation record"), "travel_expense_claim": _l("Travel expense claim"),
 }
 
 FIELD_LABELS = {
@@ -63,6 +63,12 @@ FIELD_LABELS = {
     "consultation_no": _l("Consultation no."), "asked_at": _l("Asked at"), "answered_at": _l("Answered at"),
     "answered_by": _l("Answered by"), "question": _l("Question"), "first_response": _l("First response"),
     "answer": _l("Answer"),
+    # travel expense claims (R24)
+    "claim_no": _l("Claim no."), "case_valid": _l("Repair case valid"), "case_problem": _l("Problem with the repair case"),
+    "total_amount": _l("Total (yuan)"), "repair_request_no": _l("Repair request attached"), "paid_at": _l("Paid at"),
+    "paid_by": _l("Paid by"), "filed_at": _l("Filed at"), "trip_date": _l("Trip date"), "destination": _l("Destination"),
+    "transport_cost": _l("Transport (yuan)"), "lodging_cost": _l("Lodging (yuan)"), "allowance": _l("Allowance (yuan)"),
+    "expense_note": _l("Note"), "approval_comment": _l("Approval comment"), "payment_ref": _l("Payment voucher no."),
 }
 
 # Values the handlers write (no diagram lists them as choices).
@@ -72,6 +78,10 @@ VALUE_LABELS = {
     ("fee_basis", "free_installation"): _l("free: installation problem"),
     ("fee_basis", "misuse"): _l("misuse: standard rates"),
     ("fee_basis", "accident_negotiated"): _l("accident: negotiated fee"),
+    ("case_problem", "unknown_case"): _l("no repair case has this number"),
+    ("case_problem", "not_your_case"): _l("you did not work on this repair case"),
+    ("status", "filed"): _l("filed"), ("status", "approved"): _l("approved"), ("status", "refused"): _l("refused"),
+    ("status", "paid"): _l("paid"),
 }
 
 _BILINGUAL = re.compile(r"^(?P<zh>[^A-Za-z]*[\u3000-\u9fff\uff00-\uffef][^A-Za-z]*?)\s+(?P<en>[A-Za-z].*)$")
