@@ -9,11 +9,23 @@ from __future__ import annotations
 
 from engine.service_tasks import HandlerRegistry
 
-from . import approvals, cases, complaints, consultations, notices, parts, records, returns, travel_expenses  # noqa: F401
+from . import (  # noqa: F401
+    approvals,
+    cases,
+    complaints,
+    consultations,
+    notices,
+    parts,
+    records,
+    returns,
+    stock_reports,
+    travel_expenses,
+)
 
 
 def default_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
-    for module in (cases, approvals, parts, returns, complaints, notices, consultations, travel_expenses):
+    for module in (cases, approvals, parts, returns, complaints, notices, consultations, travel_expenses,
+                   stock_reports):
         module.register(registry)
     return registry
