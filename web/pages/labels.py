@@ -60,6 +60,7 @@ FIELD_LABELS = {
     "compensation_shipment_no": _l("Compensation shipment no."), "compensation_shipped": _l("Compensation shipped"),
     "gift_no": _l("Gift no."), "gift_sent": _l("Gift sent"), "coupon_no": _l("Coupon no."),
     "work_order_late": _l("Work order taken late"), "escalations": _l("Escalations"),
+    "dispatch_clock_from": _l("Work order clock starts"), "escalated_at": _l("Escalated at"), "escalated": _l("Escalated"),
     # consultations (R1, R30)
     "consultation_no": _l("Consultation no."), "asked_at": _l("Asked at"), "answered_at": _l("Answered at"),
     "answered_by": _l("Answered by"), "question": _l("Question"), "first_response": _l("First response"),
