@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     parts,
     records,
     returns,
+    settlement_regions,
     stock_reports,
     travel_expenses,
 )
@@ -26,6 +27,6 @@ from . import (  # noqa: F401
 def default_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
     for module in (cases, approvals, parts, returns, complaints, notices, consultations, travel_expenses,
-                   stock_reports):
+                   stock_reports, settlement_regions):
         module.register(registry)
     return registry

@@ -78,6 +78,9 @@ FIELD_LABELS = {
     "stock_on_hand": _l("Stock on the books"), "parts": _l("Parts"), "produced_at": _l("Produced at"),
     "count_matches": _l("Count matches the books"), "count_differences": _l("Differences found"),
     "counted_by": _l("Counted by"), "counted_at": _l("Counted at"),
+    # cross-region settlement (R23)
+    "case_region": _l("Case region"), "technician_region": _l("Technician's region"),
+    "cross_region": _l("Cross-region settlement"),
 }
 
 # Values the handlers write (no diagram lists them as choices).
