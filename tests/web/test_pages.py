@@ -105,6 +105,7 @@ def test_start_page_offers_the_flows_staff_start_each_in_one_sentence(site, api)
     token = csrf(cs, "/start")
     for key, why in (("follow_up", "「定期回访」由系统自动发起，不能在此手动新建。维修验收完成后由系统自动开始"),
                      ("parts_replenishment", "「配件补货」由系统自动发起，不能在此手动新建。每周五 17:00 由系统自动开始"),
+                     ("stock_report", "「月度盘点与配件消耗报表」由系统自动发起，不能在此手动新建。每月 1 日 09:00 由系统自动开始"),
                      ("dispatch", "「派工」由系统自动发起，不能在此手动新建。报修需要上门时由报修流程调用")):
         shown = cs.get(f"/start/{key}")
         assert shown.status_code == 403 and why in shown.data.decode()
