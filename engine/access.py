@@ -59,6 +59,7 @@ POLICY: dict[str, GroupRule] = {
     "warehouse": GroupRule("group", False),
     "finance": GroupRule("group", False),
     "marketing": GroupRule("group", False),
+    "regional_manager": GroupRule("group", False),  # approves cross-region settlements (R23): amounts, not customers
     "process_owner": GroupRule("own", False),  # diagrams and versions, not customers
 }
 _NOBODY = GroupRule("own", False)

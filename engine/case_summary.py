@@ -22,6 +22,12 @@ SUMMARY: dict[str, list[str]] = {
     "complaint": ["complaint_no", "customer_name", "customer_phone", "product_model", "serial_no", "severity",
                   "complaint_text", "responsible_department"],
     "follow_up": ["case_no", "customer_name", "customer_phone", "product_model", "serial_no", "accepted_at"],
+    "consultation": ["consultation_no", "customer_name", "customer_phone", "product_model", "channel", "question",
+                     "asked_at", "first_response_text"],
+    "travel_expense": ["claim_no", "case_no", "repair_request_no", "trip_date", "destination", "transport_cost",
+                       "lodging_cost", "allowance", "total_amount", "expense_note", "case_problem", "approval_comment"],
+    "stock_report": ["report_no", "report_month", "consumption_by_product", "consumption_by_technician",
+                     "stock_on_hand"],
 }
 
 

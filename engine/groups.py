@@ -24,6 +24,7 @@ DOMAIN_GROUPS: dict[str, tuple[str, str]] = {
     "logistics": ("商务部门", "Logistics"),
     "marketing": ("市场部", "Marketing"),
     "emergency_team": ("应急响应小组", "Emergency team"),
+    "regional_manager": ("区域经理", "Regional manager"),  # cross-region fee settlement (R23), revision 0015
     "admin": ("管理员", "Administrator"),
     "process_owner": ("流程负责人", "Process owner"),
 }

@@ -4,9 +4,9 @@ A process whose start event carries a timer is parsed as a plain start (see
 ``diagram_prepare.strip_timer_starts``) and gets a ``ScheduledStart`` row instead; whichever worker
 claims a due row (compare-and-set on ``next_due``) starts one case and moves the row on.
 Supported as Camunda Modeler writes them: ``R/2026-11-27T17:00:00+08:00/P7D`` (every 7 days from
-then), ``R5/PT1H`` (five times, hourly from deployment), a Camunda (Quartz) cron cycle such as
-``0 0 9 ? * MON-FRI`` (09:00 Shanghai time on weekdays), a date-time (once), a duration (once,
-that long after deployment).
+then), ``R/2026-12-01T09:00:00+08:00/P1M`` (the same day and time every calendar month), ``R5/PT1H``
+(five times, hourly from deployment), a Camunda (Quartz) cron cycle such as ``0 0 9 ? * MON-FRI`` (09:00
+Shanghai time on weekdays), a date-time (once), a duration (once, that long after deployment).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .models import ScheduledStart
 @dataclass(frozen=True)
 class Schedule:
     start: datetime | None
-    period: timedelta | None
+    period: timedelta | isodate.Duration | None  # a Duration when it counts calendar months or years
     repeats: int | None  # None: for ever
     cron: str | None = None  # a Camunda (Quartz) cron converted for croniter, counted in Shanghai time
 
@@ -43,16 +43,24 @@ class Schedule:
             return (first.astimezone(UTC), 0) if first > moment else (None, 0)
         n = 0
         if first <= moment:
-            n = int((moment - first) / self.period) + 1
+            if isinstance(self.period, timedelta):
+                n = int((moment - first) / self.period) + 1
+            else:  # months are not all as long: count them (a monthly schedule passes few in a lifetime)
+                while first + self.period * n <= moment:
+                    n += 1
         if self.repeats is not None and n >= self.repeats:
             return None, 0
         remaining = None if self.repeats is None else self.repeats - n - 1
-        return (first + n * self.period).astimezone(UTC), remaining
+        return (first + self.period * n).astimezone(UTC), remaining
 
 
-def _duration(text: str) -> timedelta:
+def _duration(text: str) -> timedelta | isodate.Duration:
     value = isodate.parse_duration(text)
-    return value if isinstance(value, timedelta) else value.totimedelta(start=datetime(2026, 1, 1))
+    if isinstance(value, timedelta):
+        return value
+    if value.tdelta or not (value.months or value.years):
+        return value.totimedelta(start=datetime(2026, 1, 1))
+    return value  # whole months or years: counted on the calendar
 
 
 def _moment(text: str) -> datetime:

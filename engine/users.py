@@ -91,6 +91,15 @@ def password_problem(password, username: str) -> str | None:
     return None
 
 
+def region_problem(region: object) -> str | None:
+    """A user's region (R23) is a province as ``engine/regions.py`` names them (浙江, 上海 …), or none."""
+    from .regions import PROVINCES
+
+    if region is None or region in PROVINCES:
+        return None
+    return f"must be a province: {', '.join(PROVINCES)}"
+
+
 def create_user(session: Session, body: dict, *, now: datetime) -> User:
     """An admin creates a user: ``username``, ``password``, ``groups``, optional ``display_name``,
     ``email``. FieldsInvalid names each bad field, Conflict a taken name; nothing stored then."""
@@ -112,11 +121,14 @@ def create_user(session: Session, body: dict, *, now: datetime) -> User:
         errors["display_name"] = "must be text of at most 120 characters"
     if email is not None and (not isinstance(email, str) or "@" not in email or len(email) > 200):
         errors["email"] = "must be an e-mail address"
+    region = body.get("region") or None
+    if region_problem(region):
+        errors["region"] = region_problem(region) or ""
     if errors:
         raise FieldsInvalid(errors)
     if session.scalars(select(User).where(User.username == username)).first():
         raise Conflict(f"user '{username}' exists already")
-    user = User(username=username, display_name=display.strip() or username, email=email,
+    user = User(username=username, display_name=display.strip() or username, email=email, region=region,
                 password_hash=_hasher.hash(body["password"]), created_at=now)
     session.add(user)
     group_table.set_groups(session, user, wanted)
@@ -134,7 +146,7 @@ def update_user(session: Session, username: str, body: dict, by: str | None = No
     if by == username and isinstance(body.get("groups"), list) and "admin" in user.all_groups \
             and "admin" not in body["groups"]:
         errors["groups"] = "you cannot remove yourself from the admin group"
-    allowed = {"groups", "active", "password", "display_name", "email"}
+    allowed = {"groups", "active", "password", "display_name", "email", "region"}
     for name in body:
         if name not in allowed:
             errors[name] = "unknown field"
@@ -157,6 +169,8 @@ def update_user(session: Session, username: str, body: dict, by: str | None = No
     if "email" in body and email not in (None, "") and (not isinstance(email, str) or "@" not in email
                                                         or len(email) > 200):
         errors["email"] = "must be an e-mail address"
+    if "region" in body and region_problem(body["region"] or None):
+        errors["region"] = region_problem(body["region"] or None) or ""
     if errors:
         raise FieldsInvalid(errors)
     if wanted is not None:
@@ -165,6 +179,8 @@ def update_user(session: Session, username: str, body: dict, by: str | None = No
         user.display_name = body["display_name"].strip()
     if "email" in body:
         user.email = email or None
+    if "region" in body:
+        user.region = body["region"] or None
     if "password" in body:
         set_password(session, user, body["password"])
     if "active" in body and body["active"] != user.active:

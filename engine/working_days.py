@@ -199,4 +199,7 @@ RULES: dict[str, Callable[..., datetime]] = {
     "working_days": lambda cal, base, n: cal.add_working_days(base, int(n)),
     "working_hours": lambda cal, base, n: cal.add_working_hours(base, float(n)),
     "add_months": lambda cal, base, when, n: cal.add_months(cal.moment(when), int(n)),
+    # counted from a moment the case recorded (a question asked, a fault reported: R1, R8), not from now
+    "working_hours_from": lambda cal, base, when, n: cal.add_working_hours(cal.moment(when), float(n)),
+    "working_days_from": lambda cal, base, when, n: cal.add_working_days(cal.moment(when), int(n)),
 }

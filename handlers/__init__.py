@@ -9,11 +9,26 @@ from __future__ import annotations
 
 from engine.service_tasks import HandlerRegistry
 
-from . import approvals, before_tables, cases, complaints, connectors, notices, parts, records, returns  # noqa: F401
+from . import (  # noqa: F401
+    approvals,
+    before_tables,
+    cases,
+    complaints,
+    connectors,
+    consultations,
+    notices,
+    parts,
+    records,
+    returns,
+    settlement_regions,
+    stock_reports,
+    travel_expenses,
+)
 
 
 def default_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
-    for module in (cases, approvals, parts, returns, complaints, notices, connectors, before_tables):
+    for module in (cases, approvals, parts, returns, complaints, notices, connectors, before_tables, consultations,
+                   travel_expenses, stock_reports, settlement_regions):
         module.register(registry)
     return registry

@@ -24,17 +24,22 @@ def register_case(ctx: HandlerContext) -> dict:
 
 
 def issue_work_order(ctx: HandlerContext) -> dict:
-    """R8: the work order is issued within one hour of the report; its deadline is recorded."""
+    """R8: the work order is issued within one hour of the report; its deadline is recorded.
+
+    ``dispatch_clock_from`` is what the dispatch's 1-working-hour deadline counts from: the case's
+    report (not the plan's approval); for a re-dispatch after an escalation (R17), the escalation."""
     v = ctx.variables
     reported = v.get("reported_at") or ctx.now.isoformat()
+    visit = int(v.get("visit", 0)) + 1
+    clock_from = (v.get("escalated_at") if visit > 1 else None) or reported
     doc = documents.create(ctx, "work_order", {
         "case_no": v.get("case_no"), "customer_name": v.get("customer_name"),
         "customer_address": v.get("customer_address"), "product_model": v.get("product_model"),
         "serial_no": v.get("serial_no"), "fault": v.get("fault_cause"), "plan": v.get("solution"),
         "issued_at": ctx.now.isoformat(), "dispatch_deadline": _plus_hours(reported, 1),
-        "visit": int(v.get("visit", 0)) + 1,
+        "visit": visit,
     })
-    return {"work_order_no": doc.number, "visit": int(v.get("visit", 0)) + 1}
+    return {"work_order_no": doc.number, "visit": visit, "dispatch_clock_from": clock_from}
 
 
 def _plus_hours(iso: str, hours: int) -> str:
@@ -78,7 +83,7 @@ def record_repair(ctx: HandlerContext) -> dict | None:
 def escalate(ctx: HandlerContext) -> dict:
     """R17: not solved -> escalate, re-analyse, re-dispatch."""
     count = int(ctx.variables.get("escalations", 0)) + 1
-    return {"escalations": count, "escalated": True}
+    return {"escalations": count, "escalated": True, "escalated_at": ctx.now.isoformat()}
 
 
 def record_follow_up(ctx: HandlerContext) -> dict:

@@ -30,6 +30,8 @@ def notify_customer(ctx: HandlerContext) -> dict:
 
 STAFF_TEMPLATES = {
     "notify_supervisor": ("supervisor", "派工超时 Work order not taken within 1 working hour (R8)"),
+    "notify_first_late": ("supervisor", "咨询首次答复超时 Question not responded to within 1 working hour (R1)"),
+    "notify_answer_late": ("supervisor", "咨询解答超时 Question not answered within 24 hours (R1)"),
 }
 
 

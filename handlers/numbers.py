@@ -19,6 +19,9 @@ PREFIXES = {
     "outbound_slip": "OS",
     "procurement": "PR",
     "follow_up": "FU",
+    "consultation": "CQ",  # 咨询登记
+    "travel_expense": "TE",  # 差旅费报销单
+    "stock_report": "SR",  # 月度盘点与配件消耗报表
 }
 
 

@@ -60,6 +60,7 @@ def seed(sessions, now) -> None:
                       "logistics", "marketing", "emergency_team"):
             users.add_user(s, group, "demo", [group], now=now)
         users.add_user(s, "technician2", "demo", ["technician"], now=now)
+        users.add_user(s, "regional_manager", "demo", ["regional_manager"], now=now)
         users.add_user(s, "admin", "demo", ["admin", "process_owner"], now=now)
         users.add_user(s, "owner", "demo", ["process_owner"], now=now)
         for part_no, name, on_hand, quota, price in STOCK:

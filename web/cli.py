@@ -18,6 +18,9 @@ from engine.wiring import build
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEMO_PASSWORD = "demo"  # demo users only; printed at start so nobody mistakes it for a secret
+# the province each demo member of staff works in (R23: settling a case in another region needs the
+# regional manager); the demo cases' addresses are in 浙江 too
+DEMO_REGIONS = {"technician": "浙江", "regional_manager": "浙江"}
 DEMO_PARTS = [
     ("P-100", "压缩机主板 Compressor board", 20, 30, 300),
     ("P-200", "温控传感器 Thermostat sensor", 50, 60, 45),
@@ -298,14 +301,16 @@ def _people(change) -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--email", default=None, help="Where task notifications go.")
 @click.option("--display-name", default="", help="The name staff see (default: the user name).")
-def users_add(name: str, groups: tuple[str, ...], password: str, email: str | None, display_name: str) -> None:
+@click.option("--region", default=None, help="The province the user works in, e.g. 浙江 (R23: cross-region settlement).")
+def users_add(name: str, groups: tuple[str, ...], password: str, email: str | None, display_name: str,
+              region: str | None) -> None:
     """Add a user to one or more groups (at least 8 characters of password)."""
     from engine import login_guard
     from engine.users import create_user
 
     def change(session, now):
         create_user(session, {"username": name, "password": password, "groups": list(groups), "email": email,
-                              "display_name": display_name}, now=now)
+                              "display_name": display_name, "region": region}, now=now)
         login_guard.record(session, now, name, "", "cli", "created")
         return f"user {name} added to {', '.join(groups) or 'no group'}"
 
@@ -555,6 +560,10 @@ def seed_demo(engine, sessions) -> list[str]:
                 user = add_user(session, group, DEMO_PASSWORD, [group], now=now, display_name=DOMAIN_GROUPS[group][0])
                 user.email = f"{group}@demo.local"
                 created.append(group)
+        for username, region in DEMO_REGIONS.items():  # R23: who works where
+            user = session.scalars(select(User).where(User.username == username)).first()
+            if user is not None and user.region is None:
+                user.region = region
         if "admin" not in existing:
             add_user(session, "admin", DEMO_PASSWORD, ["admin", "process_owner"], now=now,
                      display_name="管理员").email = "admin@demo.local"

@@ -131,3 +131,31 @@ def test_a_database_newer_than_the_code_is_refused(database_url):
     with pytest.raises(SchemaOutdated, match="newer than this code knows"):
         schema.ensure(db)
     db.dispose()
+
+
+def test_r23_revision_0015_seeds_the_regional_manager_and_keeps_members_both_ways(database_url):
+    """A database made before the regional manager (R23) gets the group and ``users.region``; going
+    back removes both and keeps everyone else's groups."""
+    from alembic import command
+
+    db = make_engine(database_url)
+    schema.upgrade(db, "0014")
+    with db.begin() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM groups WHERE id = 'regional_manager'")).scalar() == 0
+        conn.execute(sa.text("INSERT INTO users (id, username, display_name, password_hash, active, created_at, "
+                             "session_epoch) VALUES (1, 'finance', '财务', 'x', :t, :now, 0)"), {"t": True, "now": NOW})
+        conn.execute(sa.text("INSERT INTO user_groups (user_id, group_id) VALUES (1, 'finance')"))
+    schema.upgrade(db)
+    with db.begin() as conn:
+        assert conn.execute(sa.text("SELECT name_zh, name_en, active FROM groups WHERE id = 'regional_manager'")).one() \
+            == ("区域经理", "Regional manager", True)
+        assert conn.execute(sa.text("SELECT region FROM users")).scalars().all() == [None]
+    cfg = schema.config()
+    with db.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0014")
+    with db.begin() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM groups WHERE id = 'regional_manager'")).scalar() == 0
+        assert conn.execute(sa.text("SELECT user_id, group_id FROM user_groups")).all() == [(1, "finance")]
+        assert "region" not in [c["name"] for c in sa.inspect(conn).get_columns("users")]
+    db.dispose()

@@ -128,3 +128,19 @@ def test_a_calendar_without_working_days_is_a_clear_error():
 def test_moment_of_a_bare_date_is_the_working_morning():
     cal = WorkingCalendar(hours=WorkingHours.parse("08:30-17:30"), tz=ZoneInfo("Asia/Shanghai"))
     assert cal.moment("2026-11-23") == local(2026, 11, 23, 8, 30)
+
+
+def test_r8_r1_rules_counted_from_a_recorded_moment_follow_a_calendar_change():
+    """``working_hours_from(reported_at, 1)`` counts from the moment given, whatever the step's now;
+    stored with its rule, it is counted again from the same moment when a day is closed."""
+    from engine import due_dates
+    from engine.working_days import RULES
+
+    now = utc(2026, 11, 24, 9, 20)
+    cal = WorkingCalendar()
+    reported = local(2026, 11, 23, 17, 30).isoformat()
+    assert RULES["working_hours_from"](cal, now, reported, 1) == utc(2026, 11, 24, 9, 30)
+    assert RULES["working_days_from"](cal, now, reported, 1) == utc(2026, 11, 24, 17, 30)
+    rule = {"fn": "working_days_from", "args": [reported, 1], "from": now.isoformat()}
+    closed = WorkingCalendar([date(2026, 11, 24)])  # Tuesday closed for stocktaking
+    assert due_dates.recount(rule, closed) == utc(2026, 11, 25, 17, 30)

@@ -35,7 +35,7 @@ def test_each_group_reads_the_case_as_the_policy_table_says(deployed):
     other = start(api)["id"]  # a second case nobody but customer service has touched
     seen = {}
     for user in ("customer_service", "tech_support", "technician", "technician2", "warehouse", "supervisor", "finance",
-                 "logistics", "marketing", "emergency_team", "admin", "owner"):
+                 "logistics", "marketing", "emergency_team", "regional_manager", "admin", "owner"):
         r = api.get(user, f"/api/process-instances/{iid}")
         listed = [i["id"] for i in api.get(user, "/api/process-instances").json["items"]]
         body = r.get_data(as_text=True)
@@ -53,6 +53,7 @@ def test_each_group_reads_the_case_as_the_policy_table_says(deployed):
         "logistics": (403, False, False, False),
         "marketing": (403, False, False, False),
         "emergency_team": (403, False, False, False),
+        "regional_manager": (403, False, False, False),  # only a cross-region settlement to approve (R23)
         "owner": (403, False, False, False),  # process owner: diagrams, not customers
     }
     case = api.get("warehouse", f"/api/process-instances/{iid}").json

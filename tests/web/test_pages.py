@@ -89,12 +89,15 @@ def test_start_page_offers_the_flows_staff_start_each_in_one_sentence(site, api)
     opening or submitting their start page directly is refused, saying why, and starts nothing."""
     cs = login(site, "customer_service")
     page = cs.get("/start").data.decode()
-    assert re.findall(r'data-process="(\w+)"', page) == ["complaint", "repair", "return_exchange"]
+    assert re.findall(r'data-process="(\w+)"', page) == ["complaint", "consultation", "repair", "return_exchange",
+                                                                 "travel_expense"]
     cards = dict(re.findall(r'data-process="(\w+)".*?<p class="about">([^<]+)</p>', page, re.S))
     assert cards == {
         "complaint": "客户投诉时登记：记录并转交责任部门，核实后制定方案经主管批准，与客户达成一致并答复；重大投诉立即交应急小组。",
+        "consultation": "客户来电、来信或到店咨询时登记：1 个工作小时内首次答复，24 小时（1 个工作日）内完整解答；不能当场解答的问题一直跟踪到解答为止，超时由主管督办。",
         "repair": "客户报修设备故障时登记：核实保修范围，先远程诊断，需要时派技术员上门或返厂维修，验收、收费后按期回访。",
-        "return_exchange": "客户要求退货或换货时登记：按退换政策判断是否符合条件，收货检验后退款或发出换货。"}
+        "return_exchange": "客户要求退货或换货时登记：按退换政策判断是否符合条件，收货检验后退款或发出换货。",
+        "travel_expense": "技术员上门服务后填写差旅费报销单，附所服务的报修案件：主管审批（退回时写明原因），财务付款。"}
     assert "字段" not in page and "Register" not in page
     english = cs.get("/start", headers={"Accept-Language": "en"}).data.decode()
     assert "Register a customer&#39;s equipment fault: check the warranty" in english and "客户" not in english
@@ -102,6 +105,7 @@ def test_start_page_offers_the_flows_staff_start_each_in_one_sentence(site, api)
     token = csrf(cs, "/start")
     for key, why in (("follow_up", "「定期回访」由系统自动发起，不能在此手动新建。维修验收完成后由系统自动开始"),
                      ("parts_replenishment", "「配件补货」由系统自动发起，不能在此手动新建。每周五 17:00 由系统自动开始"),
+                     ("stock_report", "「月度盘点与配件消耗报表」由系统自动发起，不能在此手动新建。每月 1 日 09:00 由系统自动开始"),
                      ("dispatch", "「派工」由系统自动发起，不能在此手动新建。报修需要上门时由报修流程调用")):
         shown = cs.get(f"/start/{key}")
         assert shown.status_code == 403 and why in shown.data.decode()

@@ -183,3 +183,14 @@ def test_the_zh_cn_people_page_shows_names_and_creates_a_group_from_a_deploy_war
     assert r.status_code == 400 and "nosuch" in r.get_data(as_text=True)
     assert app.test_client().get("/admin/people/").status_code == 302
     assert login(app, "supervisor").get("/admin/people/").status_code == 403
+
+
+def test_r23_admins_say_where_a_user_works_as_a_province(api):
+    r = api.post("admin", "/api/users", {"username": "wanggong", "password": "Kj7#mq2pL", "groups": ["technician"],
+                                         "region": "江苏"})
+    assert r.status_code == 201 and r.json["region"] == "江苏"
+    r = _put(api, "admin", "/api/users/technician", {"region": "火星"})
+    assert r.status_code == 400 and r.json["errors"]["region"].startswith("must be a province: 北京, 天津")
+    assert {u["username"]: u["region"] for u in api.get("admin", "/api/users").json}["technician"] is None  # unchanged
+    assert _put(api, "admin", "/api/users/technician", {"region": "浙江"}).json["region"] == "浙江"
+    assert _put(api, "admin", "/api/users/technician", {"region": ""}).json["region"] is None

@@ -268,3 +268,69 @@ def test_work_order_not_taken_within_a_working_hour_alerts_the_supervisor(deploy
         assert notice.recipient == "group:supervisor" and "R8" in notice.subject
     through_dispatch(api, iid, parts_used="", old=0)  # the case carries on
     assert api.task("supervisor", iid, "qc")
+
+
+def test_r8_work_order_clock_starts_at_the_report_not_at_the_approval(deployed, clock, app):
+    """R8: a work order within 1 working hour of the report. Approved 50 minutes after the report, it is
+    due 10 working minutes after the approval; the supervisor hears of it then, not an hour later."""
+    from datetime import UTC, datetime
+
+    from engine.models import Notification
+    from web.scheduler import TimerScheduler
+
+    api = deployed
+    ext = app.extensions["aftersales"]
+    worker = TimerScheduler(ext["engine"], ext["sessions"])
+    clock.set(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))  # reported Monday 10:00 Shanghai
+    iid = start(api)["id"]
+    api.complete("customer_service", iid, "check_scope", identity_confirmed=True, in_scope=True, in_warranty=True)
+    diagnose(api, iid, parts_needed="")
+    clock.set(datetime(2026, 11, 23, 2, 50, tzinfo=UTC))  # approved at 10:50
+    inst = api.complete("supervisor", iid, "approve_plan", plan_approved=True)
+    assert inst["variables"]["dispatch_clock_from"] == "2026-11-23T02:00:00+00:00"
+    task = api.task("technician", iid, "accept_work_order")
+    assert task["due_at"] == "2026-11-23T03:00:00+00:00"  # 11:00: 10 working minutes after the approval
+    clock.set(datetime(2026, 11, 23, 3, 0, 1, tzinfo=UTC))
+    worker.run_once()
+    assert api.task("technician", iid, "accept_work_order")["overdue"] is True
+    with ext["sessions"]() as s:
+        (notice,) = s.query(Notification).filter_by(instance_id=iid, kind="staff").all()
+        assert "R8" in notice.subject
+
+
+def test_r8_report_late_in_the_day_counts_working_time_only(deployed, clock):
+    """Reported at 17:30 Monday, approved 09:20 Tuesday: 30 working minutes were used on Monday, so the
+    work order is due at 09:30 Tuesday."""
+    from datetime import UTC, datetime
+
+    api = deployed
+    clock.set(datetime(2026, 11, 23, 9, 30, tzinfo=UTC))  # Monday 17:30 Shanghai
+    iid = start(api)["id"]
+    api.complete("customer_service", iid, "check_scope", identity_confirmed=True, in_scope=True, in_warranty=True)
+    diagnose(api, iid, parts_needed="")
+    clock.set(datetime(2026, 11, 24, 1, 20, tzinfo=UTC))  # Tuesday 09:20
+    api.complete("supervisor", iid, "approve_plan", plan_approved=True)
+    assert api.task("technician", iid, "accept_work_order")["due_at"] == "2026-11-24T01:30:00+00:00"
+
+
+def test_r8_r17_re_dispatch_after_an_escalation_counts_from_the_escalation(deployed, clock):
+    """Not solved at sign-off (R17): the new work order's hour counts from the escalation, not from the
+    original report (which would make it late before anyone could take it)."""
+    from datetime import UTC, datetime
+
+    api = deployed
+    clock.set(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))  # Monday 10:00 Shanghai
+    iid = start(api)["id"]
+    api.complete("customer_service", iid, "check_scope", identity_confirmed=True, in_scope=True, in_warranty=True)
+    diagnose(api, iid, parts_needed="")
+    api.complete("supervisor", iid, "approve_plan", plan_approved=True)
+    through_dispatch(api, iid, parts_used="", old=0)
+    api.complete("supervisor", iid, "qc", qc_passed=True)
+    clock.set(datetime(2026, 11, 24, 6, 0, tzinfo=UTC))  # Tuesday 14:00: the customer says it is not solved
+    inst = api.complete("customer_service", iid, "sign_off", customer_signed=True, solved=False)
+    assert inst["variables"]["escalated_at"] == "2026-11-24T06:00:00+00:00"
+    clock.set(datetime(2026, 11, 24, 6, 30, tzinfo=UTC))
+    diagnose(api, iid, parts_needed="")
+    api.complete("supervisor", iid, "approve_plan", plan_approved=True)
+    task = api.task("technician", iid, "accept_work_order")
+    assert task["due_at"] == "2026-11-24T07:00:00+00:00" and task["overdue"] is False  # 15:00

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import process_files
 
 ACTORS = ["anonymous", "customer_service", "tech_support", "technician", "warehouse", "supervisor", "finance",
-          "logistics", "marketing", "emergency_team", "admin", "owner"]
+          "logistics", "marketing", "emergency_team", "regional_manager", "admin", "owner"]
 STAFF = ACTORS[1:]
 SEE_ALL_CASES = ("customer_service", "supervisor", "admin")
 OWNERS = ("admin", "owner")

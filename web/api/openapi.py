@@ -194,13 +194,15 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
                               "password": {"type": "string", "minLength": 8},
                               "groups": {"type": "array", "items": {"type": "string"}},
                               "display_name": {"type": "string", "maxLength": 120},
-                              "email": {"type": "string", "maxLength": 200}}, ("username", "password"))}, 201, _OBJECT),
+                              "email": {"type": "string", "maxLength": 200},
+                              "region": {"type": "string", "maxLength": 60}}, ("username", "password"))}, 201, _OBJECT),
     "api.people.change_user": ("Change a user's groups, disable or enable, reset the password (admins)", {
         "requestBody": _json({"groups": {"type": "array", "items": {"type": "string"}},
                               "active": {"type": "boolean"},
                               "password": {"type": "string", "minLength": 8},
                               "display_name": {"type": "string", "maxLength": 120},
-                              "email": {"type": "string", "maxLength": 200}})}, 200, _OBJECT),
+                              "email": {"type": "string", "maxLength": 200},
+                              "region": {"type": "string", "maxLength": 60}})}, 200, _OBJECT),
 }
 
 # What every operation may answer besides success; the errors are {"error": ...} (web/errors.py).

@@ -23,7 +23,7 @@ def _admin() -> str:
 
 def user_view(user: User) -> dict:
     """A user as admins see it: never the password hash."""
-    return {"username": user.username, "display_name": user.display_name, "email": user.email,
+    return {"username": user.username, "display_name": user.display_name, "email": user.email, "region": user.region,
             "active": bool(user.active), "groups": user.all_groups, "created_at": iso(user.created_at)}
 
 

@@ -22,6 +22,8 @@ DOC_TITLES = {
     "coupon": _l("Coupon"), "complaint_record": _l("Complaint record"), "settlement_agreement": _l("Settlement agreement"),
     "fee_settlement": _l("Fee settlement"),  # not a stored document: the case archive reads it from the history
     "compensation_shipment": _l("Compensation shipment"), "replenishment_request": _l("Replenishment request"),
+    "consultation_record": _l("Consultation record"), "travel_expense_claim": _l("Travel expense claim"),
+    "stock_report": _l("Stock count and consumption report"),
 }
 
 FIELD_LABELS = {
@@ -65,6 +67,27 @@ FIELD_LABELS = {
     # compensation shipments and gifts (handlers/complaints.py, handlers/returns.py)
     "goods": _l("Goods"), "agreed_goods": _l("Goods agreed"), "tracking_no": _l("Tracking no."), "by": _l("By"),
     "to": _l("To"), "sent_at": _l("Sent at"), "with_tracking_no": _l("Tracking no. of the shipment"),
+    "dispatch_clock_from": _l("Work order clock starts"), "escalated_at": _l("Escalated at"), "escalated": _l("Escalated"),
+    # consultations (R1, R30)
+    "consultation_no": _l("Consultation no."), "asked_at": _l("Asked at"), "answered_at": _l("Answered at"),
+    "answered_by": _l("Answered by"), "question": _l("Question"), "first_response": _l("First response"),
+    "answer": _l("Answer"),
+    # travel expense claims (R24)
+    "claim_no": _l("Claim no."), "case_valid": _l("Repair case valid"), "case_problem": _l("Problem with the repair case"),
+    "total_amount": _l("Total (yuan)"), "repair_request_no": _l("Repair request attached"), "paid_at": _l("Paid at"),
+    "paid_by": _l("Paid by"), "filed_at": _l("Filed at"), "trip_date": _l("Trip date"), "destination": _l("Destination"),
+    "transport_cost": _l("Transport (yuan)"), "lodging_cost": _l("Lodging (yuan)"), "allowance": _l("Allowance (yuan)"),
+    "expense_note": _l("Note"), "approval_comment": _l("Approval comment"), "payment_ref": _l("Payment voucher no."),
+    # the monthly stock report (R22)
+    "report_no": _l("Report no."), "report_month": _l("Month reported"),
+    "consumption_by_product": _l("Parts used per product model"),
+    "consumption_by_technician": _l("Parts used per technician"), "consumption_total": _l("Parts used in all"),
+    "stock_on_hand": _l("Stock on the books"), "parts": _l("Parts"), "produced_at": _l("Produced at"),
+    "count_matches": _l("Count matches the books"), "count_differences": _l("Differences found"),
+    "counted_by": _l("Counted by"), "counted_at": _l("Counted at"),
+    # cross-region settlement (R23)
+    "case_region": _l("Case region"), "technician_region": _l("Technician's region"),
+    "cross_region": _l("Cross-region settlement"),
 }
 
 # Values the handlers write (no diagram lists them as choices).
@@ -74,6 +97,10 @@ VALUE_LABELS = {
     ("fee_basis", "free_installation"): _l("free: installation problem"),
     ("fee_basis", "misuse"): _l("misuse: standard rates"),
     ("fee_basis", "accident_negotiated"): _l("accident: negotiated fee"),
+    ("case_problem", "unknown_case"): _l("no repair case has this number"),
+    ("case_problem", "not_your_case"): _l("you did not work on this repair case"),
+    ("status", "filed"): _l("filed"), ("status", "approved"): _l("approved"), ("status", "refused"): _l("refused"),
+    ("status", "paid"): _l("paid"), ("status", "to_count"): _l("to be counted"), ("status", "counted"): _l("counted"),
 }
 
 _BILINGUAL = re.compile(r"^(?P<zh>[^A-Za-z]*[\u3000-\u9fff\uff00-\uffef][^A-Za-z]*?)\s+(?P<en>[A-Za-z].*)$")
@@ -202,6 +229,9 @@ def element_name(names: dict[str, tuple[str, str, str]], element_id: str) -> str
 
 
 _MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+# values that are a user's login name: shown as the person's display name
+PERSON_FIELDS = frozenset({"technician", "registered_by", "recorded_by", "called_by", "issued_by", "drawn_by",
+                           "answered_by", "paid_by", "counted_by"})
 
 
 def value_for(field_id: str, value) -> str:
@@ -213,6 +243,8 @@ def value_for(field_id: str, value) -> str:
                 return local(value)
             except ValueError:
                 return value
+        if field_id in PERSON_FIELDS:
+            return person_name(value)
         return option_label(field_id, value)
     if isinstance(value, dict) and "part_no" not in value:
         return "; ".join(f"{field_label(k)}: {value_for(k, v)}" for k, v in value.items())
