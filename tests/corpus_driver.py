@@ -9,10 +9,12 @@ it calls (companions, from the same set), then the file. Driving it, the driver
   a task round that comes back gets the other answer (a loop is left, not ridden forever);
 - acts as the task's assignee, candidate user or a member of its candidate group — creating that user
   and group through ``POST /api/groups`` and ``/api/users`` as the company's admin would;
-- stands in for **external workers**: every ``camunda:topic`` of the file is registered as an
-  in-process handler that returns the gateway variables not set yet (what a worker would report). With
-  ``bridge_java`` it also registers the Java class, bean and expression names the file calls, for an
-  engine that bridges Java delegates to handlers; today the engine refuses them at deploy;
+- stands in for **external workers**: where the app answers Camunda's external task protocol
+  (``GET /engine-rest/version``), it fetches and locks the file's topics there and completes them as
+  ``camunda-external-task-client-python3`` would; else every ``camunda:topic`` of the file is registered
+  as an in-process handler. Either way the worker reports the gateway variables not set yet (what a
+  real worker would). With ``bridge_java`` it also registers the Java class, bean and expression names
+  the file calls as in-process handlers, for an engine that bridges Java delegates to handlers;
 - fires due timers with the injected clock, runs due asynchronous jobs, and sends each message a case
   waits for (``POST /api/messages``).
 
@@ -161,14 +163,18 @@ class Driver:
     # --- workers ------------------------------------------------------------------------------------
 
     def register_workers(self) -> None:
-        """A generic external worker for every topic the file names (stand-in for a real one)."""
+        """A generic worker for every topic the file names (stand-in for a real one): over
+        ``/engine-rest`` when the app has it (``next_action``), else registered in-process."""
         registry = self.engine.handlers
-        names = set(self.facts.topics)
+        self.topics = set(self.facts.topics)
         for companion in self.companions():
-            names |= read(companion.read_bytes()).topics
+            self.topics |= read(companion.read_bytes()).topics
+        self.external = self.call("GET", "/engine-rest/version")[0] == 200
+        names = set() if self.external else set(self.topics)
         if self.bridge_java:
-            for name in self.facts.java_names:
-                names |= {name, name.strip("${}#")}
+            for name in self.facts.java_names:  # as written, and the text inside ${…}
+                inner = re.match(r"^\s*[$#]\{\s*(.*?)\s*\}\s*$", name, re.S)
+                names |= {name.strip(), inner.group(1) if inner else name.strip()}
         wanted = {k: v[0] for k, v in self.facts.gateway_values.items()}
 
         def worker(ctx):
@@ -249,7 +255,8 @@ class Driver:
                 return
             if not self.next_action(instance):
                 o.state = "stuck"
-                o.stopped_at, o.why = self.waiting_at(instance)
+                if not o.why:  # a refused action said why already
+                    o.stopped_at, o.why = self.waiting_at(instance)
                 return
             o.actions += 1
         o.state = "stuck"
@@ -260,6 +267,8 @@ class Driver:
         items = (tasks or {}).get("items") or [] if status == 200 else []
         if items:
             return self.complete(items[0])
+        if self.external and self.topics and self.work_external_tasks():
+            return True
         with self.sessions() as s:
             waits = sorted(set(s.scalars(select(MessageWait.name).where(MessageWait.instance_id == instance))))
         if waits:
@@ -278,6 +287,25 @@ class Driver:
                 self.clock.set(due + timedelta(seconds=1))
             return jobs.fire_due_timers(self.engine, self.sessions) > 0
         return False
+
+    def work_external_tasks(self) -> bool:
+        """One round of an external worker over Camunda's REST: fetch and lock, then complete each task
+        with the gateway variables it does not hold yet."""
+        status, locked = self.call("POST", "/engine-rest/external-task/fetchAndLock", json={
+            "workerId": "corpus-worker", "maxTasks": 10, "usePriority": True,
+            "topics": [{"topicName": t, "lockDuration": 60000} for t in sorted(self.topics)]})
+        if status != 200 or not locked:
+            return False
+        for task in locked:
+            held = task.get("variables") or {}
+            report = {k: _typed(v[0]) for k, v in self.facts.gateway_values.items() if k not in held}
+            status, body = self.call("POST", f"/engine-rest/external-task/{task['id']}/complete",
+                                     json={"workerId": "corpus-worker", "variables": report})
+            if status != 204:
+                self.outcome.stopped_at = task.get("activityId", "?")
+                self.outcome.why = f"external task complete answered {status}: {_error_text(body)}"
+                return False
+        return True
 
     def complete(self, item: dict) -> bool:
         o = self.outcome
@@ -408,6 +436,17 @@ def _field_value(f: dict, wanted: Any, today: date, flip: bool) -> Any:
     if f.get("default") not in (None, ""):
         return f["default"]
     return None if not f.get("required") else "corpus value"
+
+
+def _typed(value: Any) -> dict:
+    """A value as Camunda's REST carries it."""
+    if isinstance(value, bool):
+        return {"value": value, "type": "Boolean"}
+    if isinstance(value, int):
+        return {"value": value, "type": "Long"}
+    if isinstance(value, float):
+        return {"value": value, "type": "Double"}
+    return {"value": value, "type": "String"}
 
 
 def _error_text(body: Any) -> str:

@@ -19,7 +19,7 @@ import pathlib
 
 import pytest
 
-from tests.corpus_driver import CorpusSet, Outcome, drive_set
+from tests.corpus_driver import CorpusSet, Driver, Outcome, drive_set
 from tests.corpus_facts import condition_values, read
 from tests.corpus_report import counts, markdown
 
@@ -112,12 +112,18 @@ def test_the_report_gives_each_file_its_row(outcomes):
             assert f"| {o.file} | {'yes' if o.deployed else 'no'} | {'yes' if o.ran_to_end else 'no'} |" in text
 
 
-def test_a_java_diagram_is_refused_naming_the_java_it_calls(outcomes):
-    """Java delegates no handler is registered for are refused — the one reason no Python service could
-    honour, besides Groovy and JavaScript."""
-    sample = next(o for o in _set(outcomes, "others") if o.file == "bpm-examples__sample.bpmn")
-    assert sample.java == ["ServiceTask_1 delegateExpression=${sayHelloDelegate}"]
-    assert not sample.deployed and sample.refusal_kinds == ["java_code"] and sample.refused_rightly
+def test_a_java_diagram_without_a_handler_is_refused_naming_the_java_it_calls(tmp_path):
+    """Java delegates no handler is registered for are refused — the one reason, besides Groovy and
+    JavaScript, no Python service could honour."""
+    sample = OTHERS.files[[p.name for p in OTHERS.files].index("bpm-examples__sample.bpmn")]
+    driver = Driver(OTHERS, sample, f"sqlite:///{tmp_path}/java.db", bridge_java=False)
+    try:
+        found = driver.run()
+    finally:
+        driver.close()
+    assert found.java == ["ServiceTask_1 delegateExpression=${sayHelloDelegate}"]
+    assert (found.deployed, found.deploy_status, found.refusal_kinds) == (False, 400, ["java_code"])
+    assert [(p["element_id"], p["line"]) for p in found.problems] == [("ServiceTask_1", 12)]
 
 
 def test_the_driver_reads_what_a_gateway_tests_for():
