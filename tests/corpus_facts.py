@@ -104,7 +104,7 @@ def read(xml: bytes) -> DiagramFacts:
                 facts.executable.append(pid)
         elif name == "callActivity" and el.get("calledElement"):
             facts.called.add(el.get("calledElement") or "")
-        elif name == "conditionExpression" and (el.text or "").strip():
+        elif name in ("conditionExpression", "condition") and (el.text or "").strip():
             text = (el.text or "").strip()
             facts.conditions.append(text)
             condition_values(text, facts.gateway_values)
@@ -160,10 +160,18 @@ def read_dmn(xml: bytes, into: dict[str, list]) -> None:
                     continue
                 literal = re.fullmatch(r'"([^"]*)"|(-?\d+(?:\.\d+)?)|(true|false)', text)
                 seen = into.setdefault(name, [])
-                if literal is None:
+                number = re.search(r"-?\d+(?:\.\d+)?", text)
+                value: object
+                if literal is not None:
+                    value = literal.group(1) if literal.group(1) is not None else (
+                        _number(literal.group(2)) if literal.group(2) is not None else literal.group(3) == "true")
+                elif number is not None:  # "<= 21", "[18..25]", "> 1000": the number meets or bounds it
+                    value = _number(number.group(0))
+                else:
                     continue
-                value: object = literal.group(1) if literal.group(1) is not None else (
-                    (float(literal.group(2)) if "." in literal.group(2) else int(literal.group(2)))
-                    if literal.group(2) is not None else literal.group(3) == "true")
                 if value not in seen:
                     seen.append(value)
+
+
+def _number(text: str) -> int | float:
+    return float(text) if "." in text else int(text)
