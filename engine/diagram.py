@@ -2,7 +2,7 @@
 
 ``DiagramParser`` extends SpiffWorkflow's Camunda parser with what stock SpiffWorkflow drops:
 ``candidateGroups``, ``candidateUsers``, ``assignee``, ``dueDate``, lanes as groups, external
-service-task topics (run by our handlers), plain ISO timers and JUEL conditions.
+service-task topics (run by our handlers, or by external workers when no handler is registered), plain ISO timers and JUEL conditions.
 :func:`parse_files` validates a whole set of files and reports every problem with file,
 element id and line.
 """
@@ -97,10 +97,12 @@ class HandlerTask(ServiceTask):
         self.retry_cycle = retry_cycle
 
     def _run_hook(self, my_task):
+        if my_task.internal_data.pop("external_done", False):
+            return True  # an external worker completed it (engine/external_runs.py)
         if self.async_before and not my_task.internal_data.pop("async_run", False):
             return None  # STARTED: left to a worker once this step has committed
-        my_task.workflow.script_engine.run_handler(my_task, self.topic)
-        return True
+        # None for a topic without a Python handler: STARTED, waiting for an external worker
+        return my_task.workflow.script_engine.run_handler(my_task, self.topic)
 
 
 class HandlerTaskParser(CamundaTaskParser):
@@ -467,10 +469,8 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
                     if not ts.topic:
                         problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
                                                 "service task has no camunda:topic naming a handler", "no_topic"))
-                    elif ts.topic not in topics:
-                        problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
-                                                f"unknown handler topic '{ts.topic}' (known: {', '.join(sorted(topics))})",
-                                                "unknown_topic", {"topic": ts.topic}))
+                    # a topic without a Python handler waits for external workers: a deploy warning
+                    # (engine/deployments.py external_topic_warnings), not a problem
                 due = getattr(getattr(ts, "assignment", None), "due_date", None)
                 reason = due_date_problem(due) if due else None
                 if reason:

@@ -26,9 +26,11 @@ DOMAIN_GROUPS: dict[str, tuple[str, str]] = {
     "emergency_team": ("应急响应小组", "Emergency team"),
     "admin": ("管理员", "Administrator"),
     "process_owner": ("流程负责人", "Process owner"),
+    # accounts of programs serving service-task topics through /engine-rest/external-task (revision 0017)
+    "external_worker": ("外部任务程序", "External worker"),
 }
 
-STAFF_GROUPS = [g for g in DOMAIN_GROUPS if g not in ("admin", "process_owner")]
+STAFF_GROUPS = [g for g in DOMAIN_GROUPS if g not in ("admin", "process_owner", "external_worker")]
 # Groups the access policy and the admin pages depend on: never disabled.
 PROTECTED = frozenset({"admin"})
 

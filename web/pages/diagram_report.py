@@ -205,6 +205,9 @@ def warning_views(warnings: Iterable[DeployWarning], files: dict[str, bytes]) ->
                          user=w.name)
         elif w.code == "user_disabled":
             sentence = _("The user %(user)s is disabled: nobody can take this task.", user=person_name(w.name))
+        elif w.code == "external_topic":
+            sentence = _("No Python handler serves the topic “%(topic)s”: this step waits for an external worker.",
+                         topic=w.name)
         else:
             sentence = _("Nobody may be able to take this task.")
         views.append({"file": w.file, "line": w.line, "where": _where(known[w.file], w.element_id),
