@@ -259,3 +259,12 @@ def test_start_message_and_user_tasks_through_engine_rest(rest):
     assert r.status_code == 204
     view = case(rest, ids[1])
     assert view["state"] == "completed" and view["variables"]["condition"] == "intact" and view["variables"]["ok"] is True
+
+
+def test_the_modeler_page_says_which_topic_waits_for_a_worker_in_chinese(app):
+    from tests.web.test_diagram_report import ZH, login, status
+
+    st = status(login(app, "admin"), CREDIT, ZH).json["status"]
+    assert st["ok"] and st["title"] == "校验通过。"
+    texts = [w["text"] for w in st["warnings"]]
+    assert texts == ["Score the customer（第 8 行）：没有 Python 处理程序处理主题“credit.score”：此步骤等待外部任务程序来办理。"]
