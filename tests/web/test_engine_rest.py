@@ -268,3 +268,27 @@ def test_the_modeler_page_says_which_topic_waits_for_a_worker_in_chinese(app):
     assert st["ok"] and st["title"] == "校验通过。"
     texts = [w["text"] for w in st["warnings"]]
     assert texts == ["Score the customer（第 8 行）：没有 Python 处理程序处理主题“credit.score”：此步骤等待外部任务程序来办理。"]
+
+
+def test_the_incidents_page_says_a_worker_s_failure_in_chinese(rest, app):
+    from tests.web.test_pages import login
+
+    instance = start(rest)
+    (task,) = fetch(rest).json
+    rest.post(f"/engine-rest/external-task/{task['id']}/failure", headers=basic("worker"),
+              json={"workerId": "w1", "errorMessage": "timeout", "retries": 0})
+    assert case(rest, instance)["state"] == "error"
+    page = login(app, "supervisor").get("/incidents", headers={"Accept-Language": "zh-CN"}).data.decode()
+    assert "外部任务程序 w1 处理“credit.score”失败，且已没有重试次数：timeout" in page
+    assert "no retries left" not in page
+
+
+def test_a_worker_with_a_bearer_token(rest):
+    token = rest.post("/api/tokens", headers=basic("worker"), json={"label": "scorer"}).json["token"]
+    start(rest)
+    r = rest.post("/engine-rest/external-task/fetchAndLock", headers={"Authorization": f"Bearer {token}"},
+                  json={"workerId": "w1", "maxTasks": 1, "topics": [{"topicName": TOPIC, "lockDuration": 1000}]})
+    assert r.status_code == 200 and [t["topicName"] for t in r.json] == [TOPIC]
+    bad = rest.post("/engine-rest/external-task/fetchAndLock", headers={"Authorization": "Bearer nope"},
+                    json={"workerId": "w1", "topics": []})
+    assert bad.status_code == 401 and bad.json["type"] == "AuthenticationException"

@@ -306,6 +306,13 @@ _ERRORS = [
      lambda m: _l("must be a time range like 01:00-05:00 (24-hour clock, start and end differ)")),
     (re.compile(r"^must be a time zone name like Asia/Shanghai$"), lambda m: _l("must be a time zone name like Asia/Shanghai")),
     (re.compile(r"^must be true or false$"), lambda m: _l("must be true or false")),
+    # external workers (engine/external_runs.py): the worker's own text stays as it sent it
+    (re.compile(r"^external worker '(.*)' failed on topic '(.*)' with no retries left: (.*)$", re.S),
+     lambda m: _l("The external worker %(worker)s failed on “%(topic)s” and has no retries left: %(reason)s",
+                  worker=m[1], topic=m[2], reason=m[3])),
+    (re.compile(r"^BPMN error '(.*)' from external worker '(.*?)'.*, but no error boundary event on '.*' catches it$", re.S),
+     lambda m: _l("The external worker %(worker)s reported the business error “%(code)s”, which no error event "
+                  "of this step catches.", worker=m[2], code=m[1])),
 ]
 
 
