@@ -57,7 +57,7 @@ def task_variables(engine: StepHost, session: Session, instance: Instance, task_
 
 def complete(engine: StepHost, session: Session, task_id: str, worker_id: str, variables: dict,
              actor: Actor) -> Instance:
-    row = owned(session, task_id, worker_id, engine.clock.now())
+    row = owned(session, task_id, worker_id)
     instance, step, wf, task = _load(engine, session, row, actor)
     values = clean_data(variables)
     task.data.update(values)
@@ -76,7 +76,7 @@ def failure(engine: StepHost, session: Session, task_id: str, worker_id: str, me
             retries: int, retry_timeout_ms: int) -> str:
     """Record a failure the worker reports; returns ``retry`` or ``incident``."""
     now = engine.clock.now()
-    row = owned(session, task_id, worker_id, now)
+    row = owned(session, task_id, worker_id)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise InvalidRequest("'retries' must be a number of retries left, 0 or more")
     if isinstance(retry_timeout_ms, bool) or not isinstance(retry_timeout_ms, int) or retry_timeout_ms < 0:
@@ -102,7 +102,7 @@ def bpmn_error(engine: StepHost, session: Session, task_id: str, worker_id: str,
                variables: dict, actor: Actor) -> Instance:
     if not isinstance(code, str) or not code:
         raise InvalidRequest("'errorCode' is required")
-    row = owned(session, task_id, worker_id, engine.clock.now())
+    row = owned(session, task_id, worker_id)
     instance, step, wf, task = _load(engine, session, row, actor)
     values = clean_data(variables)
     catchers = [c for c in (task.parent.children if task.parent is not None else [])

@@ -121,22 +121,23 @@ def _matches(session: Session, instance: Instance, wanted: dict[str, Any]) -> bo
     return all(keys.get(k) == key_value(v) for k, v in wanted.items()) if keys else False
 
 
-def owned(session: Session, task_id: str, worker_id: str, now: datetime) -> ExternalTask:
-    """The task ``worker_id`` holds a lock on now; NotFound or InvalidRequest (as Camunda answers) otherwise."""
+def owned(session: Session, task_id: str, worker_id: str) -> ExternalTask:
+    """The task last locked by ``worker_id``; NotFound or InvalidRequest (as Camunda answers) otherwise.
+    As in Camunda, a worker whose lock expired may still report on the task until another worker locks it."""
     row = session.get(ExternalTask, task_id) if isinstance(task_id, str) and len(task_id) <= 36 else None
     if row is None:
         raise NotFound(f"external task {task_id} does not exist (completed, cancelled or never there)")
     if row.worker_id != worker_id:
-        raise InvalidRequest(f"external task {task_id} is locked by another worker, not by '{worker_id}'"
+        raise InvalidRequest(f"external task {task_id} is locked by worker '{row.worker_id}', not by '{worker_id}'"
                              if row.worker_id else f"external task {task_id} is not locked by '{worker_id}'")
-    expires = as_utc(row.lock_expires_at)
-    if expires is None or expires <= now:
-        raise InvalidRequest(f"the lock of worker '{worker_id}' on external task {task_id} has expired")
     return row
 
 
 def extend_lock(session: Session, task_id: str, worker_id: str, new_duration_ms: int, now: datetime) -> None:
-    row = owned(session, task_id, worker_id, now)
+    row = owned(session, task_id, worker_id)
+    expires = as_utc(row.lock_expires_at)
+    if expires is None or expires <= now:
+        raise InvalidRequest(f"the lock of worker '{worker_id}' on external task {task_id} has expired; fetch it again")
     row.lock_expires_at = now + lock_duration(new_duration_ms, "newDuration")
 
 

@@ -292,3 +292,16 @@ def test_a_worker_with_a_bearer_token(rest):
     bad = rest.post("/engine-rest/external-task/fetchAndLock", headers={"Authorization": "Bearer nope"},
                     json={"workerId": "w1", "topics": []})
     assert bad.status_code == 401 and bad.json["type"] == "AuthenticationException"
+
+
+def test_a_late_worker_may_still_complete_until_another_locks_but_not_extend(rest, clock):
+    """As in Camunda: an expired lock is no refusal by itself, another worker's lock is."""
+    instance = start(rest)
+    (task,) = fetch(rest, lock_ms=1000).json
+    clock.advance(seconds=2)
+    r = rest.post(f"/engine-rest/external-task/{task['id']}/extendLock", headers=basic("worker"),
+                  json={"workerId": "w1", "newDuration": 5000})
+    assert r.status_code == 400 and "has expired" in r.json["message"]
+    r = rest.post(f"/engine-rest/external-task/{task['id']}/complete", headers=basic("worker"), json={"workerId": "w1"})
+    assert r.status_code == 204
+    assert [t["element_id"] for t in case(rest, instance)["tasks"]] == ["Activity_review"]
