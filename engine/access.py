@@ -61,6 +61,9 @@ POLICY: dict[str, GroupRule] = {
     "marketing": GroupRule("group", False),
     "regional_manager": GroupRule("group", False),  # approves cross-region settlements (R23): amounts, not customers
     "process_owner": GroupRule("own", False),  # diagrams and versions, not customers
+    # a program serving external service-task topics: no case through /api; the tasks it locks hand it
+    # their variables, as a Python handler gets them (engine/external_tasks.py)
+    "external_worker": GroupRule("own", False),
 }
 _NOBODY = GroupRule("own", False)
 _WIDTH = {"own": 0, "group": 1, "all": 2}
@@ -74,6 +77,7 @@ MESSAGE_RECORDERS: dict[str, frozenset[str]] = {
 
 SUPERVISING = frozenset({"admin", "supervisor"})
 FLOW_OWNERS = frozenset({"admin", "process_owner"})
+EXTERNAL_WORKERS = frozenset({"admin", "external_worker"})
 
 
 # A group an admin created (groups are data, engine/groups.py): its members see the cases with an
@@ -261,6 +265,12 @@ def owns_flows(actor: Actor) -> bool:
     return bool(actor.groups & FLOW_OWNERS)
 
 
+def works_external_tasks(actor: Actor) -> bool:
+    """Fetches, locks, completes and fails external tasks (/engine-rest/external-task): the accounts of
+    the group ``external_worker`` (a program, not a person), and admins."""
+    return bool(actor.groups & EXTERNAL_WORKERS)
+
+
 def require(allowed: bool, message: str) -> None:
     if not allowed:
         raise NotPermitted(message)
@@ -282,6 +292,7 @@ ACTIONS = {
     "manage_users": lambda a: a.is_admin,
     "manage_retention": lambda a: a.is_admin,  # retention settings, runs, legal hold (engine/retention.py)
     "read_kpis": supervises,  # the dashboard (R25): supervisors and admins
+    "work_external_tasks": works_external_tasks,  # the external task protocol under /engine-rest
 }
 
 

@@ -65,14 +65,16 @@ class HandlerTask(ServiceTask):
         self.delegate = delegate
 
     def _run_hook(self, my_task):
+        if my_task.internal_data.pop("external_done", False):
+            return True  # an external worker completed it (engine/external_runs.py)
         if self.async_before and not my_task.internal_data.pop("async_run", False):
             return None  # STARTED: left to a worker once this step has committed
         try:
-            my_task.workflow.script_engine.run_handler(my_task, self.topic)
+            # None for a topic without a Python handler: STARTED, waiting for an external worker
+            return my_task.workflow.script_engine.run_handler(my_task, self.topic)
         except BpmnError as err:
             throw_bpmn_error(my_task, err)
             return None
-        return True
 
 
 def throw_bpmn_error(my_task, err: BpmnError) -> None:

@@ -39,9 +39,9 @@ class DeployWarning:
     group: str | None = None
     user: str | None = None
     # group_missing | group_disabled | group_unstaffed | user_missing | user_disabled | java_bridged | branch_true
-    # | conditions_mixed
+    # | conditions_mixed | external_topic
     code: str = ""
-    name: str = ""  # the group's id or the user's name the diagram gives
+    name: str = ""  # the group's id or the user's name the diagram gives; the topic (external_topic)
 
     def to_dict(self) -> dict:
         return {"file": self.file, "element_id": self.element_id, "line": self.line, "message": self.message,
@@ -97,6 +97,29 @@ def people_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWa
                     continue
                 warnings.append(DeployWarning(pf.filename, n.element_id, n.line, message,
                                               user=n.name if active is None else None, code=code, name=n.name))
+    return warnings
+
+
+_TOPICS_XPATH = ("//bpmn:serviceTask[@camunda:topic] | //bpmn:sendTask[@camunda:topic]")
+
+
+def external_topic_warnings(parsed: list[ParsedFile], registered: set[str]) -> list[DeployWarning]:
+    """A warning per service task whose topic has no Python handler: it waits for an external worker
+    (``/engine-rest/external-task``, engine/external_tasks.py) — deployed, not refused."""
+    from .diagram import BPMN_NS, CAMUNDA_MODEL_NS
+
+    warnings = []
+    for pf in parsed:
+        if pf.kind != "bpmn":
+            continue
+        root = diagram_xml.parse_stored(pf.content)
+        for node in root.xpath(_TOPICS_XPATH, namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}):
+            topic = node.get(f"{{{CAMUNDA_MODEL_NS}}}topic")
+            if topic and topic not in registered:
+                warnings.append(DeployWarning(
+                    pf.filename, node.get("id"), node.sourceline,
+                    f"topic '{topic}' has no Python handler: this step waits for an external worker "
+                    "(POST /engine-rest/external-task/fetchAndLock)", code="external_topic", name=topic))
     return warnings
 
 
@@ -208,7 +231,7 @@ def preview(session: Session, files: dict[str, bytes], *, topics: set[str]) -> D
     """What a deployment would do, after the full validation; nothing is stored."""
     parsed = validate(session, files, topics)
     result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed) + _condition_warnings(parsed)
-                          + diagram_warnings(parsed, topics))
+                          + diagram_warnings(parsed, topics) + external_topic_warnings(parsed, topics))
     for pf in parsed:
         for key in pf.keys:
             current = latest(session, key)
@@ -222,7 +245,7 @@ def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetim
            comment: str = "", source: str = "api", git_commit: str | None = None) -> DeployResult:
     parsed = validate(session, files, topics)
     result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed) + _condition_warnings(parsed)
-                          + diagram_warnings(parsed, topics))
+                          + diagram_warnings(parsed, topics) + external_topic_warnings(parsed, topics))
     deployment: Deployment | None = None
     for pf in parsed:
         for key in pf.keys:

@@ -2,7 +2,7 @@
 
 ``DiagramParser`` extends SpiffWorkflow's Camunda parser with what stock SpiffWorkflow drops:
 ``candidateGroups``, ``candidateUsers``, ``assignee``, ``dueDate``, lanes as groups, external
-service-task topics (run by our handlers), plain ISO timers and JUEL conditions.
+service-task topics (run by our handlers, or by external workers when no handler is registered), plain ISO timers and JUEL conditions.
 :func:`parse_files` validates a whole set of files and reports every problem with file,
 element id and line.
 """
@@ -342,10 +342,8 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
                     elif not ts.topic:
                         problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
                                                 "service task has no camunda:topic naming a handler", "no_topic"))
-                    elif ts.topic not in topics:
-                        problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
-                                                f"unknown handler topic '{ts.topic}' (known: {', '.join(sorted(topics))})",
-                                                "unknown_topic", {"topic": ts.topic}))
+                    # a topic without a Python handler waits for external workers: a deploy warning
+                    # (engine/deployments.py external_topic_warnings), not a problem
                 due = getattr(getattr(ts, "assignment", None), "due_date", None)
                 reason = due_date_problem(due) if due else None
                 if reason:

@@ -27,9 +27,11 @@ DOMAIN_GROUPS: dict[str, tuple[str, str]] = {
     "regional_manager": ("区域经理", "Regional manager"),  # cross-region fee settlement (R23), revision 0015
     "admin": ("管理员", "Administrator"),
     "process_owner": ("流程负责人", "Process owner"),
+    # accounts of programs serving service-task topics through /engine-rest/external-task (revision 0017)
+    "external_worker": ("外部任务程序", "External worker"),
 }
 
-STAFF_GROUPS = [g for g in DOMAIN_GROUPS if g not in ("admin", "process_owner")]
+STAFF_GROUPS = [g for g in DOMAIN_GROUPS if g not in ("admin", "process_owner", "external_worker")]
 # Groups the access policy and the admin pages depend on: never disabled.
 PROTECTED = frozenset({"admin"})
 

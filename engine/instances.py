@@ -543,8 +543,10 @@ class ProcessEngine:
     # --- events ----------------------------------------------------------------------------
 
     def correlate_message(self, session: Session, name: str, correlation: dict | None, variables: dict | None,
-                          actor: Actor, message_id: str | None = None) -> tuple[list[Instance], bool]:
-        """Deliver a message to every running case waiting for it whose variables match ``correlation``.
+                          actor: Actor, message_id: str | None = None,
+                          business_key: str | None = None) -> tuple[list[Instance], bool]:
+        """Deliver a message to every running case waiting for it whose variables match ``correlation``
+        (and whose case number is ``business_key``, when given).
 
         Returns ``(instances, duplicate)``. With a ``message_id`` a message is applied once: sent again
         (a retried delivery), it changes nothing and answers with the cases it reached the first time.
@@ -560,7 +562,7 @@ class ProcessEngine:
         matched = []
         for instance_id in self._waiting_for(session, name, correlation):
             instance = self.get_instance(session, instance_id)
-            if instance.state != "running":
+            if instance.state != "running" or business_key is not None and instance.business_key != business_key:
                 continue
             step, wf = self._running(session, instance, actor)
             current = state.live_variables(wf)
@@ -583,7 +585,8 @@ class ProcessEngine:
             matched.append(instance)
         if not matched:
             raise NoMatchingMessage(f"no case waits for message '{name}'" +
-                                    (f" with {correlation}" if correlation else ""))
+                                    (f" with {correlation}" if correlation else "") +
+                                    (f" under business key '{business_key}'" if business_key is not None else ""))
         if message_id is not None:
             session.add(ProcessedMessage(id=message_id, name=name, instance_ids=[i.id for i in matched],
                                          received_at=self.clock.now()))

@@ -533,3 +533,28 @@ class RetentionBatch(Base):
     ms: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ix_retention_batches_run", "run_id", "id"),)
+
+
+class ExternalTask(Base):
+    """A service task whose topic has no Python handler: it waits for an external worker (Camunda 7's
+    external task protocol, ``engine/external_tasks.py``). Written by the step that reaches the task,
+    deleted by the step that moves past it.
+
+    A worker locks the task (``worker_id``, ``lock_expires_at``) with a conditional update; an expired
+    lock returns it to the pool. A failure reported with retries left makes it fetchable again at
+    ``next_attempt_at``; with none left the case is in ``error`` (an incident) and ``retries`` is 0
+    until a supervisor retries the case."""
+
+    __tablename__ = "external_tasks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(200), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    worker_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lock_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    retries: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None until a worker reports a failure
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_details: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

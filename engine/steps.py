@@ -30,7 +30,17 @@ from sqlalchemy import CursorResult, Table, bindparam, delete, insert, select, u
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import async_tasks, due_dates, expressions, kpis, live, notifications, state, task_lists
+from . import (
+    async_tasks,
+    due_dates,
+    expressions,
+    external_tasks,
+    kpis,
+    live,
+    notifications,
+    state,
+    task_lists,
+)
 from .clock import use_clock
 from .db import as_utc
 from .errors import AftersalesError, BpmnError, Conflict, HandlerFailed
@@ -121,8 +131,8 @@ class StepScriptEngine(PythonScriptEngine):
                 task._set_internal_data(due_rule=rule)
         return result
 
-    def run_handler(self, task, topic: str) -> None:
-        self.step.run_handler(task, topic)
+    def run_handler(self, task, topic: str) -> bool | None:
+        return self.step.run_handler(task, topic)
 
     def call_service(self, task, **kwargs):  # SpiffWorkflow's own version refers to an undefined name
         raise HandlerFailed(task.task_spec.bpmn_id, "service task without a handler topic")
@@ -182,6 +192,7 @@ class Step:
         self._open_before: set[str] = set()
         self._waits_before: frozenset = frozenset()
         self._keys_before: frozenset = frozenset()
+        self._external_before: frozenset[str] = frozenset()  # tasks waiting for an external worker
         self._functions: dict[str, Any] | None = None
         self._calendar: WorkingCalendar | None = None
         self.calendar_calls: list[due_dates.Call] = []  # what the calendar functions answered this step
@@ -254,6 +265,7 @@ class Step:
         self._open_before = set(self._open_ids(wf))
         self._waits_before = frozenset(self._waits(wf))
         self._keys_before = self._keys(wf, self._waits_before)
+        self._external_before = frozenset(str(t.id) for t in external_tasks.waiting(wf, self.engine.handlers.topics))
 
     def record(self, task, kind: str, by: str, data: dict | None = None) -> None:
         self.history.append({
@@ -269,11 +281,13 @@ class Step:
         if isinstance(task.task_spec, _RECORDED):
             self.record(task, type(task.task_spec).__name__, "system")
 
-    def run_handler(self, task, topic: str) -> None:
+    def run_handler(self, task, topic: str) -> bool | None:
+        """True when the topic's handler ran; None for a topic without one: the task waits (STARTED)
+        for an external worker, which ``Step.save`` offers through ``external_tasks``."""
         try:
             handler = self.engine.handlers.get(topic)
         except KeyError:
-            raise HandlerFailed(element_id(task), f"no handler registered for topic '{topic}'") from None
+            return None
         ctx = HandlerContext(
             session=self.session, now=self.now, instance_id=self.instance.id, process_key=self.instance.key,
             business_key=self.instance.business_key, element_id=element_id(task), variables=task.data,
@@ -305,6 +319,7 @@ class Step:
         if ctx.new_business_key and not self.instance.business_key:
             self.instance.business_key = ctx.new_business_key
         self.record(task, "ServiceTask", "system", result or None)
+        return True
 
     def _start_process(self, key: str, variables: dict, business_key: str | None = None) -> int:
         """Start another case in this same transaction (e.g. follow-up visits when a repair ends)."""
@@ -373,6 +388,8 @@ class Step:
         self._sync_open_tasks(wf, finished)
         self._sync_waits(wf, finished)
         self._sync_jobs(wf, finished)
+        self._external_before = external_tasks.sync(self.session, inst, wf, finished, self.now,
+                                                    self.engine.handlers.topics, self._external_before)
         if self.history:
             self.session.execute(_INSERT_HISTORY, self.history)
             self.history = []
@@ -386,7 +403,8 @@ class Step:
     def _sync_jobs(self, wf, finished: bool) -> None:
         """A job row for each task waiting in front of an asynchronous handler (none while in error)."""
         inst = self.instance
-        waiting = [] if finished or inst.state == "error" else async_tasks.waiting(wf)
+        waiting = [] if finished or inst.state == "error" else [
+            t for t in async_tasks.waiting(wf) if t.task_spec.topic in self.engine.handlers.topics]
         if finished:
             self.session.execute(delete(_ASYNC_JOBS).where(_ASYNC_JOBS.c.instance_id == inst.id))
         if not waiting:

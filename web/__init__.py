@@ -85,8 +85,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or secret_key(app)
     i18n.init(app)
     auth.init(app)
-    # Every page form carries a CSRF token; the API authenticates each request itself (Basic/Bearer,
-    # no cookie), so it is not checked there.
+    # Every page form carries a CSRF token; the APIs (/api, /engine-rest) authenticate each request
+    # themselves (Basic/Bearer, no cookie), so it is not checked there (web/guards.py has their wall).
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf = CSRFProtect(app)
 
@@ -94,12 +94,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def _csrf():
         from flask import request
 
-        if app.config.get("WTF_CSRF_ENABLED", True) and not request.path.startswith("/api/"):
+        if app.config.get("WTF_CSRF_ENABLED", True) and not request.path.startswith(("/api/", "/engine-rest/")):
             csrf.protect()
 
     guards.register(app)
     security_headers.register(app)
     app.register_blueprint(blueprint())
+    from .engine_rest import blueprint as engine_rest
+
+    app.register_blueprint(engine_rest())  # Camunda 7's REST API, for Camunda Modeler and external workers
     pages.register(app)
     context.register(app, errors.database_failure)
     errors.register(app)

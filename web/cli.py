@@ -568,6 +568,9 @@ def seed_demo(engine, sessions) -> list[str]:
             add_user(session, "admin", DEMO_PASSWORD, ["admin", "process_owner"], now=now,
                      display_name="管理员").email = "admin@demo.local"
             created.append("admin")
+        if "worker" not in existing:  # an external task worker's account (/engine-rest/external-task)
+            add_user(session, "worker", DEMO_PASSWORD, ["external_worker"], now=now, display_name="外部任务程序")
+            created.append("worker")
         for part_no, name, on_hand, quota, price in DEMO_PARTS:
             if session.get(Part, part_no) is None:
                 session.add(Part(part_no=part_no, name=name, on_hand=on_hand, quota=quota, unit_price=price))
@@ -588,7 +591,7 @@ def demo(host: str, port: int) -> None:
     click.echo(f"database: {db.url.render_as_string(hide_password=True)}")
     _deploy(sessions, engine, (), "demo", "demo")
     created = seed_demo(engine, sessions)
-    click.echo(f"demo users (password '{DEMO_PASSWORD}'): admin, {', '.join(STAFF_GROUPS)}"
+    click.echo(f"demo users (password '{DEMO_PASSWORD}'): admin, {', '.join(STAFF_GROUPS)}, worker (external tasks)"
                + (f"  [new: {', '.join(created)}]" if created else ""))
     _serve(host, port)
 

@@ -53,7 +53,46 @@ def status_for(exc: AftersalesError) -> int:
 
 
 def _wants_page() -> bool:
-    return not request.path.startswith("/api/")
+    return not request.path.startswith(("/api/", "/engine-rest/"))
+
+
+def _camunda() -> bool:
+    return request.path.startswith("/engine-rest/")
+
+
+# Camunda's exception names for ours (``/engine-rest`` answers as Camunda 7 does: ``{"type", "message"}``)
+CAMUNDA_TYPES: dict[type[AftersalesError], str] = {
+    Unauthenticated: "AuthenticationException",
+    DiagramInvalid: "ParseException",
+    NotPermitted: "AuthorizationException",
+    NoMatchingMessage: "MismatchingMessageCorrelationException",
+    Conflict: "OptimisticLockingException",
+    FormInvalid: "InvalidRequestException",
+}
+# Camunda answers these with 400 where /api says 404 (no case waits for the message) or 422 (a form value)
+CAMUNDA_STATUS: dict[type[AftersalesError], int] = {NoMatchingMessage: 400, FormInvalid: 400}
+
+
+def camunda_body(exc: AftersalesError) -> tuple[dict, int]:
+    """The error as Camunda 7's REST gives it; a refused diagram as its ``ParseException`` (the message
+    starts ``ENGINE-09005 Could not parse BPMN process.``, which Camunda Modeler recognises) with each
+    problem's element and line, by resource, under ``details``."""
+    status = next((CAMUNDA_STATUS[c] for c in type(exc).__mro__ if c in CAMUNDA_STATUS), status_for(exc))
+    kind = next((CAMUNDA_TYPES[c] for c in type(exc).__mro__ if c in CAMUNDA_TYPES), "InvalidRequestException")
+    if isinstance(exc, DiagramInvalid):
+        lines = [f"* {p.message}" + (f" (element {p.element_id})" if p.element_id else "")
+                 + f" | resource {p.file} | line {p.line if p.line is not None else '?'} | column 0"
+                 for p in exc.problems]
+        details: dict[str, dict] = {}
+        for p in exc.problems:
+            details.setdefault(p.file, {"errors": [], "warnings": []})["errors"].append(
+                {"message": p.message, "line": p.line, "column": 0, "mainElementId": p.element_id,
+                 "elementIds": [p.element_id] if p.element_id else [], "code": p.code, "params": p.params})
+        return {"type": kind, "message": "ENGINE-09005 Could not parse BPMN process. Errors: \n" + "\n".join(lines),
+                "details": details}, status
+    if isinstance(exc, FormInvalid):
+        return {"type": kind, "message": str(exc), "errors": exc.errors}, status
+    return {"type": kind, "message": str(exc)}, status
 
 
 def _page(status: int, message: str):
@@ -105,6 +144,12 @@ def register(app: Flask) -> None:
         if _wants_page():
             page, status = _page(status_for(exc), str(exc))
             return page, status, _retry_after(exc)
+        if _camunda():
+            camunda, status = camunda_body(exc)
+            response = jsonify(camunda)
+            response.status_code = status
+            response.headers.update(_retry_after(exc))
+            return response
         body = exc.to_dict()
         if isinstance(exc, FormInvalid):  # each problem in the caller's language, naming the field's label
             from .pages.labels import field_messages
@@ -152,6 +197,8 @@ def register(app: Flask) -> None:
     def _http(exc: HTTPException):
         if _wants_page():
             return _page(exc.code or 500, exc.description or exc.name)
+        if _camunda():
+            return jsonify({"type": type(exc).__name__, "message": exc.description or exc.name}), exc.code
         return jsonify({"error": exc.description or exc.name}), exc.code
 
     @app.errorhandler(Exception)
@@ -177,6 +224,9 @@ def _same_site_path(url: str | None) -> str | None:
 def _answer(status: int, message: str, error_id: str | None = None):
     if _wants_page():
         return _page(status, message)
+    if _camunda():
+        return jsonify({"type": "ProcessEngineException" if status >= 500 else "InvalidRequestException",
+                        "message": message} | ({"error_id": error_id} if error_id else {})), status
     body = {"error": message} | ({"error_id": error_id} if error_id else {})
     return jsonify(body), status
 

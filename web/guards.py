@@ -10,6 +10,9 @@ triggers a CORS preflight, which this service never grants. The multipart calls,
 diagrams (``POST /api/deployments``) and a holiday schedule (``POST /api/calendar/import``), are accepted with a Bearer token, or with an
 ``X-Requested-With`` header — a header no form can set and no cross-origin script can send without
 the preflight. Everything else answers 415, before the body is read or anything is stored.
+
+``/engine-rest`` (Camunda's REST for its Modeler and workers, which send neither header) asks instead
+for an ``Authorization`` header on every state-changing call: sent by a program, never by a form.
 """
 
 from __future__ import annotations
@@ -29,7 +32,17 @@ def _bearer() -> bool:
 
 
 def check_api_csrf() -> None:
-    if request.method in SAFE_METHODS or not request.path.startswith("/api/") or _bearer():
+    if request.method in SAFE_METHODS:
+        return
+    if request.path.startswith("/engine-rest/"):
+        # Camunda's clients post multipart (Camunda Modeler's deploy) and JSON with an Authorization
+        # header and nothing else: that header is the wall — no form can set it, a cross-origin script
+        # only after a preflight this service never grants, and no browser remembers it for us.
+        if not request.headers.get("Authorization"):
+            raise UnsupportedMediaType("calls to /engine-rest that change something need an 'Authorization' header "
+                                       "(HTTP Basic or a Bearer token)")
+        return
+    if not request.path.startswith("/api/") or _bearer():
         return
     if request.mimetype == "application/json":
         return

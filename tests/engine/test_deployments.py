@@ -62,12 +62,14 @@ def test_broken_xml_names_the_line(core):
     assert p.file == "broken.bpmn" and p.line and "not well-formed" in p.message
 
 
-def test_unknown_topic_names_element_and_line(core):
+def test_a_topic_without_handler_deploys_with_a_warning_naming_element_and_line(core):
+    """Issue 13: such a topic waits for an external worker (engine/external_tasks.py)."""
     engine, sessions = core
-    data = (DATA / "flaky.bpmn").read_bytes()
-    (p,) = _problems(engine, sessions, {"flaky.bpmn": data})
-    assert (p.file, p.element_id, p.line) == ("flaky.bpmn", "book", 8)
-    assert "unknown handler topic 'test.flaky'" in p.message
+    with sessions() as s:
+        result = engine.deploy(s, {"flaky.bpmn": (DATA / "flaky.bpmn").read_bytes()}, OWNER)
+    (w,) = [w for w in result.warnings if w.code == "external_topic"]
+    assert (w.file, w.element_id, w.line, w.name) == ("flaky.bpmn", "book", 8, "test.flaky")
+    assert w.message.startswith("topic 'test.flaky' has no Python handler: this step waits for an external worker")
 
 
 def test_scripts_conditions_and_timers_are_checked_before_storing(core):
@@ -115,8 +117,8 @@ def test_structure_is_checked_before_anything_is_stored(core):
 
 
 def test_every_problem_is_reported_at_once_each_with_its_code(core):
-    """Issue 11: what reading finds (an unreachable step) and what building
-    the process finds (an unknown topic, a due date that can never be counted) come in one answer."""
+    """Issue 11: what reading finds (an unreachable step) and what building the process finds (a due
+    date that can never be counted) come in one answer."""
     engine, sessions = core
     bad = (CLAIM.replace(b"${!approved}", b"")
            .replace(b'camunda:candidateGroups="finance">', b'camunda:candidateGroups="finance" camunda:dueDate="soon">')
@@ -127,7 +129,7 @@ def test_every_problem_is_reported_at_once_each_with_its_code(core):
                                         b"</bpmn:process>"))
     found = {(p.element_id, p.code) for p in _problems(engine, sessions, {"c.bpmn": bad})}
     assert found == {("Activity_orphan", "unreachable"),
-                     ("Activity_pay", "due_date_invalid"), ("Activity_n", "unknown_topic")}
+                     ("Activity_pay", "due_date_invalid")}  # Activity_n's topic waits for a worker: no problem
 
 
 def test_a_diagram_mixing_condition_languages_deploys_with_a_warning(core):

@@ -34,8 +34,8 @@ def many_problems() -> bytes:
            .replace(b'sourceRef="Activity_pay" targetRef="Event_done"', b'sourceRef="Activity_pay" targetRef="Activity_notify"')
            .replace(b"</bpmn:process>",
                     b'<bpmn:userTask id="Activity_orphan" name="x" camunda:candidateGroups="finance" />'  # unreachable
-                    # after paying: an unnamed automatic step with an unknown topic, a call of a flow not deployed
-                    b'<bpmn:serviceTask id="Activity_notify" camunda:type="external" camunda:topic="nowhere.notify" />'
+                    # after paying: an unnamed automatic step naming no topic, a call of a flow not deployed
+                    b'<bpmn:serviceTask id="Activity_notify" camunda:type="external" />'
                     b'<bpmn:sequenceFlow id="Flow_n" sourceRef="Activity_notify" targetRef="Activity_call" />'
                     b'<bpmn:callActivity id="Activity_call" name="x" calledElement="dispatch_nowhere" />'
                     b'<bpmn:sequenceFlow id="Flow_c" sourceRef="Activity_call" targetRef="Event_done" />'
@@ -66,12 +66,12 @@ def test_modeler_check_says_every_problem_in_chinese_by_element_name(app, api):
     by_code = {}
     for p in st["problems"]:
         by_code.setdefault(p["code"], []).append(p["text"])
-    assert {"unreachable", "cron_timer", "due_date_invalid", "unknown_topic",
+    assert {"unreachable", "cron_timer", "due_date_invalid", "no_topic",
             "called_process_missing"} <= set(by_code)
     assert re.fullmatch(r"两秒后提醒（第 \d+ 行）：cron 定时器“0 0 \* \* \*”不能用在这里：cron 须为时间周期，六个字段、秒在最前.*",
                         by_code["cron_timer"][0])
     assert re.fullmatch(r"付款（第 \d+ 行）：到期时间“next week”无法计算.*", by_code["due_date_invalid"][0])
-    assert re.fullmatch(r"未命名的自动步骤（第 \d+ 行）：没有为主题“nowhere.notify”注册的处理程序。", by_code["unknown_topic"][0])
+    assert re.fullmatch(r"未命名的自动步骤（第 \d+ 行）：此自动步骤没有指定处理程序（Topic）。", by_code["no_topic"][0])
     assert re.fullmatch(r"孤立的复核（第 \d+ 行）：没有顺序流通向这里，此步骤永远不会被执行到。", *by_code["unreachable"])
     assert re.fullmatch(r"派工（第 \d+ 行）：所调用的流程“dispatch_nowhere”尚未部署.*", by_code["called_process_missing"][0])
     shown = status_text(st)

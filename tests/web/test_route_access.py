@@ -32,6 +32,7 @@ def some(status: int, others: int, anonymous: int, who) -> dict[str, int]:
 
 
 API_ANON, PAGE_ANON = 401, 302
+REST_ANON = 415  # /engine-rest: a state-changing call without an Authorization header (web/guards.py)
 
 # (endpoint, method) -> (path, body, expected); {A}, {B}, {C} … are filled from the scenario below.
 TABLE: dict[tuple[str, str], tuple[str, object, dict[str, int]]] = {
@@ -102,6 +103,31 @@ TABLE: dict[tuple[str, str], tuple[str, object, dict[str, int]]] = {
     ("api.people.list_users", "GET"): ("/api/users", None, some(200, 403, API_ANON, ["admin"])),
     ("api.people.add_user", "POST"): ("/api/users", {}, some(400, 403, API_ANON, ["admin"])),
     ("api.people.change_user", "PUT"): ("/api/users/nobody-here", {}, some(404, 403, API_ANON, ["admin"])),
+    # --- Camunda 7's REST (/engine-rest): a change without an Authorization header is 415 ---------
+    ("engine_rest.deployment.version", "GET"): ("/engine-rest/version", None, E(200, API_ANON)),
+    ("engine_rest.deployment.deployments", "GET"): ("/engine-rest/deployment?maxResults=0", None,
+                                                    some(200, 403, API_ANON, OWNERS)),
+    ("engine_rest.deployment.create", "POST"): ("/engine-rest/deployment/create", {}, some(400, 403, REST_ANON, OWNERS)),
+    # external tasks: the group external_worker (its row is in tests/web/test_engine_rest.py) and admins
+    ("engine_rest.external_task.fetch_and_lock", "POST"): ("/engine-rest/external-task/fetchAndLock", {},
+                                                           some(400, 403, REST_ANON, ["admin"])),
+    ("engine_rest.external_task.complete", "POST"): ("/engine-rest/external-task/nope/complete", {},
+                                                     some(400, 403, REST_ANON, ["admin"])),
+    ("engine_rest.external_task.failure", "POST"): ("/engine-rest/external-task/nope/failure", {},
+                                                    some(400, 403, REST_ANON, ["admin"])),
+    ("engine_rest.external_task.bpmn_error", "POST"): ("/engine-rest/external-task/nope/bpmnError", {},
+                                                       some(400, 403, REST_ANON, ["admin"])),
+    ("engine_rest.external_task.extend_lock", "POST"): ("/engine-rest/external-task/nope/extendLock", {},
+                                                        some(400, 403, REST_ANON, ["admin"])),
+    ("engine_rest.external_task.unlock", "POST"): ("/engine-rest/external-task/nope/unlock", {},
+                                                   some(404, 403, REST_ANON, ["admin"])),
+    ("engine_rest.process.start_by_key", "POST"): ("/engine-rest/process-definition/key/nope/start", {},
+                                                   E(404, REST_ANON)),
+    ("engine_rest.process.start_by_id", "POST"): ("/engine-rest/process-definition/nope:1/start", {}, E(404, REST_ANON)),
+    ("engine_rest.process.correlate", "POST"): ("/engine-rest/message", {}, E(400, REST_ANON)),
+    ("engine_rest.process.list_tasks", "GET"): ("/engine-rest/task", None, E(200, API_ANON)),
+    ("engine_rest.process.complete_task", "POST"): ("/engine-rest/task/{TA}/complete", {},
+                                                    some(400, 403, REST_ANON, ["customer_service"])),
     # --- pages ----------------------------------------------------------------------------------
     ("inbox.inbox", "GET"): ("/", None, E(200, PAGE_ANON)),
     ("account.account", "GET"): ("/account", None, E(200, PAGE_ANON)),
@@ -239,7 +265,7 @@ def test_every_route_answers_every_group_as_the_policy_says(matrix_app, clock):
         for endpoint, method in order:
             path, body, expected = TABLE[(endpoint, method)]
             url = path.format(**values)
-            api = url.startswith("/api/")
+            api = url.startswith(("/api/", "/engine-rest/"))
             headers = _basic(actor) if api and actor != "anonymous" else {}
             if body == "WRONG_LOGIN":
                 body = {"username": f"nobody-{actor}", "password": "wrong"}

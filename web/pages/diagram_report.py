@@ -224,6 +224,9 @@ def warning_views(warnings: Iterable[DeployWarning], files: dict[str, bytes]) ->
         elif w.code == "branch_true":
             sentence = _("The branch to %(steps)s has no condition: it is taken as if its condition were true, as "
                          "Camunda does.", steps=_quoted(element_name(known[w.file].names, t) for t in w.name.split(",")))
+        elif w.code == "external_topic":
+            sentence = _("No Python handler serves the topic “%(topic)s”: this step waits for an external worker.",
+                         topic=w.name)
         else:
             sentence = _("Nobody may be able to take this task.")
         views.append({"file": w.file, "line": w.line, "where": _where(known[w.file], w.element_id),

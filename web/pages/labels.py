@@ -352,6 +352,13 @@ _ERRORS = [
     (re.compile(r"^case (\S+) has no archive: its documents were removed on (\S+)"),
      lambda m: _l("Case %(case)s has no archive: its documents were removed on %(when)s (retention period over).",
                   case=m[1], when=local(m[2]))),
+    # external workers (engine/external_runs.py): the worker's own text stays as it sent it
+    (re.compile(r"^external worker '(.*)' failed on topic '(.*)' with no retries left: (.*)$", re.S),
+     lambda m: _l("The external worker %(worker)s failed on “%(topic)s” and has no retries left: %(reason)s",
+                  worker=m[1], topic=m[2], reason=m[3])),
+    (re.compile(r"^BPMN error '(.*)' from external worker '(.*?)'.*, but no error boundary event on '.*' catches it$", re.S),
+     lambda m: _l("The external worker %(worker)s reported the business error “%(code)s”, which no error event "
+                  "of this step catches.", worker=m[2], code=m[1])),
 ]
 
 

@@ -6,7 +6,7 @@ A task naming nobody was stored as ``,,``, which the access policy's "names nobo
 matched: such rows are rewritten to ``,``.
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-07 16:30:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0019'
-down_revision = '0015'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

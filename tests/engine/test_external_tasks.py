@@ -1,0 +1,62 @@
+"""Service tasks whose topic has no Python handler wait for an external worker (engine/external_tasks.py)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine import external_runs, external_tasks
+from engine.models import AsyncJob, ExternalTask
+from engine.users import Actor
+from tests.conftest import DATA
+
+ADMIN = Actor("admin", frozenset({"admin"}))
+WORKER = Actor("worker", frozenset({"external_worker"}))
+CREDIT = (DATA / "external_credit.bpmn").read_bytes()
+
+
+def _deploy(engine, sessions, xml: bytes = CREDIT) -> None:
+    with sessions() as s:
+        engine.deploy(s, {"external_credit.bpmn": xml}, ADMIN)
+        s.commit()
+
+
+def test_the_step_that_reaches_the_task_writes_its_row_and_the_step_past_it_removes_it(core):
+    engine, sessions = core
+    _deploy(engine, sessions)
+    with sessions() as s:
+        instance = engine.start(s, "credit_check", ADMIN)
+        s.commit()
+        (row,) = s.scalars(select(ExternalTask))
+        assert (row.instance_id, row.element_id, row.topic, row.worker_id, row.retries) == \
+            (instance.id, "Activity_score", "credit.score", None, None)
+        (locked,) = external_tasks.fetch_and_lock(s, "w1", 3, [external_tasks.TopicRequest("credit.score", 60_000)],
+                                                  engine.clock.now())
+        s.commit()
+        assert external_tasks.fetch_and_lock(s, "w2", 3, [external_tasks.TopicRequest("credit.score", 60_000)],
+                                             engine.clock.now()) == []
+        external_runs.complete(engine, s, locked[0].id, "w1", {"score": 3}, WORKER)
+        s.commit()
+        assert s.scalars(select(ExternalTask)).all() == []
+        assert [t.element_id for t in engine.open_tasks(s, instance.id)] == ["Activity_review"]
+
+
+def test_a_cancelled_case_leaves_no_task_for_workers(core):
+    engine, sessions = core
+    _deploy(engine, sessions)
+    with sessions() as s:
+        instance = engine.start(s, "credit_check", ADMIN)
+        s.commit()
+        engine.cancel(s, instance.id, ADMIN)
+        s.commit()
+        assert s.scalars(select(ExternalTask)).all() == []
+
+
+def test_async_before_on_an_external_topic_is_offered_to_workers_once_and_queues_no_job(core):
+    engine, sessions = core
+    _deploy(engine, sessions, CREDIT.replace(b'camunda:topic="credit.score"',
+                                             b'camunda:topic="credit.score" camunda:asyncBefore="true"'))
+    with sessions() as s:
+        engine.start(s, "credit_check", ADMIN)
+        s.commit()
+        assert len(s.scalars(select(ExternalTask)).all()) == 1
+        assert s.scalars(select(AsyncJob)).all() == []
