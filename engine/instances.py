@@ -523,11 +523,10 @@ class ProcessEngine:
                 values[f.id] = {"string": "", "parts": []}.get(f.type)
         spiff_task.data.update(clean_data(values))
         limits.check_case_size(spiff_task.data, str(instance.business_key or instance.id))
-        with use_clock(self.clock):
-            spiff_task.run()
-        step.record(spiff_task, "UserTask", actor.username, values)
-        kpis.note_late(session, instance, task, actor.username, step.now)
-        step.advance(wf)
+        if step.complete_manual(wf, spiff_task):
+            step.record(spiff_task, "UserTask", actor.username, values)
+            kpis.note_late(session, instance, task, actor.username, step.now)
+            step.advance(wf)
         step.save(wf)
         return instance
 

@@ -337,29 +337,46 @@ class Step:
                     if not any(not t.task_spec.manual for t in wf.get_tasks(state=TaskState.READY)):
                         break
         except (AftersalesError, SpiffWorkflowException, Exception) as exc:  # noqa: B014
-            database = _database_error(exc)
-            if database is not None:
-                raise database from None
-            failed = wf.get_tasks(state=TaskState.ERROR)
-            for task in failed:
-                task._set_state(TaskState.READY)
-            task = getattr(exc, "task", None) or (failed[0] if failed else None)
-            where = getattr(exc, "element_id", None) or (element_id(task) if task is not None else "?")
-            if isinstance(exc, HandlerFailed):
-                message = exc.message
-            elif isinstance(exc, AftersalesError | SpiffWorkflowException):
-                message = str(exc)
-                log.info("instance %s stopped at %s: %s", self.instance.id, where, message)
-            else:
-                message = _unexpected(exc, self.instance.id, where)
-            self.instance.state = "error"
-            self.instance.error_element = where
-            self.instance.error_message = message or type(exc).__name__
-            notifications.case_in_error(self.session, self.instance, where, self.instance.error_message, self.now)
+            self._stopped(wf, exc)
             return
         self.instance.state = "running"
         self.instance.error_element = None
         self.instance.error_message = None
+
+    def complete_manual(self, wf, task) -> bool:
+        """Complete a person's task. When what runs as it completes fails — a task or execution listener,
+        an output mapping — the case stops in ``error`` there and the task stays open with the values
+        given (as Camunda rolls the completion back); False then. Never an unhandled error to the caller."""
+        try:
+            with use_clock(self.engine.clock):
+                task.run()
+        except (AftersalesError, SpiffWorkflowException, Exception) as exc:  # noqa: B014
+            task._set_state(TaskState.READY)
+            self._stopped(wf, exc, task)
+            return False
+        return True
+
+    def _stopped(self, wf, exc: Exception, task=None) -> None:
+        """Park the instance in ``error`` where ``exc`` stopped it (a database error is raised as such)."""
+        database = _database_error(exc)
+        if database is not None:
+            raise database from None
+        failed = wf.get_tasks(state=TaskState.ERROR)
+        for each in failed:
+            each._set_state(TaskState.READY)
+        task = getattr(exc, "task", None) or task or (failed[0] if failed else None)
+        where = getattr(exc, "element_id", None) or (element_id(task) if task is not None else "?")
+        if isinstance(exc, HandlerFailed):
+            message = exc.message
+        elif isinstance(exc, AftersalesError | SpiffWorkflowException):
+            message = str(exc)
+            log.info("instance %s stopped at %s: %s", self.instance.id, where, message)
+        else:
+            message = _unexpected(exc, self.instance.id, where)
+        self.instance.state = "error"
+        self.instance.error_element = where
+        self.instance.error_message = message or type(exc).__name__
+        notifications.case_in_error(self.session, self.instance, where, self.instance.error_message, self.now)
 
     # --- saving --------------------------------------------------------------------------
 

@@ -350,3 +350,41 @@ def test_a_connector_other_than_http_and_mail_is_refused_with_element_and_line(b
         engine.deploy(s, {"connectors.bpmn": xml}, ADMIN)
     assert [(p.element_id, p.line, p.code, p.params) for p in caught.value.problems] == \
         [("mail_customer", 36, "connector", {"name": "soap-http-connector"})]
+
+
+def test_a_listener_failing_as_a_task_completes_stops_the_case_there_with_the_task_still_open(database_url, clock):
+    """The end listener of a user task fails: the case stops in ``error`` at that task, which stays open
+    with what was entered (Camunda rolls the completion back); the caller gets the case, never a crash.
+    Once the handler works again, ``retry`` and completing the task finish the case."""
+    registry = handlers.default_registry()
+    broken = {"review": True}
+
+    def audit(ctx):
+        if broken.get(ctx.element_id):
+            raise RuntimeError("audit service unreachable")
+        return {"audited": True}
+
+    registry.register("auditLogger", audit)
+    for name in ("com.acme.aftersales.NotifyCustomer", "mailer.send(execution)"):
+        registry.register(name, lambda ctx, name=name: {f"{name.split('.')[-1]}_ran": True})
+    engine, sessions, db = build(registry, database_url, clock=clock)
+    seed(sessions, clock.now())
+    try:
+        deploy(engine, sessions, "java_delegates.bpmn")
+        iid = start(engine, sessions, "java_delegates", {"customer": "Wang Fang", "amount": 40})
+        assert instance(engine, sessions, iid)[:3] == ("running", None, None)
+        complete(engine, sessions, iid, "review", {})
+        state, where, message, _variables = instance(engine, sessions, iid)
+        assert (state, where) == ("error", "review")
+        assert "RuntimeError" in message or "audit service unreachable" in message
+        assert open_tasks(engine, sessions, iid) == ["review"]
+        broken["review"] = False
+        with sessions() as s:
+            engine.retry(s, iid, ADMIN)
+            s.commit()
+        engine.live.clear()
+        assert instance(engine, sessions, iid)[0] == "running"
+        complete(engine, sessions, iid, "review", {})
+        assert instance(engine, sessions, iid)[0] == "completed"
+    finally:
+        db.dispose()
