@@ -278,7 +278,12 @@ class Step:
                              "kind": kind, "completed_by": by, "completed_at": self.now, "data": None})
 
     def _engine_task_done(self, task) -> None:
-        if isinstance(task.task_spec, _RECORDED):
+        if isinstance(task.task_spec, BusinessRuleTask):
+            # what the decision decided goes into the history (the case archive reads the fee from it)
+            before = task.parent.data if task.parent is not None else {}
+            decided = {k: v for k, v in task.data.items() if k not in before or before[k] != v}
+            self.record(task, "BusinessRuleTask", "system", state.clean_data(decided) or None)
+        elif isinstance(task.task_spec, _RECORDED):
             self.record(task, type(task.task_spec).__name__, "system")
 
     def run_handler(self, task, topic: str) -> bool | None:
