@@ -7,6 +7,7 @@ registry, settings — comes in through the constructor (see ``engine/wiring.py`
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -230,22 +231,26 @@ class ProcessEngine:
                   limit: int = 50) -> tuple[list[Row], bool]:
         """Open tasks as ``list_tasks`` chooses them (or for ``audience``: the inbox's group tab), oldest
         first, after the (created_at, id) ``after``; each way a task can be the actor's is read through
-        its own index (``engine/task_lists.py``)."""
-        q = select(*self.TASK_COLUMNS).join(Instance, Instance.id == OpenTask.instance_id)
-        if where is not None:
-            q = q.where(where)
-        if after is not None:
-            q = q.where(tuple_(OpenTask.created_at, OpenTask.id) > tuple_(*after))
-        if instance_id is not None:
-            q = q.where(OpenTask.instance_id == instance_id)
-        order = (OpenTask.created_at, OpenTask.id)
+        its own index (``engine/task_lists.py``). Without ``where`` the statement is built once per
+        audience and shape, values bound (building a union of four selects cost more than running it)."""
         if audience is None and not mine:
             audience = self._audience(actor, group)
-        if audience is not None:
-            q = task_lists.page(q, audience, order, limit + 1)
+        params: dict[str, Any] = {"limit": limit + 1}
+        if after is not None:
+            params["after_at"], params["after_id"] = after
+        if instance_id is not None:
+            params["instance_id"] = instance_id
+        if where is None and audience is not None:
+            q = _page_statement(audience, after is not None, instance_id is not None)
         else:
-            q = self._task_query(q, actor, mine, None, None).order_by(*order).limit(limit + 1)
-        rows = list(session.execute(q))
+            q = _page_query(after is not None, instance_id is not None)
+            if where is not None:
+                q = q.where(where)
+            if audience is not None:
+                q = task_lists.page(q, audience, _TASK_ORDER, bindparam("limit"))
+            else:
+                q = self._task_query(q, actor, mine, None, None).order_by(*_TASK_ORDER).limit(bindparam("limit"))
+        rows = list(session.execute(q, params))
         return rows[:limit], len(rows) > limit
 
     @staticmethod
@@ -676,6 +681,24 @@ class ProcessEngine:
         step.advance(wf)
         step.save(wf)
         return True
+
+
+_TASK_ORDER = (OpenTask.created_at, OpenTask.id)
+
+
+def _page_query(after: bool, instance: bool):
+    """The columns of a task list and its joins; the cursor and the case as bound parameters."""
+    q = select(*ProcessEngine.TASK_COLUMNS).join(Instance, Instance.id == OpenTask.instance_id)
+    if after:
+        q = q.where(tuple_(OpenTask.created_at, OpenTask.id) > tuple_(bindparam("after_at"), bindparam("after_id")))
+    if instance:
+        q = q.where(OpenTask.instance_id == bindparam("instance_id"))
+    return q
+
+
+@functools.lru_cache(maxsize=512)
+def _page_statement(audience: Audience, after: bool, instance: bool):
+    return task_lists.page(_page_query(after, instance), audience, _TASK_ORDER, bindparam("limit"))
 
 
 def due_timers_query(now: datetime):

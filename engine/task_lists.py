@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, false, literal_column, or_, select, union
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, false, literal_column, or_, select, union
 
 from .models import OpenTask
 
@@ -63,7 +63,7 @@ class Audience:
         return or_(*branches) if branches else false()
 
 
-def page(query: Select, audience: Audience, order: Sequence, limit: int) -> Select:
+def page(query: Select, audience: Audience, order: Sequence, limit: int | BindParameter) -> Select:
     """``query`` (columns, joins, filters, cursor; it must select ``created_at`` and ``id``) for
     ``audience``: the first ``limit`` rows in ``order`` (created_at, id) of the union of its branches."""
     branches = audience.branches()
