@@ -2,7 +2,7 @@
 
 Timers and conditions become Python (JUEL, bare ISO 8601, a Camunda cron on a boundary timer); a
 gateway branch without a condition becomes true (as Camunda takes it, in the file's order); data
-associations are dropped (Camunda 7 never moves data along them); ``camunda:collection="${x}"``
+associations, data stores and their references are dropped (Camunda 7 never moves data along them); ``camunda:collection="${x}"``
 names its variable; timer start events become plain starts (``engine.schedules`` starts those cases).
 Every problem found is returned with file, element and line.
 """
@@ -74,9 +74,11 @@ def _take_as_true(root) -> None:
 
 
 def _drop_data_associations(root) -> None:
-    """Camunda 7 never moves data along data associations (data objects are documentation): neither do we.
-    SpiffWorkflow would copy a variable of the data object's id, and stop when there is none."""
-    for tag in ("dataInputAssociation", "dataOutputAssociation"):
+    """Camunda 7 never moves data along data associations (data objects and data stores are documentation):
+    neither do we. SpiffWorkflow would copy a variable of the data object's id, and stop when there is none;
+    it refuses a data store it has no Python class for ("Data Store … has no implementation"), so the data
+    stores and their references go too (the diagram's drawing keeps their shapes)."""
+    for tag in ("dataInputAssociation", "dataOutputAssociation", "dataStoreReference", "dataStore"):
         for node in list(root.iter(f"{{{BPMN_NS}}}{tag}")):
             node.getparent().remove(node)
 
