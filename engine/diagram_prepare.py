@@ -103,6 +103,12 @@ def _collections(root, filename: str) -> list[Problem]:
     return problems
 
 
+def _java(filename: str, node, kind: str, call: str) -> Problem:
+    return Problem(filename, _owner_id(node), node.sourceline,
+                   f"{kind} calls Java ('{call}'), which cannot run here: write it in Python over the case's variables",
+                   "java_code", {"attribute": kind, "name": call})
+
+
 def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
     """Parse one file and rewrite timers and conditions into Python; collect problems."""
     problems: list[Problem] = []
@@ -126,14 +132,20 @@ def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
                 continue
             node.text = expressions.timer_to_python(text)
             reason = sandbox.check_expression(node.text)
-            if reason:
+            java = None if reason else expressions.java_call(node.text)
+            if java:
+                problems.append(_java(filename, node, "timer", java))
+            elif reason:
                 problems.append(Problem(filename, _owner_id(node), node.sourceline, f"timer '{text}': {reason}",
                                         "timer_invalid", {"text": text}))
         elif node.tag in _CONDITION_TAGS and node.text and node.text.strip():
             text = node.text.strip()
             node.text = expressions.juel_to_python(text)
             reason = sandbox.check_expression(node.text)
-            if reason:
+            java = None if reason else expressions.java_call(node.text)
+            if java:
+                problems.append(_java(filename, node, "condition", java))
+            elif reason:
                 problems.append(Problem(filename, _owner_id(node), node.sourceline, f"condition '{text}': {reason}",
                                         "condition_invalid", {"text": text}))
         elif etree.QName(node).localname == "text" and node.text and node.getparent() is not None and \
