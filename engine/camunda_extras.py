@@ -4,7 +4,9 @@
   local to it: they are gone from the case's variables once it completes, unless an output parameter
   of the same name is mapped. **Output parameters** are computed when it completes and set on the case.
   A value is a literal, an expression ``${…}`` (JUEL, evaluated like conditions), a ``camunda:list`` or a
-  ``camunda:map``, or a Python ``camunda:script``; other script languages are refused at deployment.
+  ``camunda:map``, or a Python ``camunda:script`` — or a FEEL one that is a simple expression (names,
+  literals, comparisons, arithmetic: ``expressions.feel_simple_to_python``); other FEEL and other script
+  languages are refused at deployment.
 * **Multi-instance** (``camunda:collection``, ``camunda:elementVariable``, ``completionCondition``): the
   completion condition sees ``nrOfInstances``, ``nrOfCompletedInstances``, ``nrOfActiveInstances``.
 * **Listeners** (``camunda:executionListener`` events ``start`` / ``end`` on any activity or event;
@@ -76,6 +78,8 @@ def _value(node) -> Any:
     if kind == "map":
         return ("map", {e.get("key"): _value(e) for e in child if isinstance(e.tag, str)})
     if kind == "script":
+        if (child.get("scriptFormat") or "").lower() == "feel":  # refused at deploy unless it converts
+            return ("script", expressions.feel_simple_to_python(child.text or "") or "")
         return ("script", child.text or "")
     return ("text", child.text or "")
 
@@ -145,14 +149,24 @@ def problems(root, filename: str, topics: set[str]) -> list[Problem]:
                         continue
                     for script in param.iter(f"{_C}script"):
                         fmt = (script.get("scriptFormat") or "").lower()
-                        if fmt not in ("python", "py"):
+                        if fmt == "feel" and expressions.feel_simple_to_python(script.text or "") is None:
+                            found.append(Problem(*where, f"FEEL in mapping '{param.get('name')}' goes beyond names, "
+                                                 "literals, comparisons and arithmetic, which is all the FEEL read "
+                                                 "here", "script_format", {"format": fmt}))
+                        elif fmt not in ("python", "py", "feel"):
                             found.append(Problem(*where, f"script format '{fmt}' in mapping '{param.get('name')}' "
                                                  "is not supported; scripts are Python", "script_format",
                                                  {"format": fmt}))
                     for k, text in _scripts(_value(param)):
                         for embedded in _EMBEDDED.findall(text) if k == "text" else []:
-                            reason = sandbox.check_expression(expressions.juel_to_python(embedded))
-                            if reason:
+                            python = expressions.juel_to_python(embedded)
+                            reason = sandbox.check_expression(python)
+                            java = None if reason else expressions.java_call(python)
+                            if java:
+                                found.append(Problem(*where, f"mapping '{param.get('name')}' calls Java ('{java}'), "
+                                                     "which cannot run here", "java_code",
+                                                     {"attribute": "mapping", "name": java}))
+                            elif reason:
                                 found.append(Problem(*where, f"mapping '{param.get('name')}' '{text}': {reason}",
                                                      "condition_invalid", {"text": text}))
             elif kind in _RUNS:

@@ -29,7 +29,7 @@ from .camunda_tasks import ErrorAwareBoundaryParser, HandlerTask, HandlerTaskPar
 from .decisions import DecisionGraphParser
 from .diagram_prepare import BPMN_NS, prepare
 from .errors import DiagramInvalid, Problem
-from .forms import FormField, constraint_issues
+from .forms import FormField, constraint_issues, form_properties
 from .groups import group_for_lane
 
 DMN_NS_PREFIX = "https://www.omg.org/spec/DMN/"
@@ -64,8 +64,13 @@ class HumanTaskParser(UserTaskParser):
             assignee=(node.get(_C + "assignee") or None),
             due_date=(node.get(_C + "dueDate") or None),
         )
-        task.form_fields = [_form_field(f) for f in task.form.fields]
+        task.form_fields = [_form_field(f) for f in task.form.fields] or _form_properties(node)
         return task
+
+
+def _form_properties(node) -> list[FormField]:
+    """A Flowable/Activiti ``formProperty`` form (``as_camunda`` read its namespace as Camunda's)."""
+    return form_properties(node.find(f"{{{BPMN_NS}}}extensionElements"), CAMUNDA_MODEL_NS)
 
 
 def _form_field(f) -> FormField:
@@ -92,7 +97,7 @@ class StartEventParser(CamundaStartEventParser):
 
     def create_task(self):
         task = super().create_task()
-        task.form_fields = [_form_field(f) for f in self.get_form().fields]
+        task.form_fields = [_form_field(f) for f in self.get_form().fields] or _form_properties(self.node)
         return task
 
 

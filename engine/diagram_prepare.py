@@ -2,7 +2,7 @@
 
 Timers and conditions become Python (JUEL, bare ISO 8601, a Camunda cron on a boundary timer); a
 gateway branch without a condition becomes true (as Camunda takes it, in the file's order); data
-associations are dropped (Camunda 7 never moves data along them); ``camunda:collection="${x}"``
+associations, data stores and their references are dropped (Camunda 7 never moves data along them); ``camunda:collection="${x}"``
 names its variable; timer start events become plain starts (``engine.schedules`` starts those cases).
 Every problem found is returned with file, element and line.
 """
@@ -74,9 +74,11 @@ def _take_as_true(root) -> None:
 
 
 def _drop_data_associations(root) -> None:
-    """Camunda 7 never moves data along data associations (data objects are documentation): neither do we.
-    SpiffWorkflow would copy a variable of the data object's id, and stop when there is none."""
-    for tag in ("dataInputAssociation", "dataOutputAssociation"):
+    """Camunda 7 never moves data along data associations (data objects and data stores are documentation):
+    neither do we. SpiffWorkflow would copy a variable of the data object's id, and stop when there is none;
+    it refuses a data store it has no Python class for ("Data Store … has no implementation"), so the data
+    stores and their references go too (the diagram's drawing keeps their shapes)."""
+    for tag in ("dataInputAssociation", "dataOutputAssociation", "dataStoreReference", "dataStore"):
         for node in list(root.iter(f"{{{BPMN_NS}}}{tag}")):
             node.getparent().remove(node)
 
@@ -99,6 +101,12 @@ def _collections(root, filename: str) -> list[Problem]:
                                     f"multi-instance collection '{text}' must name a variable, e.g. ${{approvers}}",
                                     "collection_invalid", {"text": text}))
     return problems
+
+
+def _java(filename: str, node, kind: str, call: str) -> Problem:
+    return Problem(filename, _owner_id(node), node.sourceline,
+                   f"{kind} calls Java ('{call}'), which cannot run here: write it in Python over the case's variables",
+                   "java_code", {"attribute": kind, "name": call})
 
 
 def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
@@ -124,14 +132,20 @@ def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
                 continue
             node.text = expressions.timer_to_python(text)
             reason = sandbox.check_expression(node.text)
-            if reason:
+            java = None if reason else expressions.java_call(node.text)
+            if java:
+                problems.append(_java(filename, node, "timer", java))
+            elif reason:
                 problems.append(Problem(filename, _owner_id(node), node.sourceline, f"timer '{text}': {reason}",
                                         "timer_invalid", {"text": text}))
         elif node.tag in _CONDITION_TAGS and node.text and node.text.strip():
             text = node.text.strip()
             node.text = expressions.juel_to_python(text)
             reason = sandbox.check_expression(node.text)
-            if reason:
+            java = None if reason else expressions.java_call(node.text)
+            if java:
+                problems.append(_java(filename, node, "condition", java))
+            elif reason:
                 problems.append(Problem(filename, _owner_id(node), node.sourceline, f"condition '{text}': {reason}",
                                         "condition_invalid", {"text": text}))
         elif etree.QName(node).localname == "text" and node.text and node.getparent() is not None and \

@@ -58,6 +58,30 @@ def juel_to_python(text: str) -> str:
     return " ".join("".join(parts).split())
 
 
+_CAMEL = re.compile(r"[a-z][A-Z]")
+_CAMUNDA_OBJECTS = frozenset({"execution", "task", "connector"})  # Camunda's Java objects; none exists here
+
+
+def java_call(source: str) -> str | None:
+    """The first call in a (Python) expression that only a Java engine could make, as written, or None:
+    a camelCase method (``mail.getAttachments().isEmpty()``, ``bean.getValue()``) — variables hold JSON
+    data, whose methods are Python's and never camelCase — or a call handed Camunda's ``execution`` or
+    ``task`` object (``timerUtil.getNextTimer(execution)``). No handler is called from an expression, so
+    nothing here can honour either; the deploy refuses it rather than the case stopping at run time."""
+    try:
+        tree = ast.parse((source or "").strip(), mode="eval")
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        camel = isinstance(node.func, ast.Attribute) and bool(_CAMEL.search(node.func.attr))
+        hands_over = any(isinstance(a, ast.Name) and a.id in _CAMUNDA_OBJECTS for a in node.args)
+        if camel or hands_over:
+            return ast.unparse(node)
+    return None
+
+
 def is_iso_timer(text: str) -> bool:
     text = text.strip()
     if ISO_CYCLE.match(text):
@@ -152,6 +176,26 @@ def feel_to_python(text: str) -> str:
         for pattern, repl in _FEEL_WORDS:
             parts[i] = pattern.sub(repl, parts[i])
     return "".join(parts)
+
+
+_FEEL_EQUALS = re.compile(r"(?<![<>!=])=(?!=)")
+_SIMPLE = (ast.Expression, ast.Name, ast.Load, ast.Constant, ast.Compare, ast.BoolOp, ast.UnaryOp, ast.BinOp,
+           ast.operator, ast.cmpop, ast.boolop, ast.unaryop)
+
+
+def feel_simple_to_python(text: str) -> str | None:
+    """A FEEL expression that means the same in Python — names, literals, comparisons (FEEL's ``=`` as
+    ``==``), ``and``/``or``/``not``, arithmetic — as Python; None for anything else (``for … return``,
+    filters, paths, FEEL's functions and 1-based lists), which would need a FEEL interpreter."""
+    parts = _STRING.split(feel_to_python(text or "").strip())
+    for i in range(0, len(parts), 2):
+        parts[i] = _FEEL_EQUALS.sub("==", parts[i])
+    python = "".join(parts)
+    try:
+        tree = ast.parse(python, mode="eval")
+    except SyntaxError:
+        return None
+    return python if all(isinstance(n, _SIMPLE) for n in ast.walk(tree)) else None
 
 
 def feel_entry_to_python(text: str) -> str:

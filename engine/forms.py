@@ -1,4 +1,5 @@
-"""Forms from ``camunda:formData``: field definitions and validation of submitted values.
+"""Forms from ``camunda:formData`` (and Flowable/Activiti ``formProperty``): field definitions and validation
+of submitted values.
 
 Types are a lookup table (``FIELD_TYPES``), not an if-chain, so a new type is one entry.
 
@@ -135,6 +136,35 @@ def _to_parts(value: Any) -> list[dict]:
             raise ValueError("each quantity must be a whole number from 1")
         merged[part_no] = merged.get(part_no, 0) + qty
     return [{"part_no": k, "quantity": q} for k, q in merged.items()]
+
+
+def _flag(node, name: str, default: bool) -> bool:
+    value = (node.get(name) or "").strip().lower()
+    return default if not value else value == "true"
+
+
+def form_properties(node, ns: str) -> list[FormField]:
+    """The form of a Flowable/Activiti task or start event (``formProperty``, read under the Camunda
+    namespace ``ns`` as every dialect is): id (or ``variable``, the variable it writes), name, type
+    (string, long, boolean, enum with its ``value`` children, date), ``required``, ``writable="false"``
+    as read-only, a literal ``default``/``value`` as the default; a property with ``readable="false"``
+    is not shown, as in Flowable. Camunda's ``formData`` wins where a task has both."""
+    fields = []
+    for prop in node.iterfind(f"{{{ns}}}formProperty") if node is not None else []:
+        if not _flag(prop, "readable", True):
+            continue
+        name = (prop.get("variable") or prop.get("id") or "").strip()
+        if not name:
+            continue
+        default = prop.get("default") or prop.get("value")
+        required, readonly = _flag(prop, "required", False), not _flag(prop, "writable", True)
+        fields.append(FormField(
+            id=name, label=(prop.get("name") or name).strip(), type=(prop.get("type") or "string").strip(),
+            default=None if default is None or "{" in default else default, required=required, readonly=readonly,
+            options=[{"id": v.get("id") or "", "name": v.get("name") or v.get("id") or ""}
+                     for v in prop.iterfind(f"{{{ns}}}value")],
+            constraints={k: True for k, on in (("required", required), ("readonly", readonly)) if on}))
+    return fields
 
 
 FIELD_TYPES: dict[str, Callable[[Any], Any]] = {

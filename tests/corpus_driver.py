@@ -171,8 +171,11 @@ class Driver:
             self.topics |= read(companion.read_bytes()).topics
         self.external = self.call("GET", "/engine-rest/version")[0] == 200
         names = set() if self.external else set(self.topics)
-        if self.bridge_java:
-            for name in self.facts.java_names:  # as written, and the text inside ${…}
+        if self.bridge_java:  # the called processes' Java names too, or their deploy is refused in this run
+            java_names = set(self.facts.java_names)
+            for companion in self.companions():
+                java_names |= read(companion.read_bytes()).java_names
+            for name in java_names:  # as written, and the text inside ${…}
                 inner = re.match(r"^\s*[$#]\{\s*(.*?)\s*\}\s*$", name, re.S)
                 names |= {name.strip(), inner.group(1) if inner else name.strip()}
         wanted = {k: v[0] for k, v in self.facts.gateway_values.items()}
@@ -201,7 +204,12 @@ class Driver:
         if self.corpus.dmn:
             self.deploy(dict(self.corpus.dmn))
         for companion in self.companions():
-            self.deploy({companion.name: companion.read_bytes()})
+            status, body = self.deploy({companion.name: companion.read_bytes()})
+            if status not in (200, 201):  # say so: the file's own refusal would only say "not found"
+                o.problems = list((body or {}).get("errors") or [{"message": str(body)}])
+                o.state = "refused"
+                o.why = f"called {companion.name} refused: " + "; ".join(_problem_text(p) for p in o.problems)[:350]
+                return o
         status, body = self.deploy({self.path.name: self.path.read_bytes()})
         o.deploy_status = status
         if status not in (200, 201):

@@ -208,6 +208,17 @@ def test_data_objects_are_documentation_as_in_camunda(bpmn):
     assert instance(engine, sessions, iid)[0] == "completed"
 
 
+def test_a_data_store_is_documentation_as_in_camunda(bpmn):
+    engine, sessions, _calls = bpmn
+    result = deploy(engine, sessions, "data_store.bpmn")  # SpiffWorkflow alone: "Data Store … has no implementation"
+    assert [d.key for d in result.definitions] == ["data_store"]
+    iid = start(engine, sessions, "data_store")
+    complete(engine, sessions, iid, "look_up", {})
+    assert open_tasks(engine, sessions, iid) == ["book"]
+    complete(engine, sessions, iid, "book", {})
+    assert instance(engine, sessions, iid)[0] == "completed"
+
+
 # --- 7. cron timer cycles (Camunda's Quartz cron, seconds first) ---------------------------------------
 
 

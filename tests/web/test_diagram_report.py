@@ -168,3 +168,18 @@ def test_a_diagram_mixing_condition_languages_is_valid_with_a_warning_in_chinese
     (w,) = st["warnings"]
     assert re.fullmatch(r"yes（第 \d+ 行）：这个流程图的条件有的写成 \$\{…\}，有的写成普通 Python，从这里开始"
                         r"（\$\{approved && amount <= 10000\}）：请统一写成一种，建议与随附的流程图一样用普通 Python。", w["text"])
+
+
+def test_a_java_call_in_a_condition_is_refused_in_chinese_and_english(app, api):
+    """``mail.getAttachments().isEmpty()`` deployed before and stopped the case at the gateway."""
+    admin = login(app, "admin")
+    java = words(V1.replace(b"${!approved}", b"${!claim.isApproved()}"))
+    r = status(admin, java, ZH)
+    assert r.status_code == 400
+    (p,) = r.json["status"]["problems"]
+    assert p["code"] == "java_code"
+    assert re.fullmatch(r"no（第 \d+ 行）：条件调用了 Java（“claim.isApproved\(\)”），这里无法运行：请改用基于案件变量的 "
+                        r"Python 写法。", p["text"])
+    (english,) = status(admin, java, EN).json["status"]["problems"]
+    assert re.fullmatch(r"no \(line \d+\): The condition calls Java \(“claim.isApproved\(\)”\), which cannot run here: "
+                        r"write it in Python over the case's variables\.", english["text"])

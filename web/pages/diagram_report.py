@@ -118,6 +118,21 @@ def _field(params: dict) -> str:
 
 _Sentence = Callable[[dict, _Diagram, _Files], str]
 
+def _java_in_expression(p: dict) -> str | None:
+    """A Java method call in a condition, timer or mapping: no handler is called from an expression."""
+    call = p.get("name", "")
+    if p.get("attribute") == "condition":
+        return _("The condition calls Java (“%(call)s”), which cannot run here: write it in Python over the "
+                 "case's variables.", call=call)
+    if p.get("attribute") == "timer":
+        return _("The timer calls Java (“%(call)s”), which cannot run here: write an ISO 8601 date or duration, "
+                 "or a variable holding one.", call=call)
+    if p.get("attribute") == "mapping":
+        return _("The mapping calls Java (“%(call)s”), which cannot run here: write it in Python over the "
+                 "case's variables.", call=call)
+    return None
+
+
 SENTENCES: dict[str, _Sentence] = {
     "no_files": lambda p, d, f: _("No file was chosen."),
     "file_type": lambda p, d, f: _("Only .bpmn and .dmn files can be deployed."),
@@ -140,7 +155,9 @@ SENTENCES: dict[str, _Sentence] = {
     "timer_invalid": lambda p, d, f: _(
         "The timer “%(text)s” cannot be computed: it is neither ISO 8601 nor a valid expression.", text=p.get("text", "")),
     "condition_invalid": lambda p, d, f: _("The condition “%(text)s” is not a valid expression.", text=p.get("text", "")),
-    "script_format": lambda p, d, f: _("Scripts must be Python, not %(format)s.", format=p.get("format", "")),
+    "script_format": lambda p, d, f: _(
+        "This FEEL goes beyond names, literals, comparisons and arithmetic, the FEEL read here: write it in Python."
+    ) if p.get("format") == "feel" else _("Scripts must be Python, not %(format)s.", format=p.get("format", "")),
     "script_invalid": lambda p, d, f: _("The script is not valid Python or uses something scripts may not use."),
     "gateway_no_condition": lambda p, d, f: _(
         "The branch to %(steps)s has no condition and is not the default branch.",
@@ -148,7 +165,7 @@ SENTENCES: dict[str, _Sentence] = {
     "unreachable": lambda p, d, f: _("No sequence flow leads here, so this step can never be reached."),
     "no_topic": lambda p, d, f: _("This automatic step names no handler (Topic)."),
     "unknown_topic": lambda p, d, f: _("No handler is registered for the topic “%(topic)s”.", topic=p.get("topic", "")),
-    "java_code": lambda p, d, f: _(
+    "java_code": lambda p, d, f: _java_in_expression(p) or _(
         "Java code (%(attribute)s “%(name)s”) cannot run here: no Python handler is registered under that name.",
         attribute=p.get("attribute", ""), name=p.get("name", "")) if p.get("name") else _(
         "Java code (%(attribute)s) cannot run here; set the implementation to External with a registered topic.",
