@@ -690,9 +690,11 @@ def _page_query(after: bool, instance: bool):
     """The columns of a task list and its joins; the cursor and the case as bound parameters."""
     q = select(*ProcessEngine.TASK_COLUMNS).join(Instance, Instance.id == OpenTask.instance_id)
     if after:
-        q = q.where(tuple_(OpenTask.created_at, OpenTask.id) > tuple_(bindparam("after_at"), bindparam("after_id")))
+        # typed: an untyped datetime would reach SQLite in another text form than the stored one
+        q = q.where(tuple_(OpenTask.created_at, OpenTask.id) > tuple_(
+            bindparam("after_at", type_=OpenTask.created_at.type), bindparam("after_id", type_=OpenTask.id.type)))
     if instance:
-        q = q.where(OpenTask.instance_id == bindparam("instance_id"))
+        q = q.where(OpenTask.instance_id == bindparam("instance_id", type_=OpenTask.instance_id.type))
     return q
 
 
