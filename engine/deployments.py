@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,7 +40,7 @@ class DeployWarning:
     group: str | None = None
     user: str | None = None
     # group_missing | group_disabled | group_unstaffed | user_missing | user_disabled | java_bridged | branch_true
-    # | conditions_mixed | external_topic | decision_missing
+    # | conditions_mixed | external_topic | decision_missing | called_process_missing
     code: str = ""
     name: str = ""  # the group's id or the user's name the diagram gives; the topic (external_topic); the decision
 
@@ -100,35 +101,39 @@ def people_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWa
     return warnings
 
 
-def missing_decision_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWarning]:
-    """A warning per business rule task naming a decision table that is neither in the upload nor deployed:
-    it deploys (Camunda Modeler deploys one file at a time); a case reaching the task stops there until the
-    table is deployed and the case retried (engine/decisions.py)."""
+def missing_reference_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWarning]:
+    """A warning per call activity or business rule task naming a process or decision table that is neither in
+    the upload nor deployed: it deploys (Camunda resolves ``calledElement`` and ``decisionRef`` when the task
+    runs, and Camunda Modeler deploys one file at a time); a case reaching the task stops there until what it
+    names is deployed and the case retried (``SpecCache.late_bindings``)."""
     from .diagram import BPMN_NS, CAMUNDA_MODEL_NS
 
-    uploaded = {k for pf in parsed if pf.kind == "dmn" for k in pf.keys}
+    kinds = {"callActivity": ("calledElement", "bpmn", "called_process_missing", "process"),
+             "businessRuleTask": (f"{{{CAMUNDA_MODEL_NS}}}decisionRef", "dmn", "decision_missing", "decision table")}
+    uploaded = {(pf.kind, k) for pf in parsed for k in pf.keys}
     warnings = []
     for pf in parsed:
         if pf.kind != "bpmn":
             continue
         root = diagram_xml.parse_stored(pf.content)
-        for node in root.xpath("//bpmn:businessRuleTask[@camunda:decisionRef]",
+        for node in root.xpath("//bpmn:callActivity[@calledElement] | //bpmn:businessRuleTask[@camunda:decisionRef]",
                                namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}):
-            ref = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef")
-            if ref in uploaded or "${" in ref or "#{" in ref:
+            attribute, kind, code, noun = kinds[etree.QName(node).localname]
+            ref = node.get(attribute)
+            if (kind, ref) in uploaded or "${" in ref or "#{" in ref:
                 continue
             deployed = current(session, ref)
-            if deployed is None or deployed.kind != "dmn":
+            if deployed is None or deployed.kind != kind:
                 warnings.append(DeployWarning(
                     pf.filename, node.get("id"), node.sourceline,
-                    f"decision table '{ref}' is not deployed: a case stops at this step until it is deployed "
-                    "and the case retried", code="decision_missing", name=ref))
+                    f"{noun} '{ref}' is not deployed: a case stops at this step until it is deployed "
+                    "and the case retried", code=code, name=ref))
     return warnings
 
 
 def all_warnings(session: Session, parsed: list[ParsedFile], topics: set[str]) -> list[DeployWarning]:
     return (people_warnings(session, parsed) + _condition_warnings(parsed) + diagram_warnings(parsed, topics)
-            + external_topic_warnings(parsed, topics) + missing_decision_warnings(session, parsed))
+            + external_topic_warnings(parsed, topics) + missing_reference_warnings(session, parsed))
 
 
 _TOPICS_XPATH = ("//bpmn:serviceTask[@camunda:topic] | //bpmn:sendTask[@camunda:topic]")

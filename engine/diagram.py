@@ -325,8 +325,8 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
                 problems.append(Problem(pf.filename, key, _line_of(root, key), f"process '{key}': {exc}",
                                         "process_unreadable", {"process": key}))
                 continue
-            try:  # a called process that is missing: the process's own steps are still checked
-                parser.get_subprocess_specs(key)
+            try:  # the called processes' steps are checked too; one not deployed yet is a deploy warning
+                parser.get_subprocess_specs(key, require_call_activity_specs=False)
             except (ValidationException, SpiffWorkflowException) as exc:
                 problems.append(_problem_from(exc, pf.filename, root))
             except Exception as exc:

@@ -122,7 +122,7 @@ class SpecCache:
         ``current_all`` answered in this transaction)."""
         bindings: dict[str, int] = {}
         called, decided = self.references_of(session, definition)
-        pending, optional = [*called, *decided], set(decided)
+        pending = [*called, *decided]
         while pending:
             key = pending.pop()
             if key in bindings or key == definition.key:
@@ -130,21 +130,19 @@ class SpecCache:
             found: Definition | DefinitionRef | None = current_now.get(key) if current_now is not None else None
             if found is None:
                 found = current(session, key)
-            if found is None and key in optional:
-                continue  # a decision table not deployed yet: the task stops the case until it is (decisions.py)
             if found is None:
-                raise DiagramInvalid([Problem(definition.filename, None, None,
-                                              f"'{definition.key}' calls '{key}', which is not deployed",
-                                              "called_process_missing", {"process": key})])
+                # not deployed yet (Camunda resolves calledElement and decisionRef when the task runs): the
+                # call activity or rule task stops the case there until it is deployed and the case retried
+                continue
             bindings[key] = found.version
             if found.kind == "bpmn":
                 called, decided = self.references_of(session, found)
                 pending.extend([*called, *decided])
-                optional |= decided
         return bindings
 
     def late_bindings(self, session: Session, definition: Definition, bindings: dict[str, int]) -> dict[str, int]:
-        """Decision tables a case could not bind when it started (not deployed then) that are deployed now."""
+        """Called processes and decision tables a case could not bind when it started (not deployed then) that
+        are deployed now."""
         return {k: v for k, v in self.bind(session, definition).items() if k not in bindings}
 
     def cached(self, definition_id: int, bindings: dict[str, int]) -> ProcessSpecs | None:
@@ -169,7 +167,10 @@ class SpecCache:
             roots[name] = root
         parser = build_parser(roots, kinds)
         spec = parser.get_spec(definition.key)
-        subprocess_specs = parser.get_subprocess_specs(definition.key)
+        # a called process not deployed (yet) is left out: the call activity stops the case when reached
+        # ("The called process '…' was not found"), and a retry once it is deployed binds it (``late_bindings``)
+        subprocess_specs = {k: v for k, v in parser.get_subprocess_specs(
+            definition.key, require_call_activity_specs=False).items() if v is not None}
         by_element: dict[str, Any] = {}
         for s in [spec, *subprocess_specs.values()]:
             for ts in s.task_specs.values():

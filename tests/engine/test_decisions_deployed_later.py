@@ -1,4 +1,4 @@
-"""A diagram whose decision table is deployed after it (issue 13).
+"""A diagram whose decision table or called process is deployed after it (issue 13).
 
 Camunda Modeler deploys the file that is open, one at a time, and Camunda 7 resolves a business rule
 task's ``decisionRef`` when the task runs. So the process deploys with a warning naming the task and its
@@ -80,7 +80,7 @@ def test_the_process_deploys_before_its_table_and_a_case_goes_on_once_the_table_
         inst = engine.get_instance(s, iid)
         assert (inst.state, inst.bindings["loyalty_bonus"]) == ("running", 1)
         assert engine.variables(s, inst)["bonus"] == 50
-        assert [t.element_id for t in s.query(OpenTask).filter_by(instance_id=iid)] == ["confirm"]
+        assert [t.element_id for t in s.query(OpenTask).filter_by(instance_id=iid)] == ["confirm"]  # the call ran to its end
 
 
 def test_a_case_started_after_the_table_is_deployed_runs_straight_through(core):
@@ -97,16 +97,50 @@ def test_a_case_started_after_the_table_is_deployed_runs_straight_through(core):
         assert (inst.state, engine.variables(s, inst)["bonus"]) == ("running", 0)
 
 
-def test_a_called_flow_that_is_missing_is_still_refused_naming_the_call(core):
+PRICING = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+                  id="Definitions_pricing" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="pricing" name="Pricing" isExecutable="true">
+    <bpmn:startEvent id="p_start"><bpmn:outgoing>p1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="p1" sourceRef="p_start" targetRef="set_price" />
+    <bpmn:scriptTask id="set_price" name="Set the price" scriptFormat="python">
+      <bpmn:incoming>p1</bpmn:incoming><bpmn:outgoing>p2</bpmn:outgoing>
+      <bpmn:script>price = 120</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="p2" sourceRef="set_price" targetRef="p_end" />
+    <bpmn:endEvent id="p_end"><bpmn:incoming>p2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_process_deploys_before_the_process_it_calls_and_a_case_goes_on_once_that_is_deployed(core):
+    """The same for a call activity: Camunda resolves ``calledElement`` when the activity runs."""
     engine, sessions = core
     calling = QUOTE.replace(b'<bpmn:businessRuleTask id="price" name="Price the repair" camunda:resultVariable="feeResult" '
                             b'camunda:decisionRef="loyalty_bonus" camunda:mapDecisionResult="singleEntry">',
                             b'<bpmn:callActivity id="price" name="Price the repair" calledElement="pricing">').replace(
         b"</bpmn:businessRuleTask>", b"</bpmn:callActivity>")
-    import pytest
-
-    from engine.errors import DiagramInvalid
-
-    with sessions() as s, pytest.raises(DiagramInvalid) as refused:
-        engine.deploy(s, {"calling.bpmn": calling}, ADMIN)
-    assert [(p.element_id, p.code) for p in refused.value.problems] == [("price", "called_process_missing")]
+    with sessions() as s:
+        report = engine.deploy(s, {"calling.bpmn": calling}, ADMIN)
+        s.commit()
+    (warning,) = [w for w in report.warnings if w.code == "called_process_missing"]
+    assert (warning.element_id, warning.line, warning.name) == (
+        "price", _line_of(calling, b'<bpmn:callActivity id="price"'), "pricing")
+    with sessions() as s:
+        iid = engine.start(s, "loyalty_quote", CS, variables={"years": 4}).id
+        s.commit()
+    with sessions() as s:
+        inst = engine.get_instance(s, iid)
+        assert (inst.state, inst.error_element) == ("error", "price")
+        assert inst.error_message.startswith("The called process 'pricing' was not found")
+    with sessions() as s:
+        engine.deploy(s, {"pricing.bpmn": PRICING}, ADMIN)
+        s.commit()
+    with sessions() as s:
+        engine.retry(s, iid, ADMIN)
+        s.commit()
+    with sessions() as s:
+        inst = engine.get_instance(s, iid)
+        assert (inst.state, inst.bindings["pricing"]) == ("running", 1)
+        assert [t.element_id for t in s.query(OpenTask).filter_by(instance_id=iid)] == ["confirm"]  # the call ran to its end

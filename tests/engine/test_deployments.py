@@ -86,14 +86,20 @@ def test_scripts_conditions_and_timers_are_checked_before_storing(core):
         assert versions(s, "warranty_claim") == []  # nothing stored
 
 
-def test_called_process_missing_is_refused(database_url, clock):
+def test_a_called_process_not_deployed_yet_is_a_warning_naming_the_call(database_url, clock):
+    """As in Camunda (``calledElement`` is resolved when the activity runs): it deploys, the report says
+    which call activity waits for which process (tests/engine/test_decisions_deployed_later.py runs it)."""
     import handlers
     from engine.wiring import build
 
     engine, sessions, db = build(handlers.default_registry(), database_url, clock=clock)
     files = process_files()  # with the decision tables repair uses, so only the called process is missing
-    problems = _problems(engine, sessions, {k: files[k] for k in ("repair.bpmn", "repair_fee.dmn", "finance_approval.dmn")})
-    assert any("dispatch" in p.message for p in problems)
+    with sessions() as s:
+        report = engine.deploy(s, {k: files[k] for k in ("repair.bpmn", "repair_fee.dmn", "finance_approval.dmn")},
+                               Actor("admin", frozenset({"admin"})))
+        s.commit()
+    calls = [(w.element_id, w.name) for w in report.warnings if w.code == "called_process_missing"]
+    assert calls == [("call_dispatch", "dispatch")]
     db.dispose()
 
 

@@ -352,6 +352,9 @@ _ERRORS = [
     (re.compile(r"^case (\S+) has no archive: its documents were removed on (\S+)"),
      lambda m: _l("Case %(case)s has no archive: its documents were removed on %(when)s (retention period over).",
                   case=m[1], when=local(m[2]))),
+    # a call activity naming a process not deployed (SpiffWorkflow's words; engine/specs.py)
+    (re.compile(r"^The called process '(.*)' was not found"),
+     lambda m: _l("The called flow “%(flow)s” is not deployed: deploy it, then retry the case.", flow=m[1])),
     # a business rule task naming a decision table not deployed (engine/decisions.py)
     (re.compile(r"^decision table '(.*)' is not deployed: deploy it, then retry the case"),
      lambda m: _l("The decision table “%(decision)s” is not deployed: deploy it, then retry the case.", decision=m[1])),
