@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import diagram_xml
 from .diagram import BPMN_NS, build_parser, prepare
-from .errors import DiagramInvalid, NotFound, Problem
+from .errors import NotFound
 from .models import CurrentVersion, Definition
 
 _CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
