@@ -32,6 +32,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import (
     async_tasks,
+    bpmn_errors,
     due_dates,
     expressions,
     external_tasks,
@@ -311,9 +312,9 @@ class Step:
                     for obj in stray:
                         self.session.expunge(obj)
                     raise RuntimeError(f"handler '{topic}' is registered with writes=False but added rows")
-        except BpmnError as exc:  # a business error: the diagram's error boundary event takes over
-            self.record(task, "BpmnError", "system", {"code": exc.code, "message": exc.message} | exc.variables)
-            raise
+        except BpmnError as exc:  # a business error: the diagram's error event takes over (engine/bpmn_errors.py)
+            bpmn_errors.throw(self, task, exc.code, exc.message, exc.variables, "system")
+            return None  # STARTED: the catching event, READY now, interrupts it
         except Exception as exc:
             if _database_error(exc) is not None:
                 raise
@@ -342,7 +343,7 @@ class Step:
                     if not any(not t.task_spec.manual for t in wf.get_tasks(state=TaskState.READY)):
                         break
         except (AftersalesError, SpiffWorkflowException, Exception) as exc:  # noqa: B014
-            self._stopped(wf, exc)
+            self.stopped(wf, exc)
             return
         self.instance.state = "running"
         self.instance.error_element = None
@@ -357,11 +358,11 @@ class Step:
                 task.run()
         except (AftersalesError, SpiffWorkflowException, Exception) as exc:  # noqa: B014
             task._set_state(TaskState.READY)
-            self._stopped(wf, exc, task)
+            self.stopped(wf, exc, task)
             return False
         return True
 
-    def _stopped(self, wf, exc: Exception, task=None) -> None:
+    def stopped(self, wf, exc: Exception, task=None) -> None:
         """Park the instance in ``error`` where ``exc`` stopped it (a database error is raised as such)."""
         database = _database_error(exc)
         if database is not None:

@@ -1,0 +1,148 @@
+"""A BPMN error at a service task behaves the same whether a Python handler raises ``BpmnError`` or an
+external worker calls ``/engine-rest/external-task/{id}/bpmnError`` (engine/bpmn_errors.py): the
+same diagram takes the same path, the case gets the same variables and history entry, and an error no
+event catches stops the case the same way."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from engine import users
+from engine.errors import BpmnError
+from tests.conftest import DATA
+
+DIAGRAM = (DATA / "bpmn_error_paths.bpmn").read_bytes()
+TOPICS = ("errors.check_serial", "errors.order_part")
+
+
+def basic(user: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:demo".encode()).decode()}
+
+
+def handler(ctx):
+    """Throws the error the case was started with when it runs at the element named, else is done."""
+    if ctx.variables.get("error_at") == ctx.element_id:
+        raise BpmnError(ctx.variables["error_code"], ctx.variables.get("error_message", ""), {"checked": True})
+    return {f"{ctx.element_id}_done": True}
+
+
+def worker(client) -> None:
+    """What ``handler`` does, as an external worker through Camunda's REST, until no task is left."""
+    while True:
+        tasks = client.post("/engine-rest/external-task/fetchAndLock", headers=basic("worker"),
+                            json={"workerId": "w1", "maxTasks": 5,
+                                  "topics": [{"topicName": t, "lockDuration": 10_000} for t in TOPICS]}).json
+        if not tasks:
+            return
+        for task in tasks:
+            plan = {k: v["value"] for k, v in task["variables"].items()}
+            if plan.get("error_at") == task["activityId"]:
+                body = {"workerId": "w1", "errorCode": plan["error_code"],
+                        "variables": {"checked": {"value": True, "type": "Boolean"}}}
+                if plan.get("error_message"):
+                    body["errorMessage"] = plan["error_message"]
+                r = client.post(f"/engine-rest/external-task/{task['id']}/bpmnError", headers=basic("worker"), json=body)
+            else:
+                r = client.post(f"/engine-rest/external-task/{task['id']}/complete", headers=basic("worker"),
+                                json={"workerId": "w1", "variables": {
+                                    f"{task['activityId']}_done": {"value": True, "type": "Boolean"}}})
+            assert r.status_code == 204, r.json
+
+
+# (where the error is thrown, code, message) → (open tasks, variables the catcher set, done before it)
+CAUGHT = {
+    "code of the task's boundary event, though a catch-all comes first":
+        (("check_serial", "SERIAL_UNKNOWN", "no such serial"), ["ask_customer"],
+         {"errorCode": "SERIAL_UNKNOWN", "errorMessage": "no such serial"}),
+    "no event names the code: the catch-all":
+        (("check_serial", "WRONG_MODEL", ""), ["escalate"], {"failure_code": "WRONG_MODEL"}),
+    "inside a subprocess: the task's own boundary event":
+        (("order_part", "OUT_OF_STOCK", "none left"), ["wait_stock"], {}),
+    "inside a subprocess: the boundary event on the subprocess":
+        (("order_part", "NO_SUPPLIER", "nobody sells it"), ["find_supplier"],
+         {"errorCode": "NO_SUPPLIER", "errorMessage": "nobody sells it"}),
+}
+UNCAUGHT = {
+    "with a message": (("order_part", "FRAUD", "stolen card"),
+                       "BPMN error 'FRAUD' (stolen card) at 'order_part': no error event catches it",
+                       "此步骤报告了业务错误“FRAUD”（stolen card），但没有错误事件捕获它。"),
+    "without one": (("order_part", "FRAUD", ""), "BPMN error 'FRAUD' at 'order_part': no error event catches it",
+                    "此步骤报告了业务错误“FRAUD”，但没有错误事件捕获它。"),
+}
+SET_BY_CATCHERS = {"errorCode", "errorMessage", "failure_code"}
+
+
+@pytest.fixture(params=["handler", "worker"])
+def way(request, app):
+    """``(how, run)``: ``run(error_at, code, message)`` starts the diagram with that error planned and
+    lets the handler (``how == "handler"``) or the worker through /engine-rest run its service tasks;
+    it answers the case as the API shows it and its history."""
+    ext = app.extensions["aftersales"]
+    engine = ext["engine"]
+    with ext["sessions"]() as s:
+        users.add_user(s, "worker", "demo", ["external_worker"], now=engine.clock.now())
+        engine.deploy(s, {"bpmn_error_paths.bpmn": DIAGRAM}, users.actor_of(users.get_user(s, "admin")))
+        s.commit()
+    if request.param == "handler":
+        for topic in TOPICS:
+            engine.handlers.register(topic, handler)
+    client = app.test_client()
+
+    def run(error_at: str, code: str, message: str) -> tuple[dict, list[dict]]:
+        variables = {"error_at": error_at, "error_code": code} | ({"error_message": message} if message else {})
+        r = client.post("/api/process-definitions/bpmn_error_paths/start", headers=basic("customer_service"),
+                        json={"variables": variables})
+        assert r.status_code == 201, r.json
+        if request.param == "worker":
+            worker(client)
+        case_id = r.json["id"]
+        view = client.get(f"/api/process-instances/{case_id}", headers=basic("admin")).json
+        history = client.get(f"/api/process-instances/{case_id}/history", headers=basic("admin")).json["entries"]
+        return view, history
+
+    return request.param, run
+
+
+def _error_entry(how: str, history: list[dict], element: str) -> dict:
+    """The one ``BpmnError`` history entry at ``element``; who wrote it depends on the way, nothing else."""
+    (entry,) = [h for h in history if h["kind"] == "BpmnError"]
+    assert entry["element_id"] == element
+    data = dict(entry["data"])
+    if how == "worker":
+        assert (entry["completed_by"], data.pop("worker")) == ("worker", "w1")
+    else:
+        assert entry["completed_by"] == "system"
+    return data
+
+
+@pytest.mark.parametrize("scenario", list(CAUGHT))
+def test_a_bpmn_error_takes_the_same_path_from_a_handler_and_from_a_worker(way, scenario):
+    how, run = way
+    (element, code, message), tasks, caught_with = CAUGHT[scenario]
+    view, history = run(element, code, message)
+    assert view["state"] == "running"
+    assert [t["element_id"] for t in view["tasks"]] == tasks
+    variables = view["variables"]
+    assert {k: v for k, v in variables.items() if k in SET_BY_CATCHERS} == caught_with
+    assert variables["checked"] is True
+    assert f"{element}_done" not in variables  # the task was interrupted, not completed
+    assert variables.get("check_serial_done") is (True if element == "order_part" else None)
+    assert _error_entry(how, history, element) == {"error_code": code, "checked": True} | (
+        {"error_message": message} if message else {})
+
+
+@pytest.mark.parametrize("scenario", list(UNCAUGHT))
+def test_an_uncaught_bpmn_error_stops_the_case_the_same_way_from_a_handler_and_from_a_worker(way, app, scenario):
+    how, run = way
+    (element, code, message), expected, chinese = UNCAUGHT[scenario]
+    view, history = run(element, code, message)
+    assert (view["state"], view["error"]["element_id"], view["error"]["message"]) == ("error", element, expected)
+    assert [t["element_id"] for t in view["tasks"]] == []
+    assert _error_entry(how, history, element) == {"error_code": code, "checked": True} | (
+        {"error_message": message} if message else {})
+    from tests.web.test_pages import login
+
+    page = login(app, "supervisor").get("/incidents", headers={"Accept-Language": "zh-CN"}).data.decode()
+    assert chinese in page and "no error event" not in page
