@@ -8,10 +8,12 @@ Both ways a service task reports a business error end here: a Python handler rai
   the variables that came with the error (an external worker's entry also names the worker, as its
   completions do);
 - looks for the catcher scope by scope from the task outwards: the error boundary events on the
-  task, then those on each enclosing subprocess or call activity; within a scope an event whose
-  ``errorRef`` carries the code wins over one without a code (the catch-all), and only one fires;
+  task, then the error event subprocesses of the (sub)process it runs in, then the boundary events
+  on that subprocess or call activity, and so on; within a scope an event whose ``errorRef``
+  carries the code wins over one without a code (the catch-all), and only one fires;
 - hands it the case's variables with the error's variables and, when the event names them,
-  ``camunda:errorCodeVariable`` / ``camunda:errorMessageVariable``; the catcher interrupts the task;
+  ``camunda:errorCodeVariable`` / ``camunda:errorMessageVariable``; the catcher interrupts the task
+  (an error event subprocess: everything still running in its scope);
 - with no catcher raises :class:`UncaughtBpmnError` (a ``HandlerFailed``): the step stops the case in
   ``error`` at the task, naming the code (Camunda's ``enableExceptionsAfterUnhandledBpmnError``; its
   default would end the path silently).
@@ -65,30 +67,70 @@ def throw(step: Recorder, task, code: str, message: str | None, variables: dict[
     if catcher is None:
         raise UncaughtBpmnError(element, code, message)
     payload = deepcopy(task.data) | values
-    code_name, message_name = getattr(catcher.task_spec, "error_variables", (None, None))
+    code_name, message_name = getattr(catcher.spec, "error_variables", None) or (None, None)
     if code_name:
         payload[code_name] = code
     if message_name:
         payload[message_name] = message or None
     limits.check_case_size(payload, str(step.instance.business_key or step.instance.id))
-    event = BpmnEvent(ErrorEventDefinition(code, code=code), payload=payload)
-    catcher.task_spec.catch(catcher, event)
-    catcher.task_spec._update(catcher)
+    catcher.fire(BpmnEvent(ErrorEventDefinition(code, code=code), payload=payload))
 
 
-def catcher_of(task, code: str):
-    """The error boundary event that catches ``code`` thrown at ``task``, or None (see the module)."""
+class Boundary:
+    """An error boundary event waiting on the task or on a subprocess around it."""
+
+    def __init__(self, task):
+        self.task, self.spec = task, task.task_spec
+
+    def fire(self, event: BpmnEvent) -> None:
+        self.task.task_spec.catch(self.task, event)
+        self.task.task_spec._update(self.task)  # READY: running it cancels the activity it is attached to
+
+
+class EventSubprocess:
+    """An error event subprocess of a (sub)process; its start event is ``spec``."""
+
+    def __init__(self, workflow, name: str, start_spec):
+        self.workflow, self.name, self.spec = workflow, name, start_spec
+
+    def fire(self, event: BpmnEvent) -> None:
+        wf = self.workflow
+        # an error start event interrupts its scope: what runs in it ends (SpiffWorkflow leaves this to us)
+        for child in list(wf.task_tree.children):
+            child.cancel()
+        started = wf.top_workflow.subprocesses[wf.spec.start.trigger_wf(wf.task_tree, self.name)]
+        start = next(t for t in started.get_tasks(state=TaskState.WAITING) if t.task_spec is self.spec)
+        start.task_spec.catch(start, event)
+        start.task_spec._update(start)
+
+
+def catcher_of(task, code: str) -> Boundary | EventSubprocess | None:
+    """What catches ``code`` thrown at ``task``, or None: scope by scope outwards, the boundary events of
+    the activity, then the error event subprocesses of the (sub)process it runs in; in each, the event
+    naming the code before the catch-all."""
     activity = task
     while activity is not None:
         waiting = [c for c in (activity.parent.children if activity.parent is not None else [])
                    if c is not activity and c.state == TaskState.WAITING and isinstance(c.task_spec, BoundaryEvent)
                    and isinstance(c.task_spec.event_definition, ErrorEventDefinition)]
-        for wanted in (code, None):  # the event naming the code first, then the catch-all
-            found = next((c for c in waiting if c.task_spec.event_definition.code == wanted), None)
-            if found is not None:
-                return found
+        boundary = _first(waiting, lambda c: c.task_spec.event_definition.code, code)
+        if boundary is not None:
+            return Boundary(boundary)
+        wf = activity.workflow
+        starts = [(name, ts) for name in getattr(wf.spec.start, "trigger_specs", [])
+                  for ts in wf.top_workflow.subprocess_specs[name].bpmn_start_events
+                  if isinstance(ts.event_definition, ErrorEventDefinition)]
+        found = _first(starts, lambda pair: pair[1].event_definition.code, code)
+        if found is not None:
+            return EventSubprocess(wf, *found)
         activity = _enclosing(activity)
     return None
+
+
+def _first(candidates: list, code_of, code: str):
+    """The candidate naming ``code``, else the first catch-all, else None."""
+    return (next((c for c in candidates if code_of(c) == code), None)
+            or next((c for c in candidates if code_of(c) is None), None))
 
 
 def _enclosing(task):

@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaBoundaryEventParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
 
+from .errors import BpmnError
 from .retries import retry_policy
 
 _C = f"{{{CAMUNDA_MODEL_NS}}}"
@@ -65,9 +66,13 @@ class HandlerTask(ServiceTask):
             return True  # an external worker completed it (engine/external_runs.py)
         if self.async_before and not my_task.internal_data.pop("async_run", False):
             return None  # STARTED: left to a worker once this step has committed
-        # None for a topic without a Python handler (STARTED, waiting for an external worker) or for a
-        # handler that raised BpmnError (STARTED until the catching event interrupts it, engine/bpmn_errors.py)
-        return my_task.workflow.script_engine.run_handler(my_task, self.topic)
+        try:
+            # None for a topic without a Python handler: STARTED, waiting for an external worker
+            return my_task.workflow.script_engine.run_handler(my_task, self.topic)
+        except BpmnError as err:
+            # thrown once the task is STARTED, as a worker's is (engine/bpmn_errors.py via Step.advance)
+            my_task.workflow.script_engine.bpmn_error(my_task, err)
+            return None
 
 
 class ErrorAwareBoundaryParser(CamundaBoundaryEventParser):
@@ -77,8 +82,13 @@ class ErrorAwareBoundaryParser(CamundaBoundaryEventParser):
         task = super().create_task()
         found = self.xpath(".//bpmn:errorEventDefinition")
         if found:
-            task.error_variables = (found[0].get(_C + "errorCodeVariable"), found[0].get(_C + "errorMessageVariable"))
+            task.error_variables = error_variables(found[0])
         return task
+
+
+def error_variables(definition) -> tuple[str | None, str | None]:
+    """The variables an ``errorEventDefinition`` puts the caught error's code and message into."""
+    return definition.get(_C + "errorCodeVariable"), definition.get(_C + "errorMessageVariable")
 
 
 class HandlerTaskParser(CamundaTaskParser):

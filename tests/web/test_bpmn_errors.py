@@ -51,18 +51,21 @@ def worker(client) -> None:
             assert r.status_code == 204, r.json
 
 
-# (where the error is thrown, code, message) → (open tasks, variables the catcher set, done before it)
+# (where the error is thrown, code, message) → (open task, variables the catcher set, where the case ends)
 CAUGHT = {
     "code of the task's boundary event, though a catch-all comes first":
-        (("check_serial", "SERIAL_UNKNOWN", "no such serial"), ["ask_customer"],
-         {"errorCode": "SERIAL_UNKNOWN", "errorMessage": "no such serial"}),
+        (("check_serial", "SERIAL_UNKNOWN", "no such serial"), "ask_customer",
+         {"errorCode": "SERIAL_UNKNOWN", "errorMessage": "no such serial"}, "asked"),
     "no event names the code: the catch-all":
-        (("check_serial", "WRONG_MODEL", ""), ["escalate"], {"failure_code": "WRONG_MODEL"}),
+        (("check_serial", "WRONG_MODEL", ""), "escalate", {"failure_code": "WRONG_MODEL"}, "escalated"),
     "inside a subprocess: the task's own boundary event":
-        (("order_part", "OUT_OF_STOCK", "none left"), ["wait_stock"], {}),
+        (("order_part", "OUT_OF_STOCK", "none left"), "wait_stock", {}, "done"),
     "inside a subprocess: the boundary event on the subprocess":
-        (("order_part", "NO_SUPPLIER", "nobody sells it"), ["find_supplier"],
-         {"errorCode": "NO_SUPPLIER", "errorMessage": "nobody sells it"}),
+        (("order_part", "NO_SUPPLIER", "nobody sells it"), "find_supplier",
+         {"errorCode": "NO_SUPPLIER", "errorMessage": "nobody sells it"}, "no_part"),
+    "nothing on the way out: the process's error event subprocess":
+        (("order_part", "RECALLED", "batch recalled"), "handle_recall",
+         {"errorCode": "RECALLED", "errorMessage": "batch recalled"}, "recall_done"),
 }
 UNCAUGHT = {
     "with a message": (("order_part", "FRAUD", "stolen card"),
@@ -102,6 +105,26 @@ def way(request, app):
         history = client.get(f"/api/process-instances/{case_id}/history", headers=basic("admin")).json["entries"]
         return view, history
 
+    def finish(case_id: int) -> tuple[str, str]:
+        """Complete the case's open tasks (each by a user of its group) until none is left: the case's
+        state then and the last end event it reached."""
+        while True:
+            view = client.get(f"/api/process-instances/{case_id}", headers=basic("admin")).json
+            if not view["tasks"]:
+                history = client.get(f"/api/process-instances/{case_id}/history", headers=basic("admin")).json
+                return view["state"], [h["element_id"] for h in history["entries"] if h["kind"] == "EndEvent"][-1]
+            task = view["tasks"][0]
+            r = client.post(f"/api/tasks/{task['id']}/complete", headers=basic(task["candidate_groups"][0]), json={})
+            assert r.status_code == 200, r.json
+
+    def retry(case_id: int) -> None:
+        """A supervisor retries the case (the worker, if any, takes what it is offered)."""
+        r = client.post(f"/api/process-instances/{case_id}/retry", headers=basic("supervisor"), json={})
+        assert r.status_code == 200, r.json
+        if request.param == "worker":
+            worker(client)
+
+    run.finish, run.retry, run.client = finish, retry, client  # type: ignore[attr-defined]
     return request.param, run
 
 
@@ -120,10 +143,10 @@ def _error_entry(how: str, history: list[dict], element: str) -> dict:
 @pytest.mark.parametrize("scenario", list(CAUGHT))
 def test_a_bpmn_error_takes_the_same_path_from_a_handler_and_from_a_worker(way, scenario):
     how, run = way
-    (element, code, message), tasks, caught_with = CAUGHT[scenario]
+    (element, code, message), task, caught_with, end = CAUGHT[scenario]
     view, history = run(element, code, message)
     assert view["state"] == "running"
-    assert [t["element_id"] for t in view["tasks"]] == tasks
+    assert [t["element_id"] for t in view["tasks"]] == [task]
     variables = view["variables"]
     assert {k: v for k, v in variables.items() if k in SET_BY_CATCHERS} == caught_with
     assert variables["checked"] is True
@@ -131,6 +154,7 @@ def test_a_bpmn_error_takes_the_same_path_from_a_handler_and_from_a_worker(way, 
     assert variables.get("check_serial_done") is (True if element == "order_part" else None)
     assert _error_entry(how, history, element) == {"error_code": code, "checked": True} | (
         {"error_message": message} if message else {})
+    assert run.finish(view["id"]) == ("completed", end)
 
 
 @pytest.mark.parametrize("scenario", list(UNCAUGHT))
@@ -146,3 +170,17 @@ def test_an_uncaught_bpmn_error_stops_the_case_the_same_way_from_a_handler_and_f
 
     page = login(app, "supervisor").get("/incidents", headers={"Accept-Language": "zh-CN"}).data.decode()
     assert chinese in page and "no error event" not in page
+
+
+def test_after_an_uncaught_bpmn_error_a_corrected_case_is_retried_the_same_way(way):
+    """Retry runs the handler again, or offers the task to the worker again: with the plan corrected, the
+    task completes."""
+    _how, run = way
+    view, _history = run("order_part", "FRAUD", "stolen card")
+    r = run.client.post(f"/api/process-instances/{view['id']}/variables", headers=basic("supervisor"),
+                        json={"variables": {"error_at": "nowhere"}, "reason": "cleared by the bank"})
+    assert r.status_code == 200, r.json
+    run.retry(view["id"])
+    after = run.client.get(f"/api/process-instances/{view['id']}", headers=basic("admin")).json
+    assert (after["state"], [t["element_id"] for t in after["tasks"]]) == ("running", ["ship"])
+    assert after["variables"]["order_part_done"] is True
