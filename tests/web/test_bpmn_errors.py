@@ -6,6 +6,7 @@ event catches stops the case the same way."""
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
@@ -124,7 +125,7 @@ def way(request, app):
         if request.param == "worker":
             worker(client)
 
-    run.finish, run.retry, run.client = finish, retry, client  # type: ignore[attr-defined]
+    run.finish, run.retry, run.client, run.app = finish, retry, client, app  # type: ignore[attr-defined]
     return request.param, run
 
 
@@ -138,6 +139,18 @@ def _error_entry(how: str, history: list[dict], element: str) -> dict:
     else:
         assert entry["completed_by"] == "system"
     return data
+
+
+def _timeline_entry(app, case_id: int, element: str, how: str) -> str:
+    """What the case page's timeline says in Chinese about the error at ``element``, its values only
+    (who wrote it left out: the system, or the worker's account and id)."""
+    from tests.web.test_pages import login
+
+    page = login(app, "admin").get(f"/cases/{case_id}", headers={"Accept-Language": "zh-CN"}).data.decode()
+    (item,) = re.findall(rf'<li data-element="{element}">(.*?)</li>', page, re.S)
+    values = re.search(r'<dl class="data">(.*?)</dl>', item, re.S)[1]
+    words = " ".join(w.strip() for w in re.split(r"<[^>]+>", values) if w.strip())
+    return words.replace("外部任务程序 w1 ", "") if how == "worker" else words
 
 
 @pytest.mark.parametrize("scenario", list(CAUGHT))
@@ -154,6 +167,8 @@ def test_a_bpmn_error_takes_the_same_path_from_a_handler_and_from_a_worker(way, 
     assert variables.get("check_serial_done") is (True if element == "order_part" else None)
     assert _error_entry(how, history, element) == {"error_code": code, "checked": True} | (
         {"error_message": message} if message else {})
+    assert _timeline_entry(run.app, view["id"], element, how) == (
+        f"业务错误代码 {code}" + (f" 业务错误说明 {message}" if message else "") + " checked ✔")
     assert run.finish(view["id"]) == ("completed", end)
 
 

@@ -88,6 +88,9 @@ FIELD_LABELS = {
     # cross-region settlement (R23)
     "case_region": _l("Case region"), "technician_region": _l("Technician's region"),
     "cross_region": _l("Cross-region settlement"),
+    # a BPMN error's history entry (engine/bpmn_errors.py) and an external worker's reports
+    "error_code": _l("Business error code"), "error_message": _l("Business error message"),
+    "worker": _l("External worker"),
 }
 
 # Values the handlers write (no diagram lists them as choices).
