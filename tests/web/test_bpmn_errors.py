@@ -1,14 +1,19 @@
 """A BPMN error at a service task behaves the same whether a Python handler raises ``BpmnError`` or an
 external worker calls ``/engine-rest/external-task/{id}/bpmnError`` (engine/bpmn_errors.py): the
 same diagram takes the same path, the case gets the same variables and history entry, and an error no
-event catches stops the case the same way."""
+event catches stops the case the same way. The worker is played twice: by requests as Camunda's
+protocol spells them, and by the real camunda-external-task-client-python3 against a served app."""
 
 from __future__ import annotations
 
 import base64
 import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 
 import pytest
+from werkzeug.serving import make_server
 
 from engine import users
 from engine.errors import BpmnError
@@ -27,6 +32,40 @@ def handler(ctx):
     if ctx.variables.get("error_at") == ctx.element_id:
         raise BpmnError(ctx.variables["error_code"], ctx.variables.get("error_message", ""), {"checked": True})
     return {f"{ctx.element_id}_done": True}
+
+
+def camunda_worker(url: str) -> None:
+    """What ``handler`` does, as the real Camunda client does it: each topic fetched once, in order."""
+    from camunda.external_task.external_task_worker import ExternalTaskWorker, NoExternalTaskFound
+
+    client = ExternalTaskWorker(worker_id="w1", base_url=f"{url}/engine-rest",
+                                config={"auth_basic": {"username": "worker", "password": "demo"}, "maxTasks": 1,
+                                        "lockDuration": 10_000, "asyncResponseTimeout": 0, "sleepSeconds": 0})
+
+    def act(task):
+        if task.get_variable("error_at") == task.get_activity_id():
+            return task.bpmn_error(task.get_variable("error_code"), task.get_variable("error_message") or "",
+                                   {"checked": True})
+        return task.complete({f"{task.get_activity_id()}_done": True})
+
+    for topic in TOPICS:
+        try:
+            client.fetch_and_execute(topic, act)
+        except NoExternalTaskFound:
+            pass
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    """The app served by werkzeug on a free port in a thread: its URL."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(5)
 
 
 def worker(client) -> None:
@@ -78,10 +117,10 @@ UNCAUGHT = {
 SET_BY_CATCHERS = {"errorCode", "errorMessage", "failure_code"}
 
 
-@pytest.fixture(params=["handler", "worker"])
+@pytest.fixture(params=["handler", "worker", "camunda client"])
 def way(request, app):
     """``(how, run)``: ``run(error_at, code, message)`` starts the diagram with that error planned and
-    lets the handler (``how == "handler"``) or the worker through /engine-rest run its service tasks;
+    lets the handler (``how == "handler"``) or a worker through /engine-rest run its service tasks;
     it answers the case as the API shows it and its history."""
     ext = app.extensions["aftersales"]
     engine = ext["engine"]
@@ -93,14 +132,21 @@ def way(request, app):
         for topic in TOPICS:
             engine.handlers.register(topic, handler)
     client = app.test_client()
+    stack = ExitStack()
+    work: Callable[[], None] = lambda: None  # noqa: E731 (the handler ran inside the step)
+    if request.param == "worker":
+        work = lambda: worker(client)  # noqa: E731
+    elif request.param == "camunda client":
+        pytest.importorskip("camunda")
+        url = stack.enter_context(served(app))
+        work = lambda: camunda_worker(url)  # noqa: E731
 
     def run(error_at: str, code: str, message: str) -> tuple[dict, list[dict]]:
         variables = {"error_at": error_at, "error_code": code} | ({"error_message": message} if message else {})
         r = client.post("/api/process-definitions/bpmn_error_paths/start", headers=basic("customer_service"),
                         json={"variables": variables})
         assert r.status_code == 201, r.json
-        if request.param == "worker":
-            worker(client)
+        work()
         case_id = r.json["id"]
         view = client.get(f"/api/process-instances/{case_id}", headers=basic("admin")).json
         history = client.get(f"/api/process-instances/{case_id}/history", headers=basic("admin")).json["entries"]
@@ -122,11 +168,11 @@ def way(request, app):
         """A supervisor retries the case (the worker, if any, takes what it is offered)."""
         r = client.post(f"/api/process-instances/{case_id}/retry", headers=basic("supervisor"), json={})
         assert r.status_code == 200, r.json
-        if request.param == "worker":
-            worker(client)
+        work()
 
     run.finish, run.retry, run.client, run.app = finish, retry, client, app  # type: ignore[attr-defined]
-    return request.param, run
+    with stack:
+        yield request.param, run
 
 
 def _error_entry(how: str, history: list[dict], element: str) -> dict:
@@ -134,7 +180,7 @@ def _error_entry(how: str, history: list[dict], element: str) -> dict:
     (entry,) = [h for h in history if h["kind"] == "BpmnError"]
     assert entry["element_id"] == element
     data = dict(entry["data"])
-    if how == "worker":
+    if how != "handler":
         assert (entry["completed_by"], data.pop("worker")) == ("worker", "w1")
     else:
         assert entry["completed_by"] == "system"
@@ -150,7 +196,7 @@ def _timeline_entry(app, case_id: int, element: str, how: str) -> str:
     (item,) = re.findall(rf'<li data-element="{element}">(.*?)</li>', page, re.S)
     values = re.search(r'<dl class="data">(.*?)</dl>', item, re.S)[1]
     words = " ".join(w.strip() for w in re.split(r"<[^>]+>", values) if w.strip())
-    return words.replace("外部任务程序 w1 ", "") if how == "worker" else words
+    return words.replace("外部任务程序 w1 ", "") if how != "handler" else words
 
 
 @pytest.mark.parametrize("scenario", list(CAUGHT))
