@@ -16,6 +16,7 @@ from datetime import datetime
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import ERROR_EVENT_XPATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, StartEvent
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
@@ -25,7 +26,7 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import camunda_extras, decisions, expressions, sandbox
-from .camunda_tasks import ErrorAwareBoundaryParser, HandlerTask, HandlerTaskParser
+from .camunda_tasks import ErrorAwareBoundaryParser, HandlerTask, HandlerTaskParser, error_variables
 from .decisions import DecisionGraphParser
 from .diagram_prepare import BPMN_NS, prepare
 from .errors import DiagramInvalid, Problem
@@ -90,13 +91,22 @@ def _form_field(f) -> FormField:
 
 
 class StartEventParser(CamundaStartEventParser):
-    """Start events keep their ``camunda:formData``: the form that registers a new case."""
+    """Start events keep their ``camunda:formData``: the form that registers a new case. The error start
+    event of an error event subprocess is read as one (SpiffWorkflow reads it as a plain start, so the
+    subprocess would run when its scope starts), with ``camunda:errorCodeVariable`` /
+    ``errorMessageVariable`` (``engine/bpmn_errors.py`` starts it)."""
 
     get_form = UserTaskParser.get_form
     get_enum_field = UserTaskParser.get_enum_field
 
     def create_task(self):
-        task = super().create_task()
+        errors = self.xpath(ERROR_EVENT_XPATH)
+        if errors:
+            task = self._create_task(self.get_event_definition([ERROR_EVENT_XPATH]))
+            self.spec.start.connect(task)
+            task.error_variables = error_variables(errors[0])
+        else:
+            task = super().create_task()
         task.form_fields = [_form_field(f) for f in self.get_form().fields] or _form_properties(self.node)
         return task
 

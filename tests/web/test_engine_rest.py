@@ -225,8 +225,7 @@ def test_a_bpmn_error_no_boundary_event_catches_puts_the_case_in_error(rest):
     assert r.status_code == 204
     view = case(rest, instance)
     assert (view["state"], view["error"]["element_id"]) == ("error", "Activity_score")
-    assert view["error"]["message"] == ("BPMN error 'FRAUD' from external worker 'w1' (stolen card), but no error "
-                                     "boundary event on 'Activity_score' catches it")
+    assert view["error"]["message"] == "BPMN error 'FRAUD' (stolen card) at 'Activity_score': no error event catches it"
 
 
 # --- starting, messages, user tasks ----------------------------------------------------------------

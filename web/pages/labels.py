@@ -88,6 +88,9 @@ FIELD_LABELS = {
     # cross-region settlement (R23)
     "case_region": _l("Case region"), "technician_region": _l("Technician's region"),
     "cross_region": _l("Cross-region settlement"),
+    # a BPMN error's history entry (engine/bpmn_errors.py) and an external worker's reports
+    "error_code": _l("Business error code"), "error_message": _l("Business error message"),
+    "worker": _l("External worker"),
 }
 
 # Values the handlers write (no diagram lists them as choices).
@@ -359,6 +362,13 @@ _ERRORS = [
     (re.compile(r"^external worker '(.*)' failed on topic '(.*)' with no retries left: (.*)$", re.S),
      lambda m: _l("The external worker %(worker)s failed on “%(topic)s” and has no retries left: %(reason)s",
                   worker=m[1], topic=m[2], reason=m[3])),
+    # a BPMN error no error event catches (engine/bpmn_errors.py), from a handler or a worker alike
+    (re.compile(r"^BPMN error '(.*?)' \((.*)\) at '.*': no error event catches it$", re.S),
+     lambda m: _l("This step reported the business error “%(code)s” (%(reason)s), which no error event catches.",
+                  code=m[1], reason=m[2])),
+    (re.compile(r"^BPMN error '(.*?)' at '.*': no error event catches it$", re.S),
+     lambda m: _l("This step reported the business error “%(code)s”, which no error event catches.", code=m[1])),
+    # the same, as cases stopped before the two ways were one say it
     (re.compile(r"^BPMN error '(.*)' from external worker '(.*?)'.*, but no error boundary event on '.*' catches it$", re.S),
      lambda m: _l("The external worker %(worker)s reported the business error “%(code)s”, which no error event "
                   "of this step catches.", worker=m[2], code=m[1])),
