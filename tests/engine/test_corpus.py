@@ -32,7 +32,7 @@ REPORT = ROOT / "test-artifacts" / "corpus-report.md"
 
 # Measured 2026-12-07 on branch corpus2; camunda7 deployed raised on branch js (JavaScript runs: loan-granting,
 # invoice.v2 deploy; onboarding then stops at a called process the set lacks). Raise them; never lower them.
-FLOORS = {"camunda7": {"deployed": 24, "ran_to_end": 20}, "others": {"deployed": 24, "ran_to_end": 24}}
+FLOORS = {"camunda7": {"deployed": 24, "ran_to_end": 20}, "others": {"deployed": 25, "ran_to_end": 24}}
 # Refusals naming neither element nor line (data stores were the last: they are documentation now).
 UNLOCATED_AT_MOST = {"camunda7": 0, "others": 0}
 RUNNING = {
