@@ -271,12 +271,16 @@ def _listen(my_task, extras: Extras, when: str) -> None:
 
 
 def _named_assignee(my_task) -> str | None:
-    """The user task's ``camunda:assignee`` (an expression over the variables evaluated), or None."""
+    """The user task's ``camunda:assignee`` (an expression over the variables evaluated), or None — also when
+    the expression names a variable not set yet (the task then opens for its candidates, see ``engine.steps``)."""
     assignment = getattr(my_task.task_spec, "assignment", None)
     text = assignment.assignee if assignment else None
     if not text or not expressions.is_juel(text):
         return text or None
-    value = my_task.workflow.script_engine.evaluate(my_task, expressions.juel_to_python(text))
+    try:
+        value = my_task.workflow.script_engine.evaluate(my_task, expressions.juel_to_python(text))
+    except Exception:  # noqa: BLE001 - the task opens unassigned, as engine.steps._resolve decides
+        return None
     return str(value) if value not in (None, "") else None
 
 
@@ -292,6 +296,8 @@ class ExtrasMixin:
             values = {name: _evaluate(my_task, value) for name, value in extras.inputs}
             my_task.data.update(values)
         _listen(my_task, extras, "start")
+        if not any(listener.when == "assign" for listener in extras.listeners):
+            return
         assignee = my_task.internal_data.get("assignee") or _named_assignee(my_task)
         if assignee:
             my_task.internal_data["assignee_seen"] = assignee
@@ -300,7 +306,8 @@ class ExtrasMixin:
     def _on_complete_hook(self, my_task):
         extras = self.camunda_extras
         now = my_task.internal_data.get("assignee_now")
-        if now and now != my_task.internal_data.get("assignee_seen"):  # claimed or assigned since it opened
+        if now and now != my_task.internal_data.get("assignee_seen") and \
+                any(listener.when == "assign" for listener in extras.listeners):  # claimed or assigned since it opened
             my_task.internal_data["assignee_seen"] = now
             _listen(my_task, extras, "assign")
         _listen(my_task, extras, "end")
