@@ -172,6 +172,8 @@ def run(source: str, variables: dict, element: str, *, task: dict | None = None)
 
 
 def _message(text: str) -> str:
+    """QuickJS's error as the case shows it. The line is the innermost one QuickJS names (it names none for
+    a fault in a script's very first statement or function body: the message then has no line)."""
     lines = [line.strip() for line in text.strip().splitlines()]
     first = lines[0] if lines else ""
     if first in ("", "null") or "out of memory" in first:
