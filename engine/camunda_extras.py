@@ -10,10 +10,16 @@
 * **Multi-instance** (``camunda:collection``, ``camunda:elementVariable``, ``completionCondition``): the
   completion condition sees ``nrOfInstances``, ``nrOfCompletedInstances``, ``nrOfActiveInstances``.
 * **Listeners** (``camunda:executionListener`` events ``start`` / ``end`` on any activity or event;
-  ``camunda:taskListener`` events ``create`` / ``complete`` on user tasks) name Java code — ``class``,
+  ``camunda:taskListener`` events ``create`` / ``assignment`` / ``complete`` on user tasks) name Java code — ``class``,
   ``delegateExpression`` or ``expression`` — and run the Python handler registered under that name
   (see ``engine/camunda_tasks.py``); a Python ``camunda:script`` listener runs sandboxed. A listener on
-  another event (``take``, ``assignment``, ``delete``, ``timeout``) is refused: it would silently not run.
+  another event (``take``, ``delete``, ``timeout``) is refused: it would silently not run. An ``assignment``
+  listener runs when the task opens with an assignee (the diagram's, or one a ``create`` listener set), and
+  when it is completed by way of an assignee it did not open with (claimed or assigned meanwhile) — just
+  before the ``complete`` listeners, not at the moment of the claim (a claim does not load the case).
+* **JavaScript** (``scriptFormat="javascript"``) in a script task, a listener or a mapping runs in QuickJS
+  with Camunda's ``execution`` / ``task`` calls (``engine/js_scripts.py``); a script task's last expression
+  is stored under its ``camunda:resultVariable``.
 """
 
 from __future__ import annotations
@@ -23,25 +29,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
 from SpiffWorkflow.camunda.specs.multiinstance_task import (
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
 )
 from SpiffWorkflow.util.task import TaskState
 
-from . import expressions, sandbox
+from . import expressions, js_scripts, sandbox
 from .camunda_tasks import _C, delegate_of
 from .errors import Problem
 
-_RUNS = {"executionListener": ("start", "end"), "taskListener": ("create", "complete")}
-_WHEN = {"start": "start", "create": "start", "end": "end", "complete": "end"}
+_RUNS = {"executionListener": ("start", "end"), "taskListener": ("create", "assignment", "complete")}
+_WHEN = {"start": "start", "create": "start", "end": "end", "complete": "end", "assignment": "assign"}
 
 
 @dataclass(frozen=True)
 class Listener:
-    when: str  # "start" | "end"
+    when: str  # "start" | "end" | "assign"
     handler: str | None  # the registered name, or None for a script
     script: str | None = None
+    js: bool = False  # the script is JavaScript
+    on_task: bool = False  # a task listener: a JavaScript script sees ``task``
 
 
 @dataclass
@@ -78,6 +87,8 @@ def _value(node) -> Any:
     if kind == "map":
         return ("map", {e.get("key"): _value(e) for e in child if isinstance(e.tag, str)})
     if kind == "script":
+        if js_scripts.is_js(child.get("scriptFormat")):
+            return ("js", child.text or "")
         if (child.get("scriptFormat") or "").lower() == "feel":  # refused at deploy unless it converts
             return ("script", expressions.feel_simple_to_python(child.text or "") or "")
         return ("script", child.text or "")
@@ -117,7 +128,9 @@ def extras_of(node) -> Extras:
             script = ext.find(f"{_C}script")
             found = delegate_of(ext)
             extras.listeners.append(Listener(_WHEN[ext.get("event")], found[1] if found else None,
-                                             script.text if script is not None else None))
+                                             script.text if script is not None else None,
+                                             js=script is not None and js_scripts.is_js(script.get("scriptFormat")),
+                                             on_task=kind == "taskListener"))
     return extras
 
 
@@ -127,7 +140,7 @@ def _scripts(value) -> list[tuple[str, str]]:
         return [s for v in body for s in _scripts(v)]
     if kind == "map":
         return [s for v in body.values() for s in _scripts(v)]
-    return [(kind, body)] if kind in ("script", "text") else []
+    return [(kind, body)] if kind in ("script", "text", "js") else []
 
 
 def problems(root, filename: str, topics: set[str]) -> list[Problem]:
@@ -149,13 +162,17 @@ def problems(root, filename: str, topics: set[str]) -> list[Problem]:
                         continue
                     for script in param.iter(f"{_C}script"):
                         fmt = (script.get("scriptFormat") or "").lower()
-                        if fmt == "feel" and expressions.feel_simple_to_python(script.text or "") is None:
+                        if js_scripts.is_js(fmt):
+                            js = js_scripts.deploy_problem(filename, node.get("id"), script,
+                                                           f"mapping '{param.get('name')}'")
+                            found += [js] if js else []
+                        elif fmt == "feel" and expressions.feel_simple_to_python(script.text or "") is None:
                             found.append(Problem(*where, f"FEEL in mapping '{param.get('name')}' goes beyond names, "
                                                  "literals, comparisons and arithmetic, which is all the FEEL read "
                                                  "here", "script_format", {"format": fmt}))
                         elif fmt not in ("python", "py", "feel"):
                             found.append(Problem(*where, f"script format '{fmt}' in mapping '{param.get('name')}' "
-                                                 "is not supported; scripts are Python", "script_format",
+                                                 "is not supported; scripts are Python or JavaScript", "script_format",
                                                  {"format": fmt}))
                     for k, text in _scripts(_value(param)):
                         for embedded in _EMBEDDED.findall(text) if k == "text" else []:
@@ -186,10 +203,13 @@ def problems(root, filename: str, topics: set[str]) -> list[Problem]:
                     found.append(Problem(*where, f"{kind} {delegate[0]} '{delegate[1]}' is Java code and no Python "
                                          "handler is registered under that name", "java_code",
                                          {"attribute": delegate[0], "name": delegate[1]}))
+                elif script is not None and js_scripts.is_js(script.get("scriptFormat")):
+                    js = js_scripts.deploy_problem(filename, node.get("id"), script, kind)
+                    found += [js] if js else []
                 elif script is not None and (script.get("scriptFormat") or "").lower() not in ("python", "py"):
                     fmt = (script.get("scriptFormat") or "").lower()
                     found.append(Problem(*where, f"{kind} script format '{fmt}' is not supported; scripts are "
-                                         "Python", "script_format", {"format": fmt}))
+                                         "Python or JavaScript", "script_format", {"format": fmt}))
     return found
 
 
@@ -221,6 +241,10 @@ def _evaluate(my_task, value) -> Any:
     if kind == "map":
         return {k: _evaluate(my_task, v) for k, v in body.items()}
     engine = my_task.workflow.script_engine
+    if kind == "js":  # its value is its last expression; what it sets with execution.setVariable is set too
+        outcome = js_scripts.run_for(my_task, body)
+        outcome.apply(my_task.data)
+        return outcome.result
     if kind == "script":
         return engine.evaluate(my_task, body.strip())
     text = body.strip()
@@ -237,8 +261,27 @@ def _listen(my_task, extras: Extras, when: str) -> None:
             continue
         if listener.handler:
             engine.run_handler(my_task, listener.handler)
+        elif listener.script and listener.js:
+            outcome = js_scripts.run_for(my_task, listener.script, listener_task=listener.on_task)
+            outcome.apply(my_task.data)
+            if outcome.assigned:  # task.setAssignee(…): the task opens claimed by that user
+                my_task.internal_data["assignee"] = outcome.assignee
         elif listener.script:
             engine.execute(my_task, listener.script)
+
+
+def _named_assignee(my_task) -> str | None:
+    """The user task's ``camunda:assignee`` (an expression over the variables evaluated), or None — also when
+    the expression names a variable not set yet (the task then opens for its candidates, see ``engine.steps``)."""
+    assignment = getattr(my_task.task_spec, "assignment", None)
+    text = assignment.assignee if assignment else None
+    if not text or not expressions.is_juel(text):
+        return text or None
+    try:
+        value = my_task.workflow.script_engine.evaluate(my_task, expressions.juel_to_python(text))
+    except Exception:  # noqa: BLE001 - the task opens unassigned, as engine.steps._resolve decides
+        return None
+    return str(value) if value not in (None, "") else None
 
 
 class ExtrasMixin:
@@ -253,9 +296,20 @@ class ExtrasMixin:
             values = {name: _evaluate(my_task, value) for name, value in extras.inputs}
             my_task.data.update(values)
         _listen(my_task, extras, "start")
+        if not any(listener.when == "assign" for listener in extras.listeners):
+            return
+        assignee = my_task.internal_data.get("assignee") or _named_assignee(my_task)
+        if assignee:
+            my_task.internal_data["assignee_seen"] = assignee
+            _listen(my_task, extras, "assign")
 
     def _on_complete_hook(self, my_task):
         extras = self.camunda_extras
+        now = my_task.internal_data.get("assignee_now")
+        if now and now != my_task.internal_data.get("assignee_seen") and \
+                any(listener.when == "assign" for listener in extras.listeners):  # claimed or assigned since it opened
+            my_task.internal_data["assignee_seen"] = now
+            _listen(my_task, extras, "assign")
         _listen(my_task, extras, "end")
         if extras.outputs or extras.inputs or extras.local:
             values = {name: _evaluate(my_task, value) for name, value in extras.outputs}
@@ -263,6 +317,19 @@ class ExtrasMixin:
                 my_task.data.pop(name, None)
             my_task.data.update(values)
         super()._on_complete_hook(my_task)  # type: ignore[misc]
+
+
+class JsScriptMixin:
+    """A script task in JavaScript: run in QuickJS; its last expression goes to ``result_variable``."""
+
+    result_variable: str | None
+
+    def _execute(self, my_task):
+        outcome = js_scripts.run_for(my_task, self.script)  # type: ignore[attr-defined]
+        outcome.apply(my_task.data)
+        if self.result_variable:
+            my_task.data[self.result_variable] = outcome.result
+        return True
 
 
 class CompletionMixin:
@@ -302,6 +369,10 @@ def decorate(spec, process_node) -> None:
         if not bpmn_id or ts.name != bpmn_id or isinstance(ts, ExtrasMixin):
             continue
         nodes = process_node.xpath(".//*[@id=$i]", i=bpmn_id)
+        if nodes and isinstance(ts, ScriptTask) and js_scripts.is_js(nodes[0].get("scriptFormat")) and \
+                not isinstance(ts, JsScriptMixin):
+            _with(ts, JsScriptMixin)
+            ts.result_variable = nodes[0].get(_C + "resultVariable") or None
         extras = extras_of(nodes[0]) if nodes else Extras()
         if not extras:
             continue

@@ -14,7 +14,7 @@ import re
 from lxml import etree
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 
-from . import diagram_xml, expressions, sandbox
+from . import diagram_xml, expressions, js_scripts, sandbox
 from .errors import Problem
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -155,9 +155,13 @@ def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
         elif node.tag == f"{{{BPMN_NS}}}script" and node.text:
             owner = node.getparent()
             fmt = (owner.get("scriptFormat") or "python").lower()
+            if js_scripts.is_js(fmt):  # runs in QuickJS (engine/js_scripts.py)
+                found = js_scripts.deploy_problem(filename, _owner_id(node), node, "script")
+                problems += [found] if found else []
+                continue
             if fmt not in ("python", "py"):
                 problems.append(Problem(filename, _owner_id(node), node.sourceline,
-                                        f"script format '{fmt}' is not supported; scripts are Python",
+                                        f"script format '{fmt}' is not supported; scripts are Python or JavaScript",
                                         "script_format", {"format": fmt}))
                 continue
             reason = sandbox.check_script(node.text)

@@ -20,7 +20,6 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from . import bpmn_errors, limits, notifications, state
-from .clock import use_clock
 from .errors import Conflict, InvalidRequest, NotFound
 from .external_tasks import owned
 from .models import Instance
@@ -64,10 +63,11 @@ def complete(engine: StepHost, session: Session, task_id: str, worker_id: str, v
     limits.check_case_size(task.data, str(instance.business_key or instance.id))
     task.internal_data["external_done"] = True
     task._set_state(TaskState.READY)
-    with use_clock(engine.clock):
-        task.run()
-    step.record(task, "ServiceTask", actor.username, {"worker": worker_id, **values})
-    step.advance(wf)
+    # what runs as it completes may fail (a multi-instance over a collection the worker did not set, an
+    # output mapping): the case stops in ``error`` there, as when a person completes a task
+    if step.complete_manual(wf, task):
+        step.record(task, "ServiceTask", actor.username, {"worker": worker_id, **values})
+        step.advance(wf)
     step.save(wf)  # deletes the row: the task no longer waits
     return instance
 

@@ -538,6 +538,8 @@ class ProcessEngine:
                 values[f.id] = {"string": "", "parts": []}.get(f.type)
         spiff_task.data.update(clean_data(values))
         limits.check_case_size(spiff_task.data, str(instance.business_key or instance.id))
+        if task.assignee:  # a claim since it opened runs the task's assignment listeners (engine/camunda_extras.py)
+            spiff_task.internal_data["assignee_now"] = task.assignee
         if step.complete_manual(wf, spiff_task):
             step.record(spiff_task, "UserTask", actor.username, values)
             kpis.note_late(session, instance, task, actor.username, step.now)

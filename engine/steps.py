@@ -495,7 +495,8 @@ class Step:
                 "id": task_id, "instance_id": inst.id, "element_id": element_id(task), "name": element_name(task),
                 "candidate_groups": task_lists.stored(groups),
                 "candidate_users": task_lists.stored(users),
-                "assignee": _resolve(a.assignee, task.data) if a else None,
+                # a task listener's task.setAssignee(…) (engine/camunda_extras.py) before the diagram's assignee
+                "assignee": task.internal_data.get("assignee") or (_resolve(a.assignee, task.data) if a else None),
                 "created_at": self.now, "due_at": due_at, "due_rule": due_rule,
             })
         fresh = list(rows)

@@ -47,7 +47,7 @@ ADMIN = "corpus_admin"
 PASSWORD = "corpus-Driver-2026"
 # What no Python service could honour (refused rightly) vs what aftersales should run (issue 13).
 UNSUPPORTABLE = {"java_code": "Java class/bean/expression, no handler registered",
-                 "script_format": "script in a language other than Python (Groovy/JavaScript)"}
+                 "script_format": "script in a language other than Python or JavaScript (Groovy)"}
 
 
 @dataclass

@@ -30,8 +30,9 @@ CAMUNDA7 = CorpusSet.at("camunda7", pathlib.Path(os.environ.get("AFTERSALES_CORP
 OTHERS = CorpusSet.at("others", ROOT / "tests" / "corpus")
 REPORT = ROOT / "test-artifacts" / "corpus-report.md"
 
-# Measured 2026-12-07 on branch corpus2. Raise them as the engine learns more; never lower them.
-FLOORS = {"camunda7": {"deployed": 22, "ran_to_end": 20}, "others": {"deployed": 24, "ran_to_end": 24}}
+# Measured 2026-12-07 on branch corpus2; camunda7 deployed raised on branch js (JavaScript runs: loan-granting,
+# invoice.v2 deploy; onboarding then stops at a called process the set lacks). Raise them; never lower them.
+FLOORS = {"camunda7": {"deployed": 24, "ran_to_end": 20}, "others": {"deployed": 25, "ran_to_end": 24}}
 # Refusals naming neither element nor line (data stores were the last: they are documentation now).
 UNLOCATED_AT_MOST = {"camunda7": 0, "others": 0}
 RUNNING = {
@@ -102,7 +103,7 @@ def test_at_least_as_many_diagrams_deploy_and_run_to_the_end_as_measured(outcome
 def test_every_refusal_names_its_file_and_says_why_and_almost_all_the_element_and_line(outcomes, name):
     found = _set(outcomes, name)
     refused = [o for o in found if not o.deployed]
-    assert refused, "the sets hold diagrams that cannot run here (Java, JavaScript): they must be refused"
+    assert refused, "the sets hold diagrams that cannot run here (Java, Groovy): they must be refused"
     for o in refused:
         assert o.deploy_status == 400, (o.file, o.deploy_status)
         for p in o.problems:
@@ -119,8 +120,8 @@ def test_the_report_gives_each_file_its_row(outcomes):
 
 
 def test_a_java_diagram_without_a_handler_is_refused_naming_the_java_it_calls(tmp_path):
-    """Java delegates no handler is registered for are refused — the one reason, besides Groovy and
-    JavaScript, no Python service could honour."""
+    """Java delegates no handler is registered for are refused — the one reason, besides Groovy (and
+    ``Java.type`` in JavaScript), no Python service could honour."""
     sample = OTHERS.files[[p.name for p in OTHERS.files].index("bpm-examples__sample.bpmn")]
     driver = Driver(OTHERS, sample, f"sqlite:///{tmp_path}/java.db", bridge_java=False)
     try:

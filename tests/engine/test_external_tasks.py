@@ -64,3 +64,24 @@ def test_async_before_on_an_external_topic_is_offered_to_workers_once_and_queues
     _engine, s, _instance = started
     assert len(s.scalars(select(ExternalTask)).all()) == 1
     assert s.scalars(select(AsyncJob)).all() == []
+
+
+FAILING_END = CREDIT.replace(
+    b'camunda:topic="credit.score">',
+    b'camunda:topic="credit.score"><bpmn:extensionElements><camunda:executionListener event="end">'
+    b'<camunda:script scriptFormat="javascript">var least = 5;\nif (score &lt; least) { throw new Error("score " + score + '
+    b'" is below " + least); }</camunda:script></camunda:executionListener></bpmn:extensionElements>')
+
+
+@pytest.mark.parametrize("credit", [FAILING_END], ids=["failing end listener"], indirect=True)
+def test_a_worker_completing_a_task_whose_end_listener_fails_puts_the_case_in_error_there(started):
+    """What runs as an external task completes (here a JavaScript end listener) may fail: the case stops in
+    ``error`` at that task, as when a person completes one — never an unexpected error to the worker."""
+    engine, s, instance = started
+    (locked,) = external_tasks.fetch_and_lock(s, "w1", 3, [SCORE], engine.clock.now())
+    s.commit()
+    external_runs.complete(engine, s, locked[0].id, "w1", {"score": 3}, WORKER)
+    s.commit()
+    found = engine.get_instance(s, instance.id)
+    assert (found.state, found.error_element, found.error_message) == \
+        ("error", "Activity_score", "Activity_score: JavaScript line 2: Error: score 3 is below 5")

@@ -183,3 +183,23 @@ def test_a_java_call_in_a_condition_is_refused_in_chinese_and_english(app, api):
     (english,) = status(admin, java, EN).json["status"]["problems"]
     assert re.fullmatch(r"no \(line \d+\): The condition calls Java \(“claim.isApproved\(\)”\), which cannot run here: "
                         r"write it in Python over the case's variables\.", english["text"])
+
+
+def test_java_type_in_a_javascript_listener_is_refused_in_chinese_and_english(app, api):
+    """JavaScript runs (QuickJS); the Java it reaches for through ``Java.type`` does not."""
+    admin = login(app, "admin")
+    java = words(V1.replace(
+        b'<bpmn:userTask id="Activity_pay" name="Pay out" camunda:candidateGroups="finance">',
+        b'<bpmn:userTask id="Activity_pay" name="Pay out" camunda:candidateGroups="finance"><bpmn:extensionElements>'
+        b'<camunda:executionListener event="start"><camunda:script scriptFormat="javascript">'
+        b'var System = Java.type("java.lang.System");</camunda:script></camunda:executionListener>'
+        b'</bpmn:extensionElements>'))
+    r = status(admin, java, ZH)
+    assert r.status_code == 400
+    (p,) = r.json["status"]["problems"]
+    assert p["code"] == "java_code"
+    assert re.fullmatch(r"付款（第 \d+ 行）：JavaScript 脚本调用了 Java（“Java.type”），此处无法运行：脚本不能使用 Java，"
+                        r"只能处理流程变量。", p["text"])
+    (english,) = status(admin, java, EN).json["status"]["problems"]
+    assert re.fullmatch(r"Pay out \(line \d+\): The JavaScript calls Java \(“Java.type”\), which cannot run here: "
+                        r"scripts run without Java, over the case's variables\.", english["text"])

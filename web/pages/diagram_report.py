@@ -127,6 +127,9 @@ def _java_in_expression(p: dict) -> str | None:
     if p.get("attribute") == "timer":
         return _("The timer calls Java (“%(call)s”), which cannot run here: write an ISO 8601 date or duration, "
                  "or a variable holding one.", call=call)
+    if p.get("attribute") == "script":
+        return _("The JavaScript calls Java (“%(call)s”), which cannot run here: scripts run without Java, over the "
+                 "case's variables.", call=call)
     if p.get("attribute") == "mapping":
         return _("The mapping calls Java (“%(call)s”), which cannot run here: write it in Python over the "
                  "case's variables.", call=call)
@@ -157,8 +160,8 @@ SENTENCES: dict[str, _Sentence] = {
     "condition_invalid": lambda p, d, f: _("The condition “%(text)s” is not a valid expression.", text=p.get("text", "")),
     "script_format": lambda p, d, f: _(
         "This FEEL goes beyond names, literals, comparisons and arithmetic, the FEEL read here: write it in Python."
-    ) if p.get("format") == "feel" else _("Scripts must be Python, not %(format)s.", format=p.get("format", "")),
-    "script_invalid": lambda p, d, f: _("The script is not valid Python or uses something scripts may not use."),
+    ) if p.get("format") == "feel" else _("Scripts must be Python or JavaScript, not %(format)s.", format=p.get("format", "")),
+    "script_invalid": lambda p, d, f: _("The script is not valid Python or JavaScript, or uses something scripts may not use."),
     "gateway_no_condition": lambda p, d, f: _(
         "The branch to %(steps)s has no condition and is not the default branch.",
         steps=_quoted(element_name(d.names, t) for t in p.get("targets", []))),
@@ -173,8 +176,8 @@ SENTENCES: dict[str, _Sentence] = {
     "collection_invalid": lambda p, d, f: _(
         "The multi-instance collection “%(text)s” must name a variable, e.g. ${approvers}.", text=p.get("text", "")),
     "listener_event": lambda p, d, f: _(
-        "A listener on the event “%(event)s” is not supported (only start and end; create and complete on user "
-        "tasks), nor on the process itself.", event=p.get("event", "")),
+        "A listener on the event “%(event)s” is not supported (only start and end; create, assignment and complete "
+        "on user tasks), nor on the process itself.", event=p.get("event", "")),
     "connector": lambda p, d, f: _(
         "The connector “%(name)s” is not supported here (http-connector and mail-connector are).", name=p.get("name", "")),
     "retry_cycle_invalid": lambda p, d, f: _(
