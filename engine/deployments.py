@@ -49,8 +49,9 @@ class DeployWarning:
 
 
 def _root(pf: ParsedFile):
-    """The file's XML as the checks read it: without the processes skipped as not executable."""
-    root = diagram_xml.parse(pf.content, pf.filename)
+    """The file's XML as the checks read it: in Camunda's namespace whatever the dialect (``operaton:``,
+    ``flowable:`` …), without the processes skipped as not executable."""
+    root = diagram_xml.parse(diagram_xml.as_camunda(pf.content), pf.filename)
     drop_skipped(root)
     return root
 
