@@ -10,6 +10,7 @@ import io
 
 import pytest
 import requests
+
 from tests.conftest import DATA, seed
 from tests.web.test_engine_rest import BOUNDARY, basic, modeler_body
 
