@@ -105,6 +105,11 @@ def test_the_modeler_deploys_with_the_checkbox_and_says_the_warning_in_chinese(a
         "它作为外部任务（主题“com.acme.CheckStock”）运行，由外部工作程序处理。"]
     page = owner.get("/admin/modeler", headers=ZH).data.decode()
     assert 'id="java-as-external"' in page and "Java 按外部任务运行" in page
+    upload = {"action": "deploy", "csrf_token": owner.token, "java_as_external": "1",
+              "file": [(io.BytesIO(OPERATON), "stock_operaton.bpmn")]}
+    page = owner.post("/admin/deploy", headers=ZH, content_type="multipart/form-data", data=upload).data.decode()
+    assert "已部署。" in page and "它作为外部任务（主题“com.acme.CheckStock”）运行" in page
+    assert 'name="java_as_external" value="1" checked' in page
 
 
 def test_processes_not_executable_are_skipped_with_a_warning_and_a_file_with_none_is_refused(app, api):
