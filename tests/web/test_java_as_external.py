@@ -210,3 +210,23 @@ def test_once_a_python_handler_is_registered_under_the_name_the_same_version_run
         assert [(t.instance_id, t.topic) for t in s.query(ExternalTask)] == [(waiting, TOPIC)]
     db.dispose()
     _db.dispose()
+
+
+def test_the_command_line_deploys_with_java_as_external_and_prints_the_warning(tmp_path, database_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    (tmp_path / "stock.bpmn").write_bytes(CAMUNDA)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    runner = CliRunner()
+    refused = runner.invoke(main, ["deploy", str(tmp_path / "stock.bpmn")])
+    assert refused.exit_code == 1 and f"stock.bpmn:8 [Activity_check]: {REFUSED}" in refused.output
+    r = runner.invoke(main, ["deploy", str(tmp_path / "stock.bpmn"), "--java-as-external"])
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines() == [  # an empty database: the warehouse group has nobody yet
+        "  stock_check v1 (new)",
+        "  warning: stock.bpmn:13 [Activity_ship]: candidate group 'warehouse' has no active member: nobody can take "
+        "this task",
+        f"  warning: stock.bpmn:8 [Activity_check]: {WARNED}"]
+
