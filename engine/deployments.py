@@ -39,9 +39,11 @@ class DeployWarning:
     group: str | None = None
     user: str | None = None
     # group_missing | group_disabled | group_unstaffed | user_missing | user_disabled | java_bridged | java_external
-    # | branch_true | conditions_mixed | external_topic | process_skipped
+    # | branch_true | conditions_mixed | external_topic | decision_missing | process_skipped
     code: str = ""
-    name: str = ""  # the group's id or the user's name the diagram gives; the topic (external_topic, java_external)
+    # the group's id or the user's name the diagram gives; the topic (external_topic, java_external); the decision;
+    # the process (process_skipped)
+    name: str = ""
 
     def to_dict(self) -> dict:
         return {"file": self.file, "element_id": self.element_id, "line": self.line, "message": self.message,
@@ -114,6 +116,40 @@ def people_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWa
                 warnings.append(DeployWarning(pf.filename, n.element_id, n.line, message,
                                               user=n.name if active is None else None, code=code, name=n.name))
     return warnings
+
+
+def missing_decision_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWarning]:
+    """A warning per business rule task naming a decision table that is neither in the upload nor deployed:
+    it deploys (Camunda Modeler deploys one file at a time); a case reaching the task stops there until the
+    table is deployed and the case retried (engine/decisions.py)."""
+    from .diagram import BPMN_NS, CAMUNDA_MODEL_NS
+
+    uploaded = {k for pf in parsed if pf.kind == "dmn" for k in pf.keys}
+    warnings = []
+    for pf in parsed:
+        if pf.kind != "bpmn":
+            continue
+        root = diagram_xml.parse_stored(pf.content)
+        drop_skipped(root)
+        for node in root.xpath("//bpmn:businessRuleTask[@camunda:decisionRef]",
+                               namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}):
+            ref = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef")
+            if ref in uploaded or "${" in ref or "#{" in ref:
+                continue
+            deployed = current(session, ref)
+            if deployed is None or deployed.kind != "dmn":
+                warnings.append(DeployWarning(
+                    pf.filename, node.get("id"), node.sourceline,
+                    f"decision table '{ref}' is not deployed: a case stops at this step until it is deployed "
+                    "and the case retried", code="decision_missing", name=ref))
+    return warnings
+
+
+def all_warnings(session: Session, parsed: list[ParsedFile], topics: set[str],
+                 java_as_external: bool = False) -> list[DeployWarning]:
+    return (skipped_warnings(parsed) + people_warnings(session, parsed) + _condition_warnings(parsed)
+            + diagram_warnings(parsed, topics, java_as_external) + external_topic_warnings(parsed, topics)
+            + missing_decision_warnings(session, parsed))
 
 
 _TOPICS_XPATH = ("//bpmn:serviceTask[@camunda:topic] | //bpmn:sendTask[@camunda:topic]")
@@ -252,16 +288,11 @@ def _ttl_problems(pf: ParsedFile) -> list[Problem]:
     return problems
 
 
-def _warnings(session: Session, parsed: list[ParsedFile], topics: set[str], java_as_external: bool):
-    return (skipped_warnings(parsed) + people_warnings(session, parsed) + _condition_warnings(parsed)
-            + diagram_warnings(parsed, topics, java_as_external) + external_topic_warnings(parsed, topics))
-
-
 def preview(session: Session, files: dict[str, bytes], *, topics: set[str],
             java_as_external: bool = False) -> DeployResult:
     """What a deployment would do, after the full validation; nothing is stored."""
     parsed = validate(session, files, topics, java_as_external)
-    result = DeployResult(deployment_id=None, warnings=_warnings(session, parsed, topics, java_as_external))
+    result = DeployResult(deployment_id=None, warnings=all_warnings(session, parsed, topics, java_as_external))
     for pf in parsed:
         for key in pf.keys:
             current = latest(session, key)
@@ -279,7 +310,7 @@ def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetim
     part of what makes a version distinct — the same file deploys or is refused by the option given now,
     and an unchanged file stays the version it is — and is recorded in the version's deploy event."""
     parsed = validate(session, files, topics, java_as_external)
-    result = DeployResult(deployment_id=None, warnings=_warnings(session, parsed, topics, java_as_external))
+    result = DeployResult(deployment_id=None, warnings=all_warnings(session, parsed, topics, java_as_external))
     detail_extra = {"java_as_external": True} if java_as_external else {}
     deployment: Deployment | None = None
     for pf in parsed:
