@@ -135,7 +135,7 @@ def test_a_java_diagram_without_a_handler_is_refused_naming_the_java_it_calls(tm
 # Diagrams calling Java (class, bean, expression) deployed with java_as_external and no Python handler, their
 # Java names served as external topics by the stand-in worker over /engine-rest (measured on branch javabridge).
 # Not counted: a Java listener, a Java call in a condition or timer, JavaScript, a missing decision table.
-JAVA_AS_EXTERNAL_FLOORS = {"camunda7": {"java": 13, "deployed": 6, "ran_to_end": 6},
+JAVA_AS_EXTERNAL_FLOORS = {"camunda7": {"java": 13, "deployed": 7, "ran_to_end": 6},
                            "others": {"java": 5, "deployed": 2, "ran_to_end": 2}}
 
 
