@@ -143,9 +143,11 @@ def _scripts(value) -> list[tuple[str, str]]:
     return [(kind, body)] if kind in ("script", "text", "js") else []
 
 
-def problems(root, filename: str, topics: set[str]) -> list[Problem]:
+def problems(root, filename: str, topics: set[str], java_as_external: bool = False) -> list[Problem]:
     """Mappings and listeners that cannot run: a script not in Python, an expression that does not compile,
-    a listener on an event that never fires here, Java code with no Python handler registered."""
+    a listener on an event that never fires here, Java code with no Python handler registered. A listener
+    naming Java is refused even when the deployer runs Java names as external tasks (``java_as_external``):
+    a listener runs inside the step that starts or ends its element and nothing waits there for a worker."""
     found: list[Problem] = []
     for node in root.iter():
         if not isinstance(node.tag, str) or not node.get("id"):
@@ -200,9 +202,12 @@ def problems(root, filename: str, topics: set[str]) -> list[Problem]:
                 delegate = delegate_of(ext)
                 script = ext.find(f"{_C}script")
                 if delegate and delegate[1] not in topics:
+                    why = (": a listener cannot run as an external task (it runs inside the step that starts or ends "
+                           "the element; nothing waits there for a worker), so register a Python handler under "
+                           "that name") if java_as_external else ""
                     found.append(Problem(*where, f"{kind} {delegate[0]} '{delegate[1]}' is Java code and no Python "
-                                         "handler is registered under that name", "java_code",
-                                         {"attribute": delegate[0], "name": delegate[1]}))
+                                         f"handler is registered under that name{why}", "java_code",
+                                         {"attribute": delegate[0], "name": delegate[1], "listener": kind}))
                 elif script is not None and js_scripts.is_js(script.get("scriptFormat")):
                     js = js_scripts.deploy_problem(filename, node.get("id"), script, kind)
                     found += [js] if js else []
@@ -213,8 +218,9 @@ def problems(root, filename: str, topics: set[str]) -> list[Problem]:
     return found
 
 
-def bridged(root) -> list[tuple[str, int | None, str, str]]:
-    """(element id, line, attribute, handler name) for every service task and listener naming Java code."""
+def bridged(root) -> list[tuple[str, int | None, str, str, bool]]:
+    """(element id, line, attribute, handler name, is a listener) for every service task and listener naming
+    Java code."""
     found = []
     for node in root.iter():
         if not isinstance(node.tag, str) or not node.get("id"):
@@ -222,12 +228,12 @@ def bridged(root) -> list[tuple[str, int | None, str, str]]:
         if _local(node) in ("serviceTask", "sendTask") and not node.get(_C + "topic"):
             delegate = delegate_of(node)
             if delegate:
-                found.append((node.get("id"), node.sourceline, *delegate))
+                found.append((node.get("id"), node.sourceline, *delegate, False))
         for ext in _own_extensions(node):
             if _local(ext) in _RUNS:
                 delegate = delegate_of(ext)
                 if delegate:
-                    found.append((node.get("id"), node.sourceline, *delegate))
+                    found.append((node.get("id"), node.sourceline, *delegate, True))
     return found
 
 

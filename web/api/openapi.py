@@ -72,8 +72,13 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
     "api.tokens.revoke": ("Revoke one of the caller's API tokens", {}, 204, {}),
     "api.definitions.deploy": ("Deploy BPMN/DMN files (a new version of each changed process)", {
         "parameters": [_query("dry_run", {"type": "string", "enum": ["0", "1", "true", "false"]},
-                              "check only: answer what would be deployed, store nothing")],
-        "requestBody": _multipart({"file": {"type": "array", "items": _FILE}, "comment": {"type": "string"}},
+                              "check only: answer what would be deployed, store nothing"),
+                       _query("java_as_external", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                              "run a service task naming Java code (camunda:class, delegateExpression, expression) "
+                              "with no Python handler as an external task of that name (a warning per element); "
+                              "also accepted as a form field")],
+        "requestBody": _multipart({"file": {"type": "array", "items": _FILE}, "comment": {"type": "string"},
+                                   "java_as_external": {"type": "string", "enum": ["0", "1", "true", "false"]}},
                                   ("file",))}, 201, _OBJECT),
     "api.definitions.list_definitions": ("Deployed processes and decision tables, newest version of each", {}, 200, _LIST),
     "api.definitions.get_definition": ("A process: versions, running cases per version, start form", {}, 200, _OBJECT),

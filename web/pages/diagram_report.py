@@ -168,9 +168,17 @@ SENTENCES: dict[str, _Sentence] = {
     "unreachable": lambda p, d, f: _("No sequence flow leads here, so this step can never be reached."),
     "no_topic": lambda p, d, f: _("This automatic step names no handler (Topic)."),
     "unknown_topic": lambda p, d, f: _("No handler is registered for the topic “%(topic)s”.", topic=p.get("topic", "")),
-    "java_code": lambda p, d, f: _java_in_expression(p) or _(
-        "Java code (%(attribute)s “%(name)s”) cannot run here: no Python handler is registered under that name.",
-        attribute=p.get("attribute", ""), name=p.get("name", "")) if p.get("name") else _(
+    "not_executable": lambda p, d, f: _(
+        "No process in this file is marked executable (%(processes)s): there is nothing to run. Tick "
+        "“Executable” on the process to run in Camunda Modeler.", processes=p.get("processes", "")),
+    "java_code": lambda p, d, f: _java_in_expression(p) or (_(
+        "The listener names Java code (%(attribute)s “%(name)s”) and no Python handler is registered under that "
+        "name. A listener cannot run as an external task (nothing waits for a worker while it runs): register a "
+        "Python handler under that name.", attribute=p.get("attribute", ""), name=p.get("name", ""))
+        if p.get("listener") else _(
+        "Java code (%(attribute)s “%(name)s”) cannot run here: no Python handler is registered under that name. "
+        "Register one, or deploy with “Java as external tasks” to have an external worker serve it.",
+        attribute=p.get("attribute", ""), name=p.get("name", ""))) if p.get("name") else _(
         "Java code (%(attribute)s) cannot run here; set the implementation to External with a registered topic.",
         attribute=p.get("attribute", "")),
     "collection_invalid": lambda p, d, f: _(
@@ -241,6 +249,12 @@ def warning_views(warnings: Iterable[DeployWarning], files: dict[str, bytes]) ->
         elif w.code == "java_bridged":
             sentence = _("“%(name)s” is Java code in Camunda: here it runs the Python handler registered under that "
                          "name.", name=w.name)
+        elif w.code == "java_external":
+            sentence = _("“%(name)s” is Java code in Camunda: it runs as the external task topic “%(name)s” until a "
+                         "Python handler is registered under that name.", name=w.name)
+        elif w.code == "process_skipped":
+            sentence = _("The process “%(process)s” is not marked executable: it is skipped, as Camunda skips it.",
+                         process=w.name)
         elif w.code == "branch_true":
             sentence = _("The branch to %(steps)s has no condition: it is taken as if its condition were true, as "
                          "Camunda does.", steps=_quoted(element_name(known[w.file].names, t) for t in w.name.split(",")))
