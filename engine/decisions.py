@@ -7,6 +7,11 @@ hands their results down as variables: a decision table's outputs by their names
 names sets process variables. A ``literalExpression`` is evaluated like a condition (Python, with FEEL's
 ``true``/``false``/``null``). A required decision that does not exist is a deploy error naming the
 decision and the line of the requirement. (SpiffWorkflow 3.2 itself reads one decision table per file.)
+
+A business rule task naming a decision that is not deployed deploys (Camunda resolves ``decisionRef`` when
+the task runs, and Camunda Modeler deploys one file at a time): the deploy report warns, a case reaching
+the task stops in ``error`` there (:class:`MissingDecision`), and once the table is deployed a retry binds
+it (``SpecCache.late_bindings``) and the case goes on.
 """
 
 from __future__ import annotations
@@ -77,6 +82,16 @@ class DecisionGraph:
             task.data = saved
 
 
+class MissingDecision:
+    """The engine of a business rule task whose decision is not deployed: running it stops the case."""
+
+    def __init__(self, decision_id: str):
+        self.decision_id = decision_id
+
+    def result(self, task) -> dict:
+        raise LookupError(f"decision table '{self.decision_id}' is not deployed: deploy it, then retry the case")
+
+
 class DecisionGraphParser:
     """Mixed into the diagram parser: every decision of a DMN file is registered by its id."""
 
@@ -102,7 +117,7 @@ class DecisionGraphParser:
 
     def get_engine(self, decision_ref, node):
         if decision_ref not in getattr(self, "decision_nodes", {}):
-            return super().get_engine(decision_ref, node)  # type: ignore[misc]  # its "No DMN Diagram" error
+            return MissingDecision(decision_ref)
         order: list[str] = []
 
         def visit(decision_id: str, path: tuple[str, ...]) -> None:

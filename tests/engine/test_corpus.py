@@ -31,7 +31,7 @@ OTHERS = CorpusSet.at("others", ROOT / "tests" / "corpus")
 REPORT = ROOT / "test-artifacts" / "corpus-report.md"
 
 # Measured 2026-12-07 on branch corpus2. Raise them as the engine learns more; never lower them.
-FLOORS = {"camunda7": {"deployed": 21, "ran_to_end": 20}, "others": {"deployed": 24, "ran_to_end": 24}}
+FLOORS = {"camunda7": {"deployed": 22, "ran_to_end": 20}, "others": {"deployed": 24, "ran_to_end": 24}}
 # Refusals naming neither element nor line (data stores were the last: they are documentation now).
 UNLOCATED_AT_MOST = {"camunda7": 0, "others": 0}
 RUNNING = {

@@ -352,6 +352,9 @@ _ERRORS = [
     (re.compile(r"^case (\S+) has no archive: its documents were removed on (\S+)"),
      lambda m: _l("Case %(case)s has no archive: its documents were removed on %(when)s (retention period over).",
                   case=m[1], when=local(m[2]))),
+    # a business rule task naming a decision table not deployed (engine/decisions.py)
+    (re.compile(r"^decision table '(.*)' is not deployed: deploy it, then retry the case"),
+     lambda m: _l("The decision table “%(decision)s” is not deployed: deploy it, then retry the case.", decision=m[1])),
     # external workers (engine/external_runs.py): the worker's own text stays as it sent it
     (re.compile(r"^external worker '(.*)' failed on topic '(.*)' with no retries left: (.*)$", re.S),
      lambda m: _l("The external worker %(worker)s failed on “%(topic)s” and has no retries left: %(reason)s",
