@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import camunda_extras, condition_language, diagram_xml, retention, schedules
-from .diagram import ParsedFile, drop_skipped, parse_files, people_named, read_files
+from .diagram import ParsedFile, drop_skipped, nobody_named, parse_files, people_named, read_files
 from .diagram_prepare import timer_starts, unconditioned_branches
 from .errors import DiagramInvalid, NotFound, Problem
 from .models import CurrentVersion, Definition, Deployment, Group, Membership, User, VersionEvent
@@ -39,7 +39,7 @@ class DeployWarning:
     group: str | None = None
     user: str | None = None
     # group_missing | group_disabled | group_unstaffed | user_missing | user_disabled | java_bridged | java_external
-    # | branch_true | conditions_mixed | external_topic | decision_missing | process_skipped
+    # | branch_true | conditions_mixed | external_topic | decision_missing | process_skipped | nobody_named
     code: str = ""
     # the group's id or the user's name the diagram gives; the topic (external_topic, java_external); the decision;
     # the process (process_skipped)
@@ -79,7 +79,9 @@ def _condition_warnings(parsed: list[ParsedFile]) -> list[DeployWarning]:
 
 def people_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWarning]:
     """A warning per user task naming a group that does not exist, is disabled or has no active
-    member, or a user (candidate, assignee) that does not exist or is disabled."""
+    member, or a user (candidate, assignee) that does not exist or is disabled; and per user task naming
+    nobody at all (``nobody_named``: it opens unassigned, for admins and process owners to hand out).
+    Read as Camunda's whatever the dialect (``operaton:``, ``flowable:``, ``activiti:``)."""
     groups = {g.id: g for g in session.scalars(select(Group))}
     staffed = set(session.scalars(select(Membership.group_id).join(User, User.id == Membership.user_id)
                                   .where(User.active.is_(True))))
@@ -89,7 +91,14 @@ def people_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWa
     for pf in parsed:
         if pf.kind != "bpmn":
             continue
-        for n in people_named(_root(pf)):
+        root = _root(pf)
+        for element_id, line, name in nobody_named(root):
+            warnings.append(DeployWarning(
+                pf.filename, element_id, line,
+                f"user task '{name or element_id}' names no assignee, candidate group or user: it opens unassigned, "
+                "listed for admins and process owners to claim or assign (GET /api/tasks?nobody=1)",
+                code="nobody_named", name=name))
+        for n in people_named(root):
             if (pf.filename, n.element_id, n.kind, n.name) in seen:
                 continue
             seen.add((pf.filename, n.element_id, n.kind, n.name))

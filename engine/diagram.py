@@ -196,6 +196,25 @@ def people_named(root) -> list[Named]:
     return found
 
 
+def nobody_named(root) -> list[tuple[str, int | None, str]]:
+    """The user tasks that name no one at all — no candidate group (nor a lane standing for one),
+    candidate user or assignee, literal or ``${…}`` — as (element id, line, name): they open unassigned,
+    as in Camunda, and wait in the "nobody named" list of admins and process owners (``access``)."""
+    found = []
+    for process in root.iter(f"{{{BPMN_NS}}}process"):
+        lanes = {}
+        for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+            for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef"):
+                lanes[(ref.text or "").strip()] = lane.get("name")
+        for node in process.iter(f"{{{BPMN_NS}}}userTask"):
+            nid = node.get("id") or ""
+            if (_split(node.get(_C + "candidateGroups")) or group_for_lane(lanes.get(nid))
+                    or _split(node.get(_C + "candidateUsers")) or (node.get(_C + "assignee") or "").strip()):
+                continue
+            found.append((nid, node.sourceline, node.get("name") or ""))
+    return found
+
+
 # --- parsing a set of files ------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import io
 import re
 
 from engine.errors import Problem
+from tests.conftest import DATA
 from tests.web.test_migrate_page import WORDS, chinese, visible
 from tests.web.test_pages import login
 from tests.web.test_versions import V1
@@ -203,3 +204,18 @@ def test_java_type_in_a_javascript_listener_is_refused_in_chinese_and_english(ap
     (english,) = status(admin, java, EN).json["status"]["problems"]
     assert re.fullmatch(r"Pay out \(line \d+\): The JavaScript calls Java \(“Java.type”\), which cannot run here: "
                         r"scripts run without Java, over the case's variables\.", english["text"])
+
+
+def test_a_task_naming_nobody_deploys_with_a_warning_in_chinese_and_english(app, api):
+    """Issue 16: it opens unassigned, for admins and process owners to hand out from the inbox's tab."""
+    admin = login(app, "admin")
+    xml = (DATA / "unassigned_check.bpmn").read_bytes()
+    st = status(admin, xml, ZH).json["status"]
+    assert st["ok"] and st["title"] == "校验通过。"
+    (w,) = st["warnings"]
+    assert w["text"] == ("登记抽检结果（第 12 行）：此任务未指定处理人、候选组或候选用户：任务开启后无人负责，"
+                         "由管理员和流程负责人在待办的“无人负责”标签中认领或分派。")
+    (w,) = status(admin, xml, EN).json["status"]["warnings"]
+    assert w["text"] == ("Record the spot check (line 12): This task names no assignee, candidate group or user: it "
+                         "opens unassigned, and admins and process owners claim or assign it from the inbox's "
+                         "“Nobody named” tab.")

@@ -122,11 +122,14 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
         "parameters": [_query("mine", {"type": "string", "enum": ["0", "1", "true", "false"]},
                               "only tasks assigned to the caller"),
                        _query("group", {"type": "string"}, "only tasks of this group"),
+                       _query("nobody", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                              "only tasks that name nobody (no assignee, candidate group or user), to claim or "
+                              "assign: admins and process owners (403 for others; not with mine or group)"),
                        _query("instance", _ID, "only tasks of this case"), *_PAGING]}, 200, _PAGE),
     "api.tasks.get_task": ("An open task with its form", {}, 200, _OBJECT),
     "api.tasks.claim": ("Take a task (assign it to the caller)", {}, 200, _OBJECT),
     "api.tasks.unclaim": ("Give a task back to its group", {}, 200, _OBJECT),
-    "api.tasks.assign": ("Assign a task to a user (supervisors)", {
+    "api.tasks.assign": ("Assign a task to a user (supervisors; admins and process owners for a task naming nobody)", {
         "requestBody": _json({"user": {"type": "string", "minLength": 1}}, ("user",))}, 200, _OBJECT),
     "api.tasks.complete": ("Complete a task with its form's values", {
         "requestBody": _json({"variables": _VARIABLES})}, 200, _OBJECT),

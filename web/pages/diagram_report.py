@@ -258,6 +258,9 @@ def warning_views(warnings: Iterable[DeployWarning], files: dict[str, bytes]) ->
         elif w.code == "branch_true":
             sentence = _("The branch to %(steps)s has no condition: it is taken as if its condition were true, as "
                          "Camunda does.", steps=_quoted(element_name(known[w.file].names, t) for t in w.name.split(",")))
+        elif w.code == "nobody_named":
+            sentence = _("This task names no assignee, candidate group or user: it opens unassigned, and admins and "
+                         "process owners claim or assign it from the inbox's “Nobody named” tab.")
         elif w.code == "external_topic":
             sentence = _("No Python handler serves the topic “%(topic)s”: this step waits for an external worker.",
                          topic=w.name)

@@ -425,6 +425,24 @@ def due_hint(due, now) -> str:
     return str(_HINTS[(unit, seconds < 0)]) % {"n": n}
 
 
+_AGES = {"min": _l("%(n)s min ago"), "h": _l("%(n)s h ago"), "d": _l("%(n)s days ago")}
+
+
+def age_hint(since, now) -> str:
+    """How long ago a moment was, in words ("3 小时前"): how long a task has waited."""
+    if since in (None, ""):
+        return ""
+    moment = as_utc(datetime.fromisoformat(since) if isinstance(since, str) else since)
+    span = max(0.0, (as_utc(now) - moment).total_seconds())  # type: ignore[operator]
+    if span < 3600:
+        n, unit = max(1, round(span / 60)), "min"
+    elif span < 48 * 3600:
+        n, unit = round(span / 3600), "h"
+    else:
+        n, unit = round(span / 86400), "d"
+    return str(_AGES[unit]) % {"n": n}
+
+
 def time_zone():
     return current_app.extensions["aftersales"]["engine"].settings.get("time_zone", SHANGHAI)
 
@@ -460,6 +478,7 @@ def init(app: Flask) -> None:
     app.jinja_env.globals["element_name"] = element_name
     app.jinja_env.globals["person_name"] = person_name
     app.jinja_env.globals["due_hint"] = due_hint
+    app.jinja_env.globals["age_hint"] = age_hint
     app.jinja_env.globals["group_name"] = group_name
     app.jinja_env.globals["today"] = today
     app.jinja_env.globals["field_messages"] = field_messages
