@@ -158,6 +158,11 @@ SENTENCES: dict[str, _Sentence] = {
     "script_format": lambda p, d, f: _(
         "This FEEL goes beyond names, literals, comparisons and arithmetic, the FEEL read here: write it in Python."
     ) if p.get("format") == "feel" else _("Scripts must be Python, not %(format)s.", format=p.get("format", "")),
+    "feel_invalid": lambda p, d, f: _(
+        "The FEEL expression “%(text)s” cannot be read: it goes wrong at “%(near)s” (column %(column)s).",
+        text=p.get("text", ""), near=p.get("near", ""), column=p.get("column") or "?") if p.get("near") else _(
+        "The FEEL expression “%(text)s” cannot be read: it is incomplete or uses something FEEL here does not know.",
+        text=p.get("text", "")),
     "script_invalid": lambda p, d, f: _("The script is not valid Python or uses something scripts may not use."),
     "gateway_no_condition": lambda p, d, f: _(
         "The branch to %(steps)s has no condition and is not the default branch.",
