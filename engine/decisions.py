@@ -280,8 +280,9 @@ def problems(root, filename: str, known: set[str]) -> list[Problem]:
                                      "decision_missing", {"decision": ref}))
         literal = _literal(decision)
         if literal is not None:
+            node = _children(decision, "literalExpression")[0]
             found.extend(_cell_problems(filename, decision, literal.text, "expression", literal.is_feel,
-                                        _children(decision, "literalExpression")[0], "literal expression"))
+                                        (_children(node, "text") or [node])[0], "literal expression"))
         for table in _children(decision, "decisionTable"):
             for cell in table.iter():
                 kind = _local(cell)
