@@ -25,6 +25,7 @@ business rule task also stores the result under that name, shaped by ``camunda:m
 from __future__ import annotations
 
 from copy import deepcopy
+from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -126,13 +127,15 @@ class FeelTable:
         data = dict(task.data)
         values: dict = {}
         found: list[dict] = []
+        rows_hit: list[int] = []
         for rule in self.table.rules:
             try:
                 matches = True
                 for entry in rule.inputEntries:
                     key = entry.input.id
                     if key not in values:
-                        values[key] = self._value(task, *self.inputs[key], data)
+                        text, is_feel = self.inputs[key]
+                        values[key] = self._value(task, text, is_feel, data)
                     if not feel.test(entry.text or "", values[key], data):
                         matches = False
                         break
@@ -146,9 +149,10 @@ class FeelTable:
             except feel.FeelError as exc:
                 raise WorkflowTaskException(f"decision table rule {rule.row_number}: {exc}", task=task) from None
             found.append(out)
+            rows_hit.append(rule.row_number)
             if self.hit_policy == "UNIQUE" and len(found) > 1:
-                raise WorkflowTaskException(f"decision table hit policy UNIQUE: rules {len(found)} match, "
-                                            "only one may", task=task)
+                raise WorkflowTaskException(f"decision table hit policy UNIQUE, but rules {rows_hit[0]} and "
+                                            f"{rows_hit[1]} both match", task=task)
             if self.hit_policy not in _MANY and self.hit_policy != "UNIQUE":
                 break
         if self.hit_policy == "COLLECT" and self.aggregation:
@@ -158,12 +162,14 @@ class FeelTable:
     def _aggregate(self, rows: list[dict]) -> dict:
         names = [o.name or o.label for o in self.table.outputs]
         name = names[0] if names else "result"
-        values = [r.get(name) for r in rows if r.get(name) is not None]
+        values: list[Any] = [r[name] for r in rows if r.get(name) is not None]
         if self.aggregation == "COUNT":
             return {name: len(values)}
         if not values:
             return {name: None}
-        return {name: {"SUM": sum, "MIN": min, "MAX": max}[self.aggregation](values)}
+        if self.aggregation == "SUM":
+            return {name: sum(values)}
+        return {name: min(values) if self.aggregation == "MIN" else max(values)}
 
     def result(self, task) -> dict:
         """What becomes case variables by name: a single-hit table's outputs, a COLLECT's lists."""

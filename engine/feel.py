@@ -320,7 +320,7 @@ def parse(text: str):
 def _unexpected(exc: UnexpectedInput, text: str) -> tuple[str, str]:
     """The parser's message and what it stumbled on."""
     if isinstance(exc, UnexpectedCharacters):
-        near = text[exc.pos_in_stream]
+        near = text[exc.pos_in_stream or 0]
     else:
         token = getattr(exc, "token", None)
         near = "" if isinstance(exc, UnexpectedEOF) or token is None or token.type == "$END" else str(token)
@@ -342,11 +342,24 @@ def _evaluate(tree, context: dict) -> Any:
 
 
 def evaluate(text: str, context: dict) -> Any:
-    """The value of a FEEL expression over ``context`` (the case's variables); an empty text is null."""
+    """The value of a FEEL expression over ``context`` (the case's variables), as case data: dates and times
+    as ISO text (what a form stores; a unary test reads them back as dates); an empty text is null."""
     text = (text or "").strip()
     if not text:
         return None
-    return _evaluate(parse(text), context)
+    return _as_data(_evaluate(parse(text), context))
+
+
+def _as_data(value: Any) -> Any:
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_as_data(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _as_data(v) for k, v in value.items()}
+    if isinstance(value, RangeGroupData):
+        raise FeelError("a range is not a value a variable can hold")
+    return value
 
 
 def check(text: str) -> FeelSyntaxError | None:
@@ -402,10 +415,10 @@ def _unary(text: str) -> tuple:
     | ("question", tree) | ("value", tree)."""
     text = text.strip()
     negated = False
+    tests: list[tuple] = []
     match = _NOT.match(text)
     if match and _balanced(match.group(1)):
         negated, text = True, match.group(1).strip()
-    tests = []
     for part in _split(text):
         if not part:
             raise FeelSyntaxError("an empty test in a list of tests")

@@ -94,6 +94,27 @@ def test_a_modeler_5_decision_table_and_literal_decision_run_in_a_case(bpmn, amo
     assert instance(engine, sessions, iid)[0] == "completed"
 
 
+@pytest.mark.parametrize(("policy", "state", "reviewers", "error"), [
+    ('hitPolicy="FIRST"', "running", ["manager"], None),
+    ('hitPolicy="RULE ORDER"', "running", ["manager", "finance"], None),
+    ("", "error", None, "decision table hit policy UNIQUE, but rules 2 and 4 both match"),  # DMN's default
+])
+def test_hit_policies(bpmn, policy, state, reviewers, error):  # noqa: F811
+    engine, sessions, _calls = bpmn
+    xml = (DATA / "claim_route.dmn").read_text(encoding="utf-8").replace('hitPolicy="COLLECT"', policy)
+    with sessions() as s:
+        engine.deploy(s, {"claim_route.dmn": xml.encode(), "claim_route.bpmn": (DATA / "claim_route.bpmn").read_bytes()},
+                      ADMIN)
+        s.commit()
+    iid = start(engine, sessions, "claim_review", {"amount": 6000, "region": "east", "purchase_date": "2025-12-01"})
+    found_state, element, message, variables = instance(engine, sessions, iid)
+    assert found_state == state
+    if error:
+        assert element == "route" and message.startswith(error), message
+    else:
+        assert variables["reviewers"] == reviewers
+
+
 @pytest.mark.parametrize(("old", "new", "line", "near", "column"), [
     ("<text>[1..1000]</text>", "<text>[1..</text>", 25, "", 3),
     ("<text>amount / 1000</text>", "<text>amount // 1000</text>", 91, "/", 9),
