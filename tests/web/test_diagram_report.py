@@ -183,3 +183,25 @@ def test_a_java_call_in_a_condition_is_refused_in_chinese_and_english(app, api):
     (english,) = status(admin, java, EN).json["status"]["problems"]
     assert re.fullmatch(r"no \(line \d+\): The condition calls Java \(“claim.isApproved\(\)”\), which cannot run here: "
                         r"write it in Python over the case's variables\.", english["text"])
+
+
+def test_feel_that_does_not_parse_is_said_with_the_decision_line_and_where(app, api):
+    """Issue 13: a decision table cell the FEEL parser cannot read, in the page's language."""
+    from tests.conftest import DATA
+
+    xml = (DATA / "claim_route.dmn").read_text(encoding="utf-8").replace("<text>amount / 1000</text>",
+                                                                         "<text>amount // 1000</text>")
+    admin = login(app, "admin")
+    texts = {}
+    for lang, headers in (("zh", ZH), ("en", EN)):
+        r = admin.post("/admin/modeler/check", headers=headers,
+                       data={"xml": xml, "filename": "claim_route.dmn", "action": "validate",
+                             "csrf_token": admin.token})
+        assert r.status_code == 400
+        [problem] = r.json["status"]["problems"]
+        assert problem["code"] == "feel_invalid"
+        texts[lang] = problem["text"]
+    assert re.fullmatch(r"Who reviews a claim（第 91 行）：FEEL 表达式“amount // 1000”无法解析：第 9 列的“/”处不合语法。",
+                        texts["zh"]), texts["zh"]
+    assert re.fullmatch(r"Who reviews a claim \(line 91\): The FEEL expression “amount // 1000” cannot be read: it goes "
+                        r"wrong at “/” \(column 9\)\.", texts["en"]), texts["en"]

@@ -97,6 +97,8 @@ def _where(d: _Diagram, element_id: str | None) -> str:
     zh, en, kind = d.names.get(element_id, ("", "", ""))
     if kind == "sequenceFlow" and not (zh or en) and d.target.get(element_id):
         return _("the branch to “%(step)s”", step=element_name(d.names, d.target[element_id]))
+    if not kind and d.decisions.get(element_id):
+        return d.decisions[element_id]  # a DMN decision, by the name the table gives it
     if not kind:
         return _("an unnamed step")
     return element_name(d.names, element_id)
