@@ -87,6 +87,12 @@ class Literal:
         return rows[0]
 
 
+def _input_is_feel(node, text: str | None) -> bool:
+    """An input expression is FEEL unless declared otherwise or written ``${…}`` (JUEL, Camunda 7's default
+    for input expressions before 7.13)."""
+    return _language(node) and not expressions.is_juel(text or "")
+
+
 def _literal(decision) -> Literal | None:
     for literal in _children(decision, "literalExpression"):
         texts = _children(literal, "text")
@@ -111,7 +117,7 @@ class FeelTable:
         expressions_of = {inp.get("id"): next((e for e in inp if _local(e) == "inputExpression"), None)
                           for inp in _children(node, "input")}
         # input id -> (text, is FEEL); output entry id -> is FEEL
-        self.inputs = {i.id: ((i.expression or "").strip(), _language(expressions_of.get(i.id)))
+        self.inputs = {i.id: ((i.expression or "").strip(), _input_is_feel(expressions_of.get(i.id), i.expression))
                        for i in table.inputs}
         self.output_feel = {e.id: _language(ids.get(e.id)) for r in table.rules for e in r.outputEntries}
 
@@ -302,8 +308,9 @@ def problems(root, filename: str, known: set[str]) -> list[Problem]:
                 where = {"inputExpression": f"input '{owner.get('label') or owner.get('id')}'",
                          "inputEntry": f"rule '{owner.get('id')}', input cell",
                          "outputEntry": f"rule '{owner.get('id')}', output cell"}[kind]
+                is_feel = _input_is_feel(cell, text) if kind == "inputExpression" else _language(cell)
                 found.extend(_cell_problems(filename, decision, text, "unary" if kind == "inputEntry" else "expression",
-                                            _language(cell), texts[0], where))
+                                            is_feel, texts[0], where))
     return found
 
 

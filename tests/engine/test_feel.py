@@ -141,3 +141,16 @@ def test_a_feel_mapping_that_does_not_parse_is_refused_with_its_line(bpmn):  # n
                           "claim_route.bpmn": xml.encode()}, ADMIN)
     assert [(p.element_id, p.line, p.code, p.params["near"]) for p in caught.value.problems] == \
         [("route", 15, "feel_invalid", ".")]
+
+
+def test_an_input_expression_written_as_juel_is_read_as_camunda_7_read_it(bpmn):  # noqa: F811
+    engine, sessions, _calls = bpmn
+    xml = (DATA / "claim_route.dmn").read_text(encoding="utf-8")
+    juel = xml.replace("<text>amount</text>", "<text>${amount}</text>")
+    assert juel != xml
+    with sessions() as s:
+        engine.deploy(s, {"claim_route.dmn": juel.encode(), "claim_route.bpmn": (DATA / "claim_route.bpmn").read_bytes()},
+                      ADMIN)
+        s.commit()
+    iid = start(engine, sessions, "claim_review", {"amount": 6000, "region": "east", "purchase_date": "2025-12-01"})
+    assert instance(engine, sessions, iid)[3]["reviewers"] == ["manager", "finance"]
