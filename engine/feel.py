@@ -10,13 +10,16 @@ attribute of a value: a name is looked up in the context (a dict of the case's v
 What this module adds around it:
 
 * **grammar**: bkflow-feel's grammar read from the package, with what Camunda Modeler users write and it
-  lacks — ``for x in list return …``, ``if … then … else …`` (several iteration contexts, nested as FEEL says), ``a + b + c``
+  lacks — ``for x in xs, y in ys return …`` (nested as FEEL says), ``if … then … else …``, ``a + b + c``
   (its ``+``/``-``/``*``/``/`` took two operands only), a filter or index on a parenthesised expression
-  (``(for …)[item != null]``, ``(…)[1]``), ``get value(context, key)``, ``count``/``sum``/``min``/``max``
-  of any list; ``matches()`` is left out (a regular expression can run for minutes in one C call);
+  (``(for …)[item != null]``, ``(…)[1]``; a filter sees the item's entries, ``item`` and the outer
+  variables), ``get value(context, key)``, ``count``/``sum``/``min``/``max`` of any list; arithmetic and
+  comparisons as FEEL has them (``1 = 1.0``; null for null or unlike operands, where bkflow-feel raised);
+  ``matches()`` is left out of the grammar (a regular expression can run for minutes in one C call):
+  written anyway it is an unknown function, whose value is null;
 * **budget**: every node evaluated ticks :func:`script_budget.tick` (the thread's CPU time, memory growth)
-  inside :class:`script_budget.running`, as diagram scripts do; ``**`` goes through
-  :func:`script_budget.guarded_pow`; a text is at most :data:`MAX_LENGTH` characters;
+  inside :class:`script_budget.running`, as diagram scripts do; ``+``, ``*`` and ``**`` go through the
+  budget's size guards; a text is at most :data:`MAX_LENGTH` characters;
 * **unary tests** (a decision table's input cells): ``-``/empty, a comma list of tests (any of them),
   ``not(…)``, ``< 5``, ``>= date("2026-01-01")``, ranges ``[1..10]``/``(1..10)``/``]1..10[``, a value
   (equality; a list value: membership), an expression with ``?`` (the input value).
@@ -135,6 +138,26 @@ class _If(feel_nodes.Expression):
         return self.then.evaluate(context) if self.condition.evaluate(context) is True else self.otherwise.evaluate(context)
 
 
+class _Filter(feel_nodes.Expression):
+    """``list[condition]``: the items for which the condition is true. (bkflow-feel's own filter evaluated the
+    condition over the item alone and swallowed every exception — a budget overrun too.)"""
+
+    def __init__(self, list_expr, condition):
+        self.list_expr = list_expr
+        self.condition = condition
+
+    def evaluate(self, context):
+        items = self.list_expr.evaluate(context)
+        if not isinstance(items, list):
+            return None
+        kept = []
+        for item in items:
+            scope = {**context, **(item if isinstance(item, dict) else {}), "item": item}
+            if self.condition.evaluate(scope) is True:
+                kept.append(item)
+        return kept
+
+
 class _GetValue(feel_nodes.Expression):
     def __init__(self, ctx, key):
         self.ctx = ctx
@@ -222,6 +245,9 @@ class _Transformer(FEELTransformer):
 
     def if_expr(self, condition, then, otherwise):
         return _If(condition, then, otherwise)
+
+    def list_filter(self, list_expr, condition):
+        return _Filter(list_expr, condition)
 
     def get_value_func(self, ctx, key):
         return _GetValue(ctx, key)

@@ -154,3 +154,11 @@ def test_an_input_expression_written_as_juel_is_read_as_camunda_7_read_it(bpmn):
         s.commit()
     iid = start(engine, sessions, "claim_review", {"amount": 6000, "region": "east", "purchase_date": "2025-12-01"})
     assert instance(engine, sessions, iid)[3]["reviewers"] == ["manager", "finance"]
+
+
+def test_a_runaway_filter_is_stopped_not_swallowed(monkeypatch):
+    """bkflow-feel's own filter swallowed every exception per item; ours lets the budget stop it."""
+    monkeypatch.setattr(script_budget.Budget, "seconds", 0.2)
+    with pytest.raises(script_budget.BudgetExceeded):
+        feel.evaluate("xs[count(for a in xs, b in xs return 1) > 0]", {"xs": list(range(2000))})
+    assert feel.evaluate("xs[item > limit]", {"xs": [1, 5, 9], "limit": 4}) == [5, 9]  # the outer variables too
