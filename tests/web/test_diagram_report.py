@@ -205,3 +205,14 @@ def test_feel_that_does_not_parse_is_said_with_the_decision_line_and_where(app, 
                         texts["zh"]), texts["zh"]
     assert re.fullmatch(r"Who reviews a claim \(line 91\): The FEEL expression “amount // 1000” cannot be read: it goes "
                         r"wrong at “/” \(column 9\)\.", texts["en"]), texts["en"]
+
+
+def test_a_decision_table_stopping_a_case_is_said_in_chinese(app):
+    """What the incidents page shows for a UNIQUE table that two rules match (engine/decisions.py)."""
+    from web.pages.labels import translate_error
+
+    message = "decision table hit policy UNIQUE, but rules 2 and 4 both match. Business Rule Task 'Route the claim'."
+    with app.test_request_context(headers=ZH):
+        assert translate_error(message) == "决策表的命中策略为 UNIQUE（唯一），但第 2 条和第 4 条规则同时命中。"
+    with app.test_request_context(headers=EN):
+        assert translate_error(message) == "The decision table's hit policy is UNIQUE, but rules 2 and 4 both match."
