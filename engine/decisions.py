@@ -20,6 +20,11 @@ variables by their names (COLLECT: a list per output). As in Camunda, ``camunda:
 business rule task also stores the result under that name, shaped by ``camunda:mapDecisionResult``:
 ``resultList`` (default: a list with a dict per matched rule), ``singleResult``, ``singleEntry``,
 ``collectEntries``.
+
+A business rule task naming a decision that is not deployed deploys (Camunda resolves ``decisionRef`` when
+the task runs, and Camunda Modeler deploys one file at a time): the deploy report warns, a case reaching
+the task stops in ``error`` there (:class:`MissingDecision`), and once the table is deployed a retry binds
+it (``SpecCache.late_bindings``) and the case goes on.
 """
 
 from __future__ import annotations
@@ -229,6 +234,16 @@ class DecisionGraph:
             task.data = saved
 
 
+class MissingDecision:
+    """The engine of a business rule task whose decision is not deployed: running it stops the case."""
+
+    def __init__(self, decision_id: str):
+        self.decision_id = decision_id
+
+    def result(self, task) -> dict:
+        raise LookupError(f"decision table '{self.decision_id}' is not deployed: deploy it, then retry the case")
+
+
 class DecisionGraphParser:
     """Mixed into the diagram parser: every decision of a DMN file is registered by its id."""
 
@@ -254,7 +269,7 @@ class DecisionGraphParser:
 
     def get_engine(self, decision_ref, node):
         if decision_ref not in getattr(self, "decision_nodes", {}):
-            return super().get_engine(decision_ref, node)  # type: ignore[misc]  # its "No DMN Diagram" error
+            return MissingDecision(decision_ref)
         order: list[str] = []
 
         def visit(decision_id: str, path: tuple[str, ...]) -> None:

@@ -39,9 +39,9 @@ class DeployWarning:
     group: str | None = None
     user: str | None = None
     # group_missing | group_disabled | group_unstaffed | user_missing | user_disabled | java_bridged | branch_true
-    # | conditions_mixed | external_topic
+    # | conditions_mixed | external_topic | decision_missing
     code: str = ""
-    name: str = ""  # the group's id or the user's name the diagram gives; the topic (external_topic)
+    name: str = ""  # the group's id or the user's name the diagram gives; the topic (external_topic); the decision
 
     def to_dict(self) -> dict:
         return {"file": self.file, "element_id": self.element_id, "line": self.line, "message": self.message,
@@ -98,6 +98,37 @@ def people_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWa
                 warnings.append(DeployWarning(pf.filename, n.element_id, n.line, message,
                                               user=n.name if active is None else None, code=code, name=n.name))
     return warnings
+
+
+def missing_decision_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWarning]:
+    """A warning per business rule task naming a decision table that is neither in the upload nor deployed:
+    it deploys (Camunda Modeler deploys one file at a time); a case reaching the task stops there until the
+    table is deployed and the case retried (engine/decisions.py)."""
+    from .diagram import BPMN_NS, CAMUNDA_MODEL_NS
+
+    uploaded = {k for pf in parsed if pf.kind == "dmn" for k in pf.keys}
+    warnings = []
+    for pf in parsed:
+        if pf.kind != "bpmn":
+            continue
+        root = diagram_xml.parse_stored(pf.content)
+        for node in root.xpath("//bpmn:businessRuleTask[@camunda:decisionRef]",
+                               namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}):
+            ref = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef")
+            if ref in uploaded or "${" in ref or "#{" in ref:
+                continue
+            deployed = current(session, ref)
+            if deployed is None or deployed.kind != "dmn":
+                warnings.append(DeployWarning(
+                    pf.filename, node.get("id"), node.sourceline,
+                    f"decision table '{ref}' is not deployed: a case stops at this step until it is deployed "
+                    "and the case retried", code="decision_missing", name=ref))
+    return warnings
+
+
+def all_warnings(session: Session, parsed: list[ParsedFile], topics: set[str]) -> list[DeployWarning]:
+    return (people_warnings(session, parsed) + _condition_warnings(parsed) + diagram_warnings(parsed, topics)
+            + external_topic_warnings(parsed, topics) + missing_decision_warnings(session, parsed))
 
 
 _TOPICS_XPATH = ("//bpmn:serviceTask[@camunda:topic] | //bpmn:sendTask[@camunda:topic]")
@@ -230,8 +261,7 @@ def _ttl_problems(pf: ParsedFile) -> list[Problem]:
 def preview(session: Session, files: dict[str, bytes], *, topics: set[str]) -> DeployResult:
     """What a deployment would do, after the full validation; nothing is stored."""
     parsed = validate(session, files, topics)
-    result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed) + _condition_warnings(parsed)
-                          + diagram_warnings(parsed, topics) + external_topic_warnings(parsed, topics))
+    result = DeployResult(deployment_id=None, warnings=all_warnings(session, parsed, topics))
     for pf in parsed:
         for key in pf.keys:
             current = latest(session, key)
@@ -244,8 +274,7 @@ def preview(session: Session, files: dict[str, bytes], *, topics: set[str]) -> D
 def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetime, topics: set[str],
            comment: str = "", source: str = "api", git_commit: str | None = None) -> DeployResult:
     parsed = validate(session, files, topics)
-    result = DeployResult(deployment_id=None, warnings=people_warnings(session, parsed) + _condition_warnings(parsed)
-                          + diagram_warnings(parsed, topics) + external_topic_warnings(parsed, topics))
+    result = DeployResult(deployment_id=None, warnings=all_warnings(session, parsed, topics))
     deployment: Deployment | None = None
     for pf in parsed:
         for key in pf.keys:

@@ -62,7 +62,7 @@ from .models import (
     Timer,
 )
 from .service_tasks import HandlerRegistry
-from .specs import ProcessSpecs, SpecCache
+from .specs import ProcessSpecs, SpecCache, current_all
 from .state import clean_data
 from .steps import Step, StepScriptEngine, element_id
 from .task_lists import Audience
@@ -150,12 +150,13 @@ class ProcessEngine:
 
     def start(self, session: Session, key: str, actor: Actor, business_key: str | None = None,
               variables: dict | None = None) -> Instance:
-        definition = deployments.get_definition(session, key)
+        current_now = current_all(session)
+        definition = current_now.get(key) or deployments.get_definition(session, key)
         if definition.kind != "bpmn":
             raise InvalidRequest(f"'{key}' is a decision table, not a process")
         if variables is not None and not isinstance(variables, dict):
             raise FormInvalid({"variables": "must be an object"})
-        bindings = self.specs.bind(session, definition)
+        bindings = self.specs.bind(session, definition, current_now)
         specs = self.specs.get(session, definition, bindings)
         start_fields = self._start_fields(specs)
         values = forms.validate(start_fields, variables or {}, checks=self.handlers.field_checks(session),
@@ -331,11 +332,20 @@ class ProcessEngine:
         access.require(access.may_retry(actor, instance), "only supervisors, admins or who started the case may retry it")
         if instance.state != "error":
             raise Conflict(f"instance {instance_id} is {instance.state}, not error")
+        self._bind_late(session, instance)
         step = Step(self, session, instance, actor)
         wf = step.load()
         step.advance(wf)
         step.save(wf)
         return instance
+
+    def _bind_late(self, session: Session, instance: Instance) -> None:
+        """A decision table deployed since the case started (it stopped at the task naming it): bound now."""
+        definition = session.get(Definition, instance.definition_id)
+        late = self.specs.late_bindings(session, definition, instance.bindings or {}) if definition else {}
+        if late:
+            instance.bindings = {**(instance.bindings or {}), **late}
+            live.take(session, self.live, instance.id, instance.revision)  # its copy runs on the old spec
 
     def correct_variables(self, session: Session, instance_id: int, actor: Actor, changes: Any,
                           reason: Any) -> dict:

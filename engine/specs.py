@@ -43,16 +43,47 @@ def current(session: Session, key: str) -> Definition | None:
     return session.scalars(select(Definition).where(Definition.key == key, Definition.version == pointer.version)).first()
 
 
+@dataclass(frozen=True)
+class DefinitionRef:
+    """What a start needs of a deployed definition, without the ORM: its row's columns but the file."""
+    id: int
+    key: str
+    version: int
+    kind: str
+    filename: str
+
+
+# Every key's current version in one statement (a start used to ask twice per process it calls).
+# Read afresh each time, never cached: a deployment or rollback by another process counts at once.
+_CURRENT_ALL = select(Definition.id, Definition.key, Definition.version, Definition.kind, Definition.filename).join(
+    CurrentVersion, (CurrentVersion.key == Definition.key) & (CurrentVersion.version == Definition.version))
+
+
+def current_all(session: Session) -> dict[str, DefinitionRef]:
+    return {row.key: DefinitionRef(*row) for row in session.execute(_CURRENT_ALL)}
+
+
+def _xml(session: Session, definition: Definition | DefinitionRef) -> bytes:
+    if isinstance(definition, Definition):
+        return definition.xml
+    return session.execute(select(Definition.xml).where(Definition.id == definition.id)).scalar_one()
+
 
 
 def references(xml: bytes) -> set[str]:
     """Keys a file depends on: called processes and decision tables."""
+    called, decisions = _references(xml)
+    return called | decisions
+
+
+def _references(xml: bytes) -> tuple[set[str], set[str]]:
+    """(called processes, decision tables) a file names, its own processes left out."""
     root = diagram_xml.parse_stored(xml)
     called = root.xpath("//bpmn:callActivity/@calledElement", namespaces={"bpmn": BPMN_NS})
     decisions = root.xpath("//bpmn:businessRuleTask/@camunda:decisionRef",
                            namespaces={"bpmn": BPMN_NS, "camunda": _CAMUNDA})
     own = set(root.xpath("//bpmn:process/@id", namespaces={"bpmn": BPMN_NS}))
-    return {str(k) for k in (*called, *decisions)} - own
+    return {str(k) for k in called} - own, {str(k) for k in decisions} - own
 
 
 def dependencies(session: Session, xmls: list[bytes], own: set[str]) -> dict[str, Definition]:
@@ -75,42 +106,56 @@ def dependencies(session: Session, xmls: list[bytes], own: set[str]) -> dict[str
 class SpecCache:
     def __init__(self) -> None:
         self._cache: dict[tuple, ProcessSpecs] = {}
-        self._references: dict[int, set[str]] = {}
+        self._references: dict[int, tuple[set[str], set[str]]] = {}
         self._lock = threading.Lock()
 
-    def references_of(self, definition: Definition) -> set[str]:
+    def references_of(self, session: Session, definition: Definition | DefinitionRef) -> tuple[set[str], set[str]]:
+        """(called processes, decision tables) ``definition`` names."""
         found = self._references.get(definition.id)
         if found is None:
-            found = self._references[definition.id] = references(definition.xml)
+            found = self._references[definition.id] = _references(_xml(session, definition))
         return found
 
-    def bind(self, session: Session, definition: Definition) -> dict[str, int]:
-        """The versions of everything ``definition`` needs, as deployed now."""
+    def bind(self, session: Session, definition: Definition | DefinitionRef,
+             current_now: dict[str, DefinitionRef] | None = None) -> dict[str, int]:
+        """The versions of everything ``definition`` needs, as deployed now (``current_now``: what
+        ``current_all`` answered in this transaction)."""
         bindings: dict[str, int] = {}
-        pending = list(self.references_of(definition))
+        called, decided = self.references_of(session, definition)
+        pending, optional = [*called, *decided], set(decided)
         while pending:
             key = pending.pop()
             if key in bindings or key == definition.key:
                 continue
-            found = current(session, key)
+            found = current_now.get(key) if current_now is not None else None
+            if found is None:
+                found = current(session, key)
+            if found is None and key in optional:
+                continue  # a decision table not deployed yet: the task stops the case until it is (decisions.py)
             if found is None:
                 raise DiagramInvalid([Problem(definition.filename, None, None,
                                               f"'{definition.key}' calls '{key}', which is not deployed",
                                               "called_process_missing", {"process": key})])
             bindings[key] = found.version
             if found.kind == "bpmn":
-                pending.extend(self.references_of(found))
+                called, decided = self.references_of(session, found)
+                pending.extend([*called, *decided])
+                optional |= decided
         return bindings
+
+    def late_bindings(self, session: Session, definition: Definition, bindings: dict[str, int]) -> dict[str, int]:
+        """Decision tables a case could not bind when it started (not deployed then) that are deployed now."""
+        return {k: v for k, v in self.bind(session, definition).items() if k not in bindings}
 
     def cached(self, definition_id: int, bindings: dict[str, int]) -> ProcessSpecs | None:
         return self._cache.get((definition_id, tuple(sorted(bindings.items()))))
 
-    def get(self, session: Session, definition: Definition, bindings: dict[str, int]) -> ProcessSpecs:
+    def get(self, session: Session, definition: Definition | DefinitionRef, bindings: dict[str, int]) -> ProcessSpecs:
         cache_key = (definition.id, tuple(sorted(bindings.items())))
         cached = self._cache.get(cache_key)
         if cached is not None:
             return cached
-        files = {definition.filename: definition.xml}
+        files = {definition.filename: _xml(session, definition)}
         kinds = {definition.filename: definition.kind}
         for key, version in bindings.items():
             dep = session.scalars(select(Definition).where(Definition.key == key, Definition.version == version)).first()

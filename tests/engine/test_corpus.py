@@ -30,8 +30,9 @@ CAMUNDA7 = CorpusSet.at("camunda7", pathlib.Path(os.environ.get("AFTERSALES_CORP
 OTHERS = CorpusSet.at("others", ROOT / "tests" / "corpus")
 REPORT = ROOT / "test-artifacts" / "corpus-report.md"
 
-# Measured 2026-12-07 on branch feel. Raise them as the engine learns more; never lower them.
-FLOORS = {"camunda7": {"deployed": 22, "ran_to_end": 21}, "others": {"deployed": 24, "ran_to_end": 24}}
+# Measured 2026-12-07 on branch feel (merged with main 84597e0). Raise them as the engine learns more; never
+# lower them.
+FLOORS = {"camunda7": {"deployed": 23, "ran_to_end": 21}, "others": {"deployed": 24, "ran_to_end": 24}}
 # Refusals naming neither element nor line (data stores were the last: they are documentation now).
 UNLOCATED_AT_MOST = {"camunda7": 0, "others": 0}
 RUNNING = {

@@ -251,6 +251,9 @@ def warning_views(warnings: Iterable[DeployWarning], files: dict[str, bytes]) ->
         elif w.code == "external_topic":
             sentence = _("No Python handler serves the topic “%(topic)s”: this step waits for an external worker.",
                          topic=w.name)
+        elif w.code == "decision_missing":
+            sentence = _("The decision table “%(decision)s” is not deployed: a case stops at this step until it is "
+                         "deployed and the case is retried.", decision=w.name)
         else:
             sentence = _("Nobody may be able to take this task.")
         views.append({"file": w.file, "line": w.line, "where": _where(known[w.file], w.element_id),

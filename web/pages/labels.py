@@ -360,6 +360,9 @@ _ERRORS = [
      lambda m: _l("Rule %(rule)s of the decision table cannot be evaluated: %(reason)s", rule=m[1], reason=m[2])),
     (re.compile(r"^(?:FEEL|literal expression) '(.*?)': (.*)$", re.S),
      lambda m: _l("The FEEL expression “%(text)s” cannot be evaluated: %(reason)s", text=m[1], reason=m[2])),
+    # a business rule task naming a decision table not deployed (engine/decisions.py)
+    (re.compile(r"^decision table '(.*)' is not deployed: deploy it, then retry the case"),
+     lambda m: _l("The decision table “%(decision)s” is not deployed: deploy it, then retry the case.", decision=m[1])),
     # external workers (engine/external_runs.py): the worker's own text stays as it sent it
     (re.compile(r"^external worker '(.*)' failed on topic '(.*)' with no retries left: (.*)$", re.S),
      lambda m: _l("The external worker %(worker)s failed on “%(topic)s” and has no retries left: %(reason)s",
