@@ -127,7 +127,7 @@ class SpecCache:
             key = pending.pop()
             if key in bindings or key == definition.key:
                 continue
-            found = current_now.get(key) if current_now is not None else None
+            found: Definition | DefinitionRef | None = current_now.get(key) if current_now is not None else None
             if found is None:
                 found = current(session, key)
             if found is None and key in optional:
