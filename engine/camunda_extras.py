@@ -4,9 +4,9 @@
   local to it: they are gone from the case's variables once it completes, unless an output parameter
   of the same name is mapped. **Output parameters** are computed when it completes and set on the case.
   A value is a literal, an expression ``${…}`` (JUEL, evaluated like conditions), a ``camunda:list`` or a
-  ``camunda:map``, or a Python ``camunda:script`` — or a FEEL one that is a simple expression (names,
-  literals, comparisons, arithmetic: ``expressions.feel_simple_to_python``); other FEEL and other script
-  languages are refused at deployment.
+  ``camunda:map``, or a Python ``camunda:script`` — or a FEEL one (``engine/feel.py``: bkflow-feel with
+  ``for … return``, filters, ``get value``; a FEEL text that does not parse is refused at deployment with
+  its line); other script languages are refused at deployment.
 * **Multi-instance** (``camunda:collection``, ``camunda:elementVariable``, ``completionCondition``): the
   completion condition sees ``nrOfInstances``, ``nrOfCompletedInstances``, ``nrOfActiveInstances``.
 * **Listeners** (``camunda:executionListener`` events ``start`` / ``end`` on any activity or event;
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
 from SpiffWorkflow.camunda.specs.multiinstance_task import (
     ParallelMultiInstanceTask,
@@ -36,7 +37,7 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 )
 from SpiffWorkflow.util.task import TaskState
 
-from . import expressions, js_scripts, sandbox
+from . import expressions, feel, js_scripts, sandbox
 from .camunda_tasks import _C, delegate_of
 from .errors import Problem
 
@@ -89,8 +90,8 @@ def _value(node) -> Any:
     if kind == "script":
         if js_scripts.is_js(child.get("scriptFormat")):
             return ("js", child.text or "")
-        if (child.get("scriptFormat") or "").lower() == "feel":  # refused at deploy unless it converts
-            return ("script", expressions.feel_simple_to_python(child.text or "") or "")
+        if (child.get("scriptFormat") or "").lower() == "feel":  # engine/feel.py; refused at deploy unless it parses
+            return ("feel", child.text or "")
         return ("script", child.text or "")
     return ("text", child.text or "")
 
@@ -168,10 +169,15 @@ def problems(root, filename: str, topics: set[str], java_as_external: bool = Fal
                             js = js_scripts.deploy_problem(filename, node.get("id"), script,
                                                            f"mapping '{param.get('name')}'")
                             found += [js] if js else []
-                        elif fmt == "feel" and expressions.feel_simple_to_python(script.text or "") is None:
-                            found.append(Problem(*where, f"FEEL in mapping '{param.get('name')}' goes beyond names, "
-                                                 "literals, comparisons and arithmetic, which is all the FEEL read "
-                                                 "here", "script_format", {"format": fmt}))
+                        elif fmt == "feel":
+                            error = feel.check(script.text or "")
+                            if error is not None:
+                                text = (script.text or "").strip()
+                                found.append(Problem(filename, node.get("id"),
+                                                     script.sourceline + (error.line or 1) - 1 if script.sourceline else None,
+                                                     f"FEEL in mapping '{param.get('name')}' '{text}' does not parse: "
+                                                     f"{error}", "feel_invalid",
+                                                     {"text": text, "near": error.near, "column": error.column}))
                         elif fmt not in ("python", "py", "feel"):
                             found.append(Problem(*where, f"script format '{fmt}' in mapping '{param.get('name')}' "
                                                  "is not supported; scripts are Python or JavaScript", "script_format",
@@ -246,6 +252,11 @@ def _evaluate(my_task, value) -> Any:
         return [_evaluate(my_task, v) for v in body]
     if kind == "map":
         return {k: _evaluate(my_task, v) for k, v in body.items()}
+    if kind == "feel":
+        try:
+            return feel.evaluate(body, dict(my_task.data))
+        except feel.FeelError as exc:
+            raise WorkflowTaskException(f"FEEL '{body.strip()}': {exc}", task=my_task) from None
     engine = my_task.workflow.script_engine
     if kind == "js":  # its value is its last expression; what it sets with execution.setVariable is set too
         outcome = js_scripts.run_for(my_task, body)

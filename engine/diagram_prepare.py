@@ -148,10 +148,6 @@ def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
         elif node.tag in _CONDITION_TAGS and node.text and node.text.strip():
             text = node.text.strip()
             problems += _as_python(filename, node, "condition", text, expressions.juel_to_python(text))
-        elif etree.QName(node).localname == "text" and node.text and node.getparent() is not None and \
-                etree.QName(node.getparent()).localname in ("inputEntry", "outputEntry", "inputExpression"):
-            entry = etree.QName(node.getparent()).localname == "inputEntry"
-            node.text = (expressions.feel_entry_to_python if entry else expressions.feel_to_python)(node.text)
         elif node.tag == f"{{{BPMN_NS}}}script" and node.text:
             owner = node.getparent()
             fmt = (owner.get("scriptFormat") or "python").lower()

@@ -71,7 +71,7 @@ PROBLEM_CODES: dict[str, tuple[str, ...]] = {
     "form_field_type": ("field", "label", "type"), "form_field_constraint": ("field", "label", "constraint"),
     "form_field_no_values": ("field", "label"), "unsupported_element": ("kind",), "called_process_missing": ("process",),
     "decision_missing": ("decision",), "process_unreadable": ("process",), "listener_event": ("kind", "event"),
-    "collection_invalid": ("text",),
+    "collection_invalid": ("text",), "feel_invalid": ("text", "near", "column"),
 }
 
 

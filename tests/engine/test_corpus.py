@@ -30,9 +30,9 @@ CAMUNDA7 = CorpusSet.at("camunda7", pathlib.Path(os.environ.get("AFTERSALES_CORP
 OTHERS = CorpusSet.at("others", ROOT / "tests" / "corpus")
 REPORT = ROOT / "test-artifacts" / "corpus-report.md"
 
-# Measured 2026-12-07 on branch corpus2; camunda7 deployed raised on branch js (JavaScript runs: loan-granting,
-# invoice.v2 deploy; onboarding then stops at a called process the set lacks). Raise them; never lower them.
-FLOORS = {"camunda7": {"deployed": 24, "ran_to_end": 20}, "others": {"deployed": 25, "ran_to_end": 24}}
+# Measured 2026-12-07 after merging branches js (JavaScript runs: loan-granting, invoice.v2 deploy) and feel
+# (FEEL by bkflow-feel: task-assignment-dmn runs to the end). Raise them; never lower them.
+FLOORS = {"camunda7": {"deployed": 25, "ran_to_end": 21}, "others": {"deployed": 25, "ran_to_end": 24}}
 # Refusals naming neither element nor line (data stores were the last: they are documentation now).
 UNLOCATED_AT_MOST = {"camunda7": 0, "others": 0}
 RUNNING = {
@@ -43,6 +43,7 @@ RUNNING = {
         "bpm-platform__parallel-user-tasks.bpmn", "bpm-platform__reviewInvoice.bpmn",
         "c7-to-c8__payment_process.bpmn", "consulting__VacationRequest_generated-form.bpmn",
         "consulting__doctorInformationRequest.bpmn", "consulting__email-incident-handler_process.bpmn",
+        "consulting__task-assignment-dmn_Approval.bpmn",
         "ext-client-py3__bpmn_error_example.bpmn", "ext-client-py3__correlate_message_example.bpmn",
         "get-started-quickstart__payment.bpmn", "platform-scenario__BoundaryInterruptingTimerTest.bpmn",
         "platform-scenario__DocumentRequest.bpmn", "platform-scenario__ParallelTimerIntermediateTest.bpmn",

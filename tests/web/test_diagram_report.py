@@ -219,3 +219,36 @@ def test_a_task_naming_nobody_deploys_with_a_warning_in_chinese_and_english(app,
     assert w["text"] == ("Record the spot check (line 12): This task names no assignee, candidate group or user: it "
                          "opens unassigned, and admins and process owners claim or assign it from the inbox's "
                          "“Nobody named” tab.")
+
+
+def test_feel_that_does_not_parse_is_said_with_the_decision_line_and_where(app, api):
+    """Issue 13: a decision table cell the FEEL parser cannot read, in the page's language."""
+    from tests.conftest import DATA
+
+    xml = (DATA / "claim_route.dmn").read_text(encoding="utf-8").replace("<text>amount / 1000</text>",
+                                                                         "<text>amount // 1000</text>")
+    admin = login(app, "admin")
+    texts = {}
+    for lang, headers in (("zh", ZH), ("en", EN)):
+        r = admin.post("/admin/modeler/check", headers=headers,
+                       data={"xml": xml, "filename": "claim_route.dmn", "action": "validate",
+                             "csrf_token": admin.token})
+        assert r.status_code == 400
+        [problem] = r.json["status"]["problems"]
+        assert problem["code"] == "feel_invalid"
+        texts[lang] = problem["text"]
+    assert re.fullmatch(r"Who reviews a claim（第 91 行）：FEEL 表达式“amount // 1000”无法解析：第 9 列的“/”处不合语法。",
+                        texts["zh"]), texts["zh"]
+    assert re.fullmatch(r"Who reviews a claim \(line 91\): The FEEL expression “amount // 1000” cannot be read: it goes "
+                        r"wrong at “/” \(column 9\)\.", texts["en"]), texts["en"]
+
+
+def test_a_decision_table_stopping_a_case_is_said_in_chinese(app):
+    """What the incidents page shows for a UNIQUE table that two rules match (engine/decisions.py)."""
+    from web.pages.labels import translate_error
+
+    message = "decision table hit policy UNIQUE, but rules 2 and 4 both match. Business Rule Task 'Route the claim'."
+    with app.test_request_context(headers=ZH):
+        assert translate_error(message) == "决策表的命中策略为 UNIQUE（唯一），但第 2 条和第 4 条规则同时命中。"
+    with app.test_request_context(headers=EN):
+        assert translate_error(message) == "The decision table's hit policy is UNIQUE, but rules 2 and 4 both match."

@@ -97,6 +97,8 @@ def _where(d: _Diagram, element_id: str | None) -> str:
     zh, en, kind = d.names.get(element_id, ("", "", ""))
     if kind == "sequenceFlow" and not (zh or en) and d.target.get(element_id):
         return _("the branch to “%(step)s”", step=element_name(d.names, d.target[element_id]))
+    if not kind and d.decisions.get(element_id):
+        return d.decisions[element_id]  # a DMN decision, by the name the table gives it
     if not kind:
         return _("an unnamed step")
     return element_name(d.names, element_id)
@@ -161,6 +163,11 @@ SENTENCES: dict[str, _Sentence] = {
     "script_format": lambda p, d, f: _(
         "This FEEL goes beyond names, literals, comparisons and arithmetic, the FEEL read here: write it in Python."
     ) if p.get("format") == "feel" else _("Scripts must be Python or JavaScript, not %(format)s.", format=p.get("format", "")),
+    "feel_invalid": lambda p, d, f: _(
+        "The FEEL expression “%(text)s” cannot be read: it goes wrong at “%(near)s” (column %(column)s).",
+        text=p.get("text", ""), near=p.get("near", ""), column=p.get("column") or "?") if p.get("near") else _(
+        "The FEEL expression “%(text)s” cannot be read: it is incomplete or uses something FEEL here does not know.",
+        text=p.get("text", "")),
     "script_invalid": lambda p, d, f: _("The script is not valid Python or JavaScript, or uses something scripts may not use."),
     "gateway_no_condition": lambda p, d, f: _(
         "The branch to %(steps)s has no condition and is not the default branch.",

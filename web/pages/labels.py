@@ -355,6 +355,14 @@ _ERRORS = [
     (re.compile(r"^case (\S+) has no archive: its documents were removed on (\S+)"),
      lambda m: _l("Case %(case)s has no archive: its documents were removed on %(when)s (retention period over).",
                   case=m[1], when=local(m[2]))),
+    # decision tables and FEEL (engine/decisions.py, engine/feel.py): the FEEL text stays as written
+    (re.compile(r"^decision table hit policy UNIQUE, but rules (\d+) and (\d+) both match", re.S),
+     lambda m: _l("The decision table's hit policy is UNIQUE, but rules %(first)s and %(second)s both match.",
+                  first=m[1], second=m[2])),
+    (re.compile(r"^decision table rule (\d+): (.*)$", re.S),
+     lambda m: _l("Rule %(rule)s of the decision table cannot be evaluated: %(reason)s", rule=m[1], reason=m[2])),
+    (re.compile(r"^(?:FEEL|literal expression) '(.*?)': (.*)$", re.S),
+     lambda m: _l("The FEEL expression “%(text)s” cannot be evaluated: %(reason)s", text=m[1], reason=m[2])),
     # a business rule task naming a decision table not deployed (engine/decisions.py)
     (re.compile(r"^decision table '(.*)' is not deployed: deploy it, then retry the case"),
      lambda m: _l("The decision table “%(decision)s” is not deployed: deploy it, then retry the case.", decision=m[1])),
