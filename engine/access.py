@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from .errors import NotPermitted
 from .models import CustomerDataRead, HistoryEntry, Instance, MessageWait, OpenTask
-from .task_lists import Audience
+from .task_lists import NAMES_NOBODY, Audience
 from .users import Actor
 
 CONTACT_FIELDS = frozenset({"customer_name", "customer_phone", "customer_address", "customer_email",
@@ -220,6 +220,19 @@ def task_filter(actor: Actor) -> ColumnElement[bool] | None:
     return None if audience is None else audience.clause()
 
 
+def hands_out_unassigned(actor: Actor) -> bool:
+    """Sees the tasks that name nobody as a list of their own (the inbox's "nobody named" tab,
+    ``GET /api/tasks?nobody=1``), to claim them or assign them to someone: admins and process
+    owners, who deployed the diagram that names nobody."""
+    return owns_flows(actor)
+
+
+def unassigned_audience(actor: Actor) -> Audience:
+    """The audience of the "nobody named" list; ``NotPermitted`` for anyone but admins and process owners."""
+    require(hands_out_unassigned(actor), "only admins and process owners see the list of tasks that name nobody")
+    return NAMES_NOBODY
+
+
 def may_open_task(task: OpenTask, actor: Actor) -> bool:
     return may_act(task, actor) or actor.is_admin
 
@@ -292,6 +305,7 @@ ACTIONS = {
     "manage_users": lambda a: a.is_admin,
     "manage_retention": lambda a: a.is_admin,  # retention settings, runs, legal hold (engine/retention.py)
     "read_kpis": supervises,  # the dashboard (R25): supervisors and admins
+    "hand_out_unassigned": hands_out_unassigned,  # the list of tasks that name nobody (claim, assign)
     "work_external_tasks": works_external_tasks,  # the external task protocol under /engine-rest
 }
 

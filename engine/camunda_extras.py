@@ -4,16 +4,22 @@
   local to it: they are gone from the case's variables once it completes, unless an output parameter
   of the same name is mapped. **Output parameters** are computed when it completes and set on the case.
   A value is a literal, an expression ``${…}`` (JUEL, evaluated like conditions), a ``camunda:list`` or a
-  ``camunda:map``, or a Python ``camunda:script`` — or a FEEL one that is a simple expression (names,
-  literals, comparisons, arithmetic: ``expressions.feel_simple_to_python``); other FEEL and other script
-  languages are refused at deployment.
+  ``camunda:map``, or a Python ``camunda:script`` — or a FEEL one (``engine/feel.py``: bkflow-feel with
+  ``for … return``, filters, ``get value``; a FEEL text that does not parse is refused at deployment with
+  its line); other script languages are refused at deployment.
 * **Multi-instance** (``camunda:collection``, ``camunda:elementVariable``, ``completionCondition``): the
   completion condition sees ``nrOfInstances``, ``nrOfCompletedInstances``, ``nrOfActiveInstances``.
 * **Listeners** (``camunda:executionListener`` events ``start`` / ``end`` on any activity or event;
-  ``camunda:taskListener`` events ``create`` / ``complete`` on user tasks) name Java code — ``class``,
+  ``camunda:taskListener`` events ``create`` / ``assignment`` / ``complete`` on user tasks) name Java code — ``class``,
   ``delegateExpression`` or ``expression`` — and run the Python handler registered under that name
   (see ``engine/camunda_tasks.py``); a Python ``camunda:script`` listener runs sandboxed. A listener on
-  another event (``take``, ``assignment``, ``delete``, ``timeout``) is refused: it would silently not run.
+  another event (``take``, ``delete``, ``timeout``) is refused: it would silently not run. An ``assignment``
+  listener runs when the task opens with an assignee (the diagram's, or one a ``create`` listener set), and
+  when it is completed by way of an assignee it did not open with (claimed or assigned meanwhile) — just
+  before the ``complete`` listeners, not at the moment of the claim (a claim does not load the case).
+* **JavaScript** (``scriptFormat="javascript"``) in a script task, a listener or a mapping runs in QuickJS
+  with Camunda's ``execution`` / ``task`` calls (``engine/js_scripts.py``); a script task's last expression
+  is stored under its ``camunda:resultVariable``.
 """
 
 from __future__ import annotations
@@ -23,25 +29,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
 from SpiffWorkflow.camunda.specs.multiinstance_task import (
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
 )
 from SpiffWorkflow.util.task import TaskState
 
-from . import expressions, sandbox
+from . import expressions, feel, js_scripts, sandbox
 from .camunda_tasks import _C, delegate_of
 from .errors import Problem
 
-_RUNS = {"executionListener": ("start", "end"), "taskListener": ("create", "complete")}
-_WHEN = {"start": "start", "create": "start", "end": "end", "complete": "end"}
+_RUNS = {"executionListener": ("start", "end"), "taskListener": ("create", "assignment", "complete")}
+_WHEN = {"start": "start", "create": "start", "end": "end", "complete": "end", "assignment": "assign"}
 
 
 @dataclass(frozen=True)
 class Listener:
-    when: str  # "start" | "end"
+    when: str  # "start" | "end" | "assign"
     handler: str | None  # the registered name, or None for a script
     script: str | None = None
+    js: bool = False  # the script is JavaScript
+    on_task: bool = False  # a task listener: a JavaScript script sees ``task``
 
 
 @dataclass
@@ -78,8 +88,10 @@ def _value(node) -> Any:
     if kind == "map":
         return ("map", {e.get("key"): _value(e) for e in child if isinstance(e.tag, str)})
     if kind == "script":
-        if (child.get("scriptFormat") or "").lower() == "feel":  # refused at deploy unless it converts
-            return ("script", expressions.feel_simple_to_python(child.text or "") or "")
+        if js_scripts.is_js(child.get("scriptFormat")):
+            return ("js", child.text or "")
+        if (child.get("scriptFormat") or "").lower() == "feel":  # engine/feel.py; refused at deploy unless it parses
+            return ("feel", child.text or "")
         return ("script", child.text or "")
     return ("text", child.text or "")
 
@@ -117,7 +129,9 @@ def extras_of(node) -> Extras:
             script = ext.find(f"{_C}script")
             found = delegate_of(ext)
             extras.listeners.append(Listener(_WHEN[ext.get("event")], found[1] if found else None,
-                                             script.text if script is not None else None))
+                                             script.text if script is not None else None,
+                                             js=script is not None and js_scripts.is_js(script.get("scriptFormat")),
+                                             on_task=kind == "taskListener"))
     return extras
 
 
@@ -127,12 +141,14 @@ def _scripts(value) -> list[tuple[str, str]]:
         return [s for v in body for s in _scripts(v)]
     if kind == "map":
         return [s for v in body.values() for s in _scripts(v)]
-    return [(kind, body)] if kind in ("script", "text") else []
+    return [(kind, body)] if kind in ("script", "text", "js") else []
 
 
-def problems(root, filename: str, topics: set[str]) -> list[Problem]:
+def problems(root, filename: str, topics: set[str], java_as_external: bool = False) -> list[Problem]:
     """Mappings and listeners that cannot run: a script not in Python, an expression that does not compile,
-    a listener on an event that never fires here, Java code with no Python handler registered."""
+    a listener on an event that never fires here, Java code with no Python handler registered. A listener
+    naming Java is refused even when the deployer runs Java names as external tasks (``java_as_external``):
+    a listener runs inside the step that starts or ends its element and nothing waits there for a worker."""
     found: list[Problem] = []
     for node in root.iter():
         if not isinstance(node.tag, str) or not node.get("id"):
@@ -149,13 +165,22 @@ def problems(root, filename: str, topics: set[str]) -> list[Problem]:
                         continue
                     for script in param.iter(f"{_C}script"):
                         fmt = (script.get("scriptFormat") or "").lower()
-                        if fmt == "feel" and expressions.feel_simple_to_python(script.text or "") is None:
-                            found.append(Problem(*where, f"FEEL in mapping '{param.get('name')}' goes beyond names, "
-                                                 "literals, comparisons and arithmetic, which is all the FEEL read "
-                                                 "here", "script_format", {"format": fmt}))
+                        if js_scripts.is_js(fmt):
+                            js = js_scripts.deploy_problem(filename, node.get("id"), script,
+                                                           f"mapping '{param.get('name')}'")
+                            found += [js] if js else []
+                        elif fmt == "feel":
+                            error = feel.check(script.text or "")
+                            if error is not None:
+                                text = (script.text or "").strip()
+                                found.append(Problem(filename, node.get("id"),
+                                                     script.sourceline + (error.line or 1) - 1 if script.sourceline else None,
+                                                     f"FEEL in mapping '{param.get('name')}' '{text}' does not parse: "
+                                                     f"{error}", "feel_invalid",
+                                                     {"text": text, "near": error.near, "column": error.column}))
                         elif fmt not in ("python", "py", "feel"):
                             found.append(Problem(*where, f"script format '{fmt}' in mapping '{param.get('name')}' "
-                                                 "is not supported; scripts are Python", "script_format",
+                                                 "is not supported; scripts are Python or JavaScript", "script_format",
                                                  {"format": fmt}))
                     for k, text in _scripts(_value(param)):
                         for embedded in _EMBEDDED.findall(text) if k == "text" else []:
@@ -183,18 +208,25 @@ def problems(root, filename: str, topics: set[str]) -> list[Problem]:
                 delegate = delegate_of(ext)
                 script = ext.find(f"{_C}script")
                 if delegate and delegate[1] not in topics:
+                    why = (": a listener cannot run as an external task (it runs inside the step that starts or ends "
+                           "the element; nothing waits there for a worker), so register a Python handler under "
+                           "that name") if java_as_external else ""
                     found.append(Problem(*where, f"{kind} {delegate[0]} '{delegate[1]}' is Java code and no Python "
-                                         "handler is registered under that name", "java_code",
-                                         {"attribute": delegate[0], "name": delegate[1]}))
+                                         f"handler is registered under that name{why}", "java_code",
+                                         {"attribute": delegate[0], "name": delegate[1], "listener": kind}))
+                elif script is not None and js_scripts.is_js(script.get("scriptFormat")):
+                    js = js_scripts.deploy_problem(filename, node.get("id"), script, kind)
+                    found += [js] if js else []
                 elif script is not None and (script.get("scriptFormat") or "").lower() not in ("python", "py"):
                     fmt = (script.get("scriptFormat") or "").lower()
                     found.append(Problem(*where, f"{kind} script format '{fmt}' is not supported; scripts are "
-                                         "Python", "script_format", {"format": fmt}))
+                                         "Python or JavaScript", "script_format", {"format": fmt}))
     return found
 
 
-def bridged(root) -> list[tuple[str, int | None, str, str]]:
-    """(element id, line, attribute, handler name) for every service task and listener naming Java code."""
+def bridged(root) -> list[tuple[str, int | None, str, str, bool]]:
+    """(element id, line, attribute, handler name, is a listener) for every service task and listener naming
+    Java code."""
     found = []
     for node in root.iter():
         if not isinstance(node.tag, str) or not node.get("id"):
@@ -202,12 +234,12 @@ def bridged(root) -> list[tuple[str, int | None, str, str]]:
         if _local(node) in ("serviceTask", "sendTask") and not node.get(_C + "topic"):
             delegate = delegate_of(node)
             if delegate:
-                found.append((node.get("id"), node.sourceline, *delegate))
+                found.append((node.get("id"), node.sourceline, *delegate, False))
         for ext in _own_extensions(node):
             if _local(ext) in _RUNS:
                 delegate = delegate_of(ext)
                 if delegate:
-                    found.append((node.get("id"), node.sourceline, *delegate))
+                    found.append((node.get("id"), node.sourceline, *delegate, True))
     return found
 
 
@@ -220,7 +252,16 @@ def _evaluate(my_task, value) -> Any:
         return [_evaluate(my_task, v) for v in body]
     if kind == "map":
         return {k: _evaluate(my_task, v) for k, v in body.items()}
+    if kind == "feel":
+        try:
+            return feel.evaluate(body, dict(my_task.data))
+        except feel.FeelError as exc:
+            raise WorkflowTaskException(f"FEEL '{body.strip()}': {exc}", task=my_task) from None
     engine = my_task.workflow.script_engine
+    if kind == "js":  # its value is its last expression; what it sets with execution.setVariable is set too
+        outcome = js_scripts.run_for(my_task, body)
+        outcome.apply(my_task.data)
+        return outcome.result
     if kind == "script":
         return engine.evaluate(my_task, body.strip())
     text = body.strip()
@@ -237,8 +278,27 @@ def _listen(my_task, extras: Extras, when: str) -> None:
             continue
         if listener.handler:
             engine.run_handler(my_task, listener.handler)
+        elif listener.script and listener.js:
+            outcome = js_scripts.run_for(my_task, listener.script, listener_task=listener.on_task)
+            outcome.apply(my_task.data)
+            if outcome.assigned:  # task.setAssignee(…): the task opens claimed by that user
+                my_task.internal_data["assignee"] = outcome.assignee
         elif listener.script:
             engine.execute(my_task, listener.script)
+
+
+def _named_assignee(my_task) -> str | None:
+    """The user task's ``camunda:assignee`` (an expression over the variables evaluated), or None — also when
+    the expression names a variable not set yet (the task then opens for its candidates, see ``engine.steps``)."""
+    assignment = getattr(my_task.task_spec, "assignment", None)
+    text = assignment.assignee if assignment else None
+    if not text or not expressions.is_juel(text):
+        return text or None
+    try:
+        value = my_task.workflow.script_engine.evaluate(my_task, expressions.juel_to_python(text))
+    except Exception:  # noqa: BLE001 - the task opens unassigned, as engine.steps._resolve decides
+        return None
+    return str(value) if value not in (None, "") else None
 
 
 class ExtrasMixin:
@@ -253,9 +313,20 @@ class ExtrasMixin:
             values = {name: _evaluate(my_task, value) for name, value in extras.inputs}
             my_task.data.update(values)
         _listen(my_task, extras, "start")
+        if not any(listener.when == "assign" for listener in extras.listeners):
+            return
+        assignee = my_task.internal_data.get("assignee") or _named_assignee(my_task)
+        if assignee:
+            my_task.internal_data["assignee_seen"] = assignee
+            _listen(my_task, extras, "assign")
 
     def _on_complete_hook(self, my_task):
         extras = self.camunda_extras
+        now = my_task.internal_data.get("assignee_now")
+        if now and now != my_task.internal_data.get("assignee_seen") and \
+                any(listener.when == "assign" for listener in extras.listeners):  # claimed or assigned since it opened
+            my_task.internal_data["assignee_seen"] = now
+            _listen(my_task, extras, "assign")
         _listen(my_task, extras, "end")
         if extras.outputs or extras.inputs or extras.local:
             values = {name: _evaluate(my_task, value) for name, value in extras.outputs}
@@ -263,6 +334,19 @@ class ExtrasMixin:
                 my_task.data.pop(name, None)
             my_task.data.update(values)
         super()._on_complete_hook(my_task)  # type: ignore[misc]
+
+
+class JsScriptMixin:
+    """A script task in JavaScript: run in QuickJS; its last expression goes to ``result_variable``."""
+
+    result_variable: str | None
+
+    def _execute(self, my_task):
+        outcome = js_scripts.run_for(my_task, self.script)  # type: ignore[attr-defined]
+        outcome.apply(my_task.data)
+        if self.result_variable:
+            my_task.data[self.result_variable] = outcome.result
+        return True
 
 
 class CompletionMixin:
@@ -302,6 +386,10 @@ def decorate(spec, process_node) -> None:
         if not bpmn_id or ts.name != bpmn_id or isinstance(ts, ExtrasMixin):
             continue
         nodes = process_node.xpath(".//*[@id=$i]", i=bpmn_id)
+        if nodes and isinstance(ts, ScriptTask) and js_scripts.is_js(nodes[0].get("scriptFormat")) and \
+                not isinstance(ts, JsScriptMixin):
+            _with(ts, JsScriptMixin)
+            ts.result_variable = nodes[0].get(_C + "resultVariable") or None
         extras = extras_of(nodes[0]) if nodes else Extras()
         if not extras:
             continue

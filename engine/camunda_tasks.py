@@ -6,24 +6,21 @@
   registered under that name (the text inside ``${…}``): a migrating company registers a handler per
   delegate and deploys its diagrams unchanged. The deploy report warns that the element is bridged;
   a name with no handler is refused with element and line.
-* A handler raising :class:`~engine.errors.BpmnError` is caught by the error boundary event with
-  that ``errorCode`` (``camunda:errorCodeVariable`` / ``errorMessageVariable`` are set).
+* A handler raising :class:`~engine.errors.BpmnError` is thrown at the task by
+  :func:`engine.bpmn_errors.throw`, as an external worker's ``bpmnError`` is; boundary events keep
+  ``camunda:errorCodeVariable`` / ``errorMessageVariable`` for it (:class:`ErrorAwareBoundaryParser`).
 """
 
 from __future__ import annotations
 
 import re
-from copy import deepcopy
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
-from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaBoundaryEventParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
-from SpiffWorkflow.util.task import TaskState
 
-from .errors import BpmnError, HandlerFailed
+from .errors import BpmnError
 from .retries import retry_policy
 
 _C = f"{{{CAMUNDA_MODEL_NS}}}"
@@ -73,31 +70,9 @@ class HandlerTask(ServiceTask):
             # None for a topic without a Python handler: STARTED, waiting for an external worker
             return my_task.workflow.script_engine.run_handler(my_task, self.topic)
         except BpmnError as err:
-            throw_bpmn_error(my_task, err)
+            # thrown once the task is STARTED, as a worker's is (engine/bpmn_errors.py via Step.advance)
+            my_task.workflow.script_engine.bpmn_error(my_task, err)
             return None
-
-
-def throw_bpmn_error(my_task, err: BpmnError) -> None:
-    """Hand ``err`` to the error boundary event (or error event subprocess) that catches its code;
-    the service task is cancelled by it. Nothing waits for that code: the case stops in ``error``."""
-    payload = deepcopy(my_task.data) | err.variables
-    definition = ErrorEventDefinition(err.code, code=err.code)
-    catchers = [t for t in my_task.workflow.top_workflow.tasks.values()
-                if t.state == TaskState.WAITING and isinstance(getattr(t.task_spec, "event_definition", None),
-                                                                ErrorEventDefinition)
-                and t.task_spec.event_definition.code in (None, err.code)]
-    for catcher in catchers:
-        names = getattr(catcher.task_spec, "error_variables", (None, None))
-        if names[0]:
-            payload[names[0]] = err.code
-        if names[1]:
-            payload[names[1]] = err.message
-    if not catchers:
-        raise HandlerFailed(getattr(my_task.task_spec, "bpmn_id", "?"),
-                            f"the handler raised BPMN error '{err.code}' and no error boundary event catches it"
-                            + (f" ({err.message})" if err.message else ""))
-    # the boundary event is READY now; when it runs it cancels the service task (left STARTED)
-    my_task.workflow.top_workflow.catch(BpmnEvent(definition, payload=payload, target=my_task.workflow))
 
 
 class ErrorAwareBoundaryParser(CamundaBoundaryEventParser):
@@ -107,8 +82,13 @@ class ErrorAwareBoundaryParser(CamundaBoundaryEventParser):
         task = super().create_task()
         found = self.xpath(".//bpmn:errorEventDefinition")
         if found:
-            task.error_variables = (found[0].get(_C + "errorCodeVariable"), found[0].get(_C + "errorMessageVariable"))
+            task.error_variables = error_variables(found[0])
         return task
+
+
+def error_variables(definition) -> tuple[str | None, str | None]:
+    """The variables an ``errorEventDefinition`` puts the caught error's code and message into."""
+    return definition.get(_C + "errorCodeVariable"), definition.get(_C + "errorMessageVariable")
 
 
 class HandlerTaskParser(CamundaTaskParser):

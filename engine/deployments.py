@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import camunda_extras, condition_language, diagram_xml, retention, schedules
-from .diagram import ParsedFile, parse_files, people_named, read_files
+from .diagram import ParsedFile, drop_skipped, nobody_named, parse_files, people_named, read_files
 from .diagram_prepare import timer_starts, unconditioned_branches
 from .errors import DiagramInvalid, NotFound, Problem
 from .models import CurrentVersion, Definition, Deployment, Group, Membership, User, VersionEvent
@@ -39,21 +39,40 @@ class DeployWarning:
     message: str
     group: str | None = None
     user: str | None = None
-    # group_missing | group_disabled | group_unstaffed | user_missing | user_disabled | java_bridged | branch_true
-    # | conditions_mixed | external_topic | decision_missing | called_process_missing
+    # group_missing | group_disabled | group_unstaffed | user_missing | user_disabled | java_bridged | java_external
+    # | branch_true | conditions_mixed | external_topic | decision_missing | called_process_missing | process_skipped
+    # | nobody_named
     code: str = ""
-    name: str = ""  # the group's id or the user's name the diagram gives; the topic (external_topic); the decision
+    # the group's id or the user's name the diagram gives; the topic (external_topic, java_external); the decision;
+    # the process (process_skipped)
+    name: str = ""
 
     def to_dict(self) -> dict:
         return {"file": self.file, "element_id": self.element_id, "line": self.line, "message": self.message,
                 "group": self.group, "user": self.user, "code": self.code, "name": self.name}
 
 
+def _root(pf: ParsedFile):
+    """The file's XML as the checks read it: in Camunda's namespace whatever the dialect (``operaton:``,
+    ``flowable:`` …), without the processes skipped as not executable."""
+    root = diagram_xml.parse(diagram_xml.as_camunda(pf.content), pf.filename)
+    drop_skipped(root)
+    return root
+
+
+def skipped_warnings(parsed: list[ParsedFile]) -> list[DeployWarning]:
+    """A warning per process marked not executable beside an executable one: skipped, as Camunda does."""
+    return [DeployWarning(pf.filename, key, line, f"process '{key}' is not executable (isExecutable=\"false\"): "
+                          "it is skipped, as Camunda skips it — no definition is created for it",
+                          code="process_skipped", name=key)
+            for pf in parsed for key, line in pf.skipped]
+
+
 def _condition_warnings(parsed: list[ParsedFile]) -> list[DeployWarning]:
     """A warning per diagram whose conditions mix ``${…}`` and plain Python (``condition_language``)."""
     found = []
     for pf in parsed:
-        mix = condition_language.mixed(diagram_xml.parse(pf.content, pf.filename)) if pf.kind == "bpmn" else None
+        mix = condition_language.mixed(_root(pf)) if pf.kind == "bpmn" else None
         if mix is not None:
             found.append(DeployWarning(pf.filename, mix.flow_id, mix.line, mix.message, code="conditions_mixed",
                                        name=mix.text))
@@ -62,7 +81,9 @@ def _condition_warnings(parsed: list[ParsedFile]) -> list[DeployWarning]:
 
 def people_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWarning]:
     """A warning per user task naming a group that does not exist, is disabled or has no active
-    member, or a user (candidate, assignee) that does not exist or is disabled."""
+    member, or a user (candidate, assignee) that does not exist or is disabled; and per user task naming
+    nobody at all (``nobody_named``: it opens unassigned, for admins and process owners to hand out).
+    Read as Camunda's whatever the dialect (``operaton:``, ``flowable:``, ``activiti:``)."""
     groups = {g.id: g for g in session.scalars(select(Group))}
     staffed = set(session.scalars(select(Membership.group_id).join(User, User.id == Membership.user_id)
                                   .where(User.active.is_(True))))
@@ -72,7 +93,14 @@ def people_warnings(session: Session, parsed: list[ParsedFile]) -> list[DeployWa
     for pf in parsed:
         if pf.kind != "bpmn":
             continue
-        for n in people_named(diagram_xml.parse(pf.content, pf.filename)):
+        root = _root(pf)
+        for element_id, line, name in nobody_named(root):
+            warnings.append(DeployWarning(
+                pf.filename, element_id, line,
+                f"user task '{name or element_id}' names no assignee, candidate group or user: it opens unassigned, "
+                "listed for admins and process owners to claim or assign (GET /api/tasks?nobody=1)",
+                code="nobody_named", name=name))
+        for n in people_named(root):
             if (pf.filename, n.element_id, n.kind, n.name) in seen:
                 continue
             seen.add((pf.filename, n.element_id, n.kind, n.name))
@@ -116,6 +144,7 @@ def missing_reference_warnings(session: Session, parsed: list[ParsedFile]) -> li
         if pf.kind != "bpmn":
             continue
         root = diagram_xml.parse_stored(pf.content)
+        drop_skipped(root)
         for node in root.xpath("//bpmn:callActivity[@calledElement] | //bpmn:businessRuleTask[@camunda:decisionRef]",
                                namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}):
             attribute, kind, code, noun = kinds[etree.QName(node).localname]
@@ -131,9 +160,11 @@ def missing_reference_warnings(session: Session, parsed: list[ParsedFile]) -> li
     return warnings
 
 
-def all_warnings(session: Session, parsed: list[ParsedFile], topics: set[str]) -> list[DeployWarning]:
-    return (people_warnings(session, parsed) + _condition_warnings(parsed) + diagram_warnings(parsed, topics)
-            + external_topic_warnings(parsed, topics) + missing_reference_warnings(session, parsed))
+def all_warnings(session: Session, parsed: list[ParsedFile], topics: set[str],
+                 java_as_external: bool = False) -> list[DeployWarning]:
+    return (skipped_warnings(parsed) + people_warnings(session, parsed) + _condition_warnings(parsed)
+            + diagram_warnings(parsed, topics, java_as_external) + external_topic_warnings(parsed, topics)
+            + missing_reference_warnings(session, parsed))
 
 
 _TOPICS_XPATH = ("//bpmn:serviceTask[@camunda:topic] | //bpmn:sendTask[@camunda:topic]")
@@ -149,6 +180,7 @@ def external_topic_warnings(parsed: list[ParsedFile], registered: set[str]) -> l
         if pf.kind != "bpmn":
             continue
         root = diagram_xml.parse_stored(pf.content)
+        drop_skipped(root)
         for node in root.xpath(_TOPICS_XPATH, namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}):
             topic = node.get(f"{{{CAMUNDA_MODEL_NS}}}topic")
             if topic and topic not in registered:
@@ -170,19 +202,26 @@ class DeployResult:
         return any(d.changed for d in self.definitions)
 
 
-def diagram_warnings(parsed: list[ParsedFile], topics: set[str]) -> list[DeployWarning]:
-    """What runs differently from how it reads: Java code bridged to a Python handler of that name, a gateway
-    branch without a condition (taken as true, as Camunda does)."""
+def diagram_warnings(parsed: list[ParsedFile], topics: set[str], java_as_external: bool = False) -> list[DeployWarning]:
+    """What runs differently from how it reads: Java code bridged to a Python handler of that name — or, when
+    the deployer chose ``java_as_external``, a service task naming Java with no handler run as an external
+    task of that name —, a gateway branch without a condition (taken as true, as Camunda does)."""
     warnings: list[DeployWarning] = []
     for pf in parsed:
         if pf.kind != "bpmn":
             continue
-        root = diagram_xml.parse(pf.content, pf.filename)
-        for element, line, attribute, name in camunda_extras.bridged(root):
+        root = _root(pf)
+        for element, line, attribute, name, _listener in camunda_extras.bridged(root):
             if name in topics:
                 warnings.append(DeployWarning(pf.filename, element, line,
                                               f"{attribute} '{name}' is Java code: it runs the Python handler "
                                               "registered under that name", code="java_bridged", name=name))
+            elif java_as_external and not _listener:  # a listener without handler was refused
+                warnings.append(DeployWarning(pf.filename, element, line,
+                                              f"{attribute} '{name}' is Java code: it runs as external task topic "
+                                              f"'{name}' until a Python handler is registered under that name "
+                                              "(POST /engine-rest/external-task/fetchAndLock)",
+                                              code="java_external", name=name))
         for gateway, line, flows in unconditioned_branches(root):
             ids = ", ".join(f.get("id") for f in flows)
             warnings.append(DeployWarning(pf.filename, gateway, line,
@@ -198,7 +237,8 @@ def _context(session: Session, files: dict[str, bytes], own_keys: set[str]) -> d
     return {f"{d.key}@{d.version}/{d.filename}": d.xml for d in needed.values()}
 
 
-def validate(session: Session, files: dict[str, bytes], topics: set[str]) -> list[ParsedFile]:
+def validate(session: Session, files: dict[str, bytes], topics: set[str],
+             java_as_external: bool = False) -> list[ParsedFile]:
     if not files:
         raise DiagramInvalid([Problem("", None, None, "no files given", "no_files")])
     for name in files:
@@ -223,7 +263,7 @@ def validate(session: Session, files: dict[str, bytes], topics: set[str]) -> lis
         raise DiagramInvalid(problems + more)
     context = _context(session, files, own)
     try:
-        parsed, _parser = parse_files(files, topics, context)
+        parsed, _parser = parse_files(files, topics, context, java_as_external=java_as_external)
     except DiagramInvalid as exc:
         raise DiagramInvalid(exc.problems + more) from exc
     if more:
@@ -263,10 +303,11 @@ def _ttl_problems(pf: ParsedFile) -> list[Problem]:
     return problems
 
 
-def preview(session: Session, files: dict[str, bytes], *, topics: set[str]) -> DeployResult:
+def preview(session: Session, files: dict[str, bytes], *, topics: set[str],
+            java_as_external: bool = False) -> DeployResult:
     """What a deployment would do, after the full validation; nothing is stored."""
-    parsed = validate(session, files, topics)
-    result = DeployResult(deployment_id=None, warnings=all_warnings(session, parsed, topics))
+    parsed = validate(session, files, topics, java_as_external)
+    result = DeployResult(deployment_id=None, warnings=all_warnings(session, parsed, topics, java_as_external))
     for pf in parsed:
         for key in pf.keys:
             current = latest(session, key)
@@ -277,9 +318,15 @@ def preview(session: Session, files: dict[str, bytes], *, topics: set[str]) -> D
 
 
 def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetime, topics: set[str],
-           comment: str = "", source: str = "api", git_commit: str | None = None) -> DeployResult:
-    parsed = validate(session, files, topics)
-    result = DeployResult(deployment_id=None, warnings=all_warnings(session, parsed, topics))
+           comment: str = "", source: str = "api", git_commit: str | None = None,
+           java_as_external: bool = False) -> DeployResult:
+    """Validate, then store a version of each changed key. ``java_as_external`` (the deployer's choice) lets a
+    service task naming Java with no Python handler deploy, run as an external task of that name; it is not
+    part of what makes a version distinct — the same file deploys or is refused by the option given now,
+    and an unchanged file stays the version it is — and is recorded in the version's deploy event."""
+    parsed = validate(session, files, topics, java_as_external)
+    result = DeployResult(deployment_id=None, warnings=all_warnings(session, parsed, topics, java_as_external))
+    detail_extra = {"java_as_external": True} if java_as_external else {}
     deployment: Deployment | None = None
     for pf in parsed:
         for key in pf.keys:
@@ -303,7 +350,8 @@ def deploy(session: Session, files: dict[str, bytes], *, user: str, now: datetim
             pointer = session.get(CurrentVersion, key)
             session.add(VersionEvent(key=key, kind="deploy", from_version=pointer.version if pointer else None,
                                      to_version=version, by=user, at=now, detail={"comment": comment,
-                                                                                  "git_commit": git_commit}))
+                                                                                  "git_commit": git_commit,
+                                                                                  **detail_extra}))
             if pointer is None:
                 session.add(CurrentVersion(key=key, version=version))
             else:

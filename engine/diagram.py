@@ -16,6 +16,7 @@ from datetime import datetime
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import ERROR_EVENT_XPATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, StartEvent
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
@@ -25,7 +26,7 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import camunda_extras, decisions, expressions, sandbox
-from .camunda_tasks import ErrorAwareBoundaryParser, HandlerTask, HandlerTaskParser
+from .camunda_tasks import ErrorAwareBoundaryParser, HandlerTask, HandlerTaskParser, error_variables
 from .decisions import DecisionGraphParser
 from .diagram_prepare import BPMN_NS, prepare
 from .errors import DiagramInvalid, Problem
@@ -90,13 +91,22 @@ def _form_field(f) -> FormField:
 
 
 class StartEventParser(CamundaStartEventParser):
-    """Start events keep their ``camunda:formData``: the form that registers a new case."""
+    """Start events keep their ``camunda:formData``: the form that registers a new case. The error start
+    event of an error event subprocess is read as one (SpiffWorkflow reads it as a plain start, so the
+    subprocess would run when its scope starts), with ``camunda:errorCodeVariable`` /
+    ``errorMessageVariable`` (``engine/bpmn_errors.py`` starts it)."""
 
     get_form = UserTaskParser.get_form
     get_enum_field = UserTaskParser.get_enum_field
 
     def create_task(self):
-        task = super().create_task()
+        errors = self.xpath(ERROR_EVENT_XPATH)
+        if errors:
+            task = self._create_task(self.get_event_definition([ERROR_EVENT_XPATH]))
+            self.spec.start.connect(task)
+            task.error_variables = error_variables(errors[0])
+        else:
+            task = super().create_task()
         task.form_fields = [_form_field(f) for f in self.get_form().fields] or _form_properties(self.node)
         return task
 
@@ -186,6 +196,25 @@ def people_named(root) -> list[Named]:
     return found
 
 
+def nobody_named(root) -> list[tuple[str, int | None, str]]:
+    """The user tasks that name no one at all — no candidate group (nor a lane standing for one),
+    candidate user or assignee, literal or ``${…}`` — as (element id, line, name): they open unassigned,
+    as in Camunda, and wait in the "nobody named" list of admins and process owners (``access``)."""
+    found = []
+    for process in root.iter(f"{{{BPMN_NS}}}process"):
+        lanes = {}
+        for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+            for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef"):
+                lanes[(ref.text or "").strip()] = lane.get("name")
+        for node in process.iter(f"{{{BPMN_NS}}}userTask"):
+            nid = node.get("id") or ""
+            if (_split(node.get(_C + "candidateGroups")) or group_for_lane(lanes.get(nid))
+                    or _split(node.get(_C + "candidateUsers")) or (node.get(_C + "assignee") or "").strip()):
+                continue
+            found.append((nid, node.sourceline, node.get("name") or ""))
+    return found
+
+
 # --- parsing a set of files ------------------------------------------------------------
 
 
@@ -197,6 +226,29 @@ class ParsedFile:
     keys: list[str]  # executable process ids, or decision ids
     names: dict[str, str]
     content_hash: str
+    # (process id, line) of each process marked isExecutable="false" beside an executable one: skipped, as
+    # Camunda skips them (no definition); a deploy warning names each
+    skipped: list[tuple[str, int | None]] = field(default_factory=list)
+
+
+def is_executable(process) -> bool:
+    """SpiffWorkflow's and Camunda's reading of ``isExecutable`` (absent means executable)."""
+    return process.get("isExecutable", "true").lower() == "true"
+
+
+def drop_skipped(root) -> list[tuple[str, int | None]]:
+    """Remove from ``root`` the processes not executable when the file has an executable one (they are
+    drawn for people, as in the MIWG reference models, and never run): nothing checks or warns about
+    them. Returns (id, line) of each removed. A file none of whose processes is executable keeps them all."""
+    procs = root.findall(f"{{{BPMN_NS}}}process")
+    if not any(is_executable(p) for p in procs):
+        return []
+    skipped = []
+    for p in procs:
+        if not is_executable(p):
+            skipped.append((p.get("id"), p.sourceline))
+            root.remove(p)
+    return skipped
 
 
 def _line_of(root, element_id: str | None) -> int | None:
@@ -262,7 +314,9 @@ def read_files(files: dict[str, bytes]) -> tuple[list[ParsedFile], dict[str, etr
         except DiagramInvalid as exc:
             problems.extend(exc.problems)
             continue
-        problems.extend(found)
+        skipped = drop_skipped(root) if root.tag == f"{{{BPMN_NS}}}definitions" else []
+        # what prepare found inside a skipped process does not count
+        found = [p for p in found if not skipped or p.element_id is None or root.xpath("//*[@id=$i]", i=p.element_id)]
         roots[filename] = root
         if root.tag.startswith("{" + DMN_NS_PREFIX) or root.tag.endswith("}definitions") and "DMN" in root.tag:
             decisions = root.xpath("//*[local-name()='decision']")
@@ -271,21 +325,30 @@ def read_files(files: dict[str, bytes]) -> tuple[list[ParsedFile], dict[str, etr
             kind = "dmn"
         elif root.tag == f"{{{BPMN_NS}}}definitions":
             procs = root.findall(f"{{{BPMN_NS}}}process")
-            executable = [p for p in procs if p.get("isExecutable", "true").lower() == "true"] or procs
-            keys = [p.get("id") for p in executable]
-            names = {p.get("id"): p.get("name") or p.get("id") for p in executable}
+            if procs and not any(is_executable(p) for p in procs):
+                ids = ", ".join(p.get("id") or "?" for p in procs)
+                problems.append(Problem(filename, procs[0].get("id"), procs[0].sourceline,
+                                        f"no process in this file is executable (isExecutable=\"false\" on {ids}): "
+                                        "there is nothing to run; mark the process to run as executable "
+                                        "(Camunda Modeler: the process's \"Executable\" checkbox)",
+                                        "not_executable", {"processes": ids}))
+                continue  # the one problem worth saying about a file drawn for people, not for an engine
+            keys = [p.get("id") for p in procs]
+            names = {p.get("id"): p.get("name") or p.get("id") for p in procs}
             kind = "bpmn"
         else:
+            problems.extend(found)
             problems.append(Problem(filename, None, root.sourceline,
                                     f"not a BPMN or DMN document (root <{etree.QName(root).localname}>)",
                                     "not_a_diagram", {"root": etree.QName(root).localname}))
             continue
+        problems.extend(found)
         if not keys:
             problems.append(Problem(filename, None, None, "contains no process or decision", "no_process"))
         if kind == "bpmn":
             problems.extend(structure_problems(root, filename))
         digest = hashlib.sha256(data).hexdigest()
-        parsed.append(ParsedFile(filename, data, kind, keys, names, digest))
+        parsed.append(ParsedFile(filename, data, kind, keys, names, digest, skipped))
     return parsed, roots, problems
 
 
@@ -305,8 +368,10 @@ def build_parser(roots: dict[str, etree._Element], kinds: dict[str, str]) -> Dia
 
 
 def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: set[str],
-                extra_checks=()) -> list[Problem]:
-    """Build every process spec and check what SpiffWorkflow itself does not."""
+                extra_checks=(), java_as_external: bool = False) -> list[Problem]:
+    """Build every process spec and check what SpiffWorkflow itself does not. ``java_as_external``: the
+    deployer chose to run a service task naming Java code with no Python handler as an external task of
+    that name (``engine/deployments.py`` warns per element); listeners stay refused."""
     problems: list[Problem] = []
     for pf in parsed:
         if pf.kind == "dmn":
@@ -314,7 +379,7 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
         if pf.kind != "bpmn":
             continue
         root = roots[pf.filename]
-        problems.extend(camunda_extras.problems(root, pf.filename, topics))
+        problems.extend(camunda_extras.problems(root, pf.filename, topics, java_as_external))
         for key in pf.keys:
             try:
                 spec = parser.get_spec(key)
@@ -339,11 +404,12 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
                         problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
                                                 f"camunda:connector '{ts.topic}' is not supported (http-connector and "
                                                 "mail-connector are)", "connector", {"name": ts.topic}))
-                    elif ts.delegate and ts.topic not in topics:
+                    elif ts.delegate and ts.topic not in topics and not java_as_external:
                         problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
                                                 f"{ts.delegate} '{ts.topic}' is Java code and no Python handler is "
-                                                "registered under that name", "java_code",
-                                                {"attribute": ts.delegate, "name": ts.topic}))
+                                                "registered under that name (register one, or deploy with "
+                                                "java_as_external to run it as an external task of that topic)",
+                                                "java_code", {"attribute": ts.delegate, "name": ts.topic}))
                     elif not ts.topic:
                         problems.append(Problem(pf.filename, bpmn_id, _line_of(root, bpmn_id),
                                                 "service task has no camunda:topic naming a handler", "no_topic"))
@@ -363,8 +429,10 @@ def check_specs(parser: DiagramParser, parsed: list[ParsedFile], roots, topics: 
     return problems
 
 
-def parse_files(files: dict[str, bytes], topics: set[str], context: dict[str, bytes] | None = None):
-    """Validate ``files`` (with ``context`` files available for call activities and DMN).
+def parse_files(files: dict[str, bytes], topics: set[str], context: dict[str, bytes] | None = None,
+                java_as_external: bool = False):
+    """Validate ``files`` (with ``context`` files available for call activities and DMN); ``java_as_external``
+    as :func:`check_specs` reads it.
 
     Returns ``(parsed_files, parser)``; raises :class:`DiagramInvalid` listing every problem.
     """
@@ -383,7 +451,7 @@ def parse_files(files: dict[str, bytes], topics: set[str], context: dict[str, by
         filename = getattr(exc, "file_name", "") or "?"
         raise DiagramInvalid(problems + [_problem_from(exc, filename, all_roots.get(filename))]) from exc
     # every problem at once: what reading found (unreachable steps …) and what building the specs finds
-    problems = problems + check_specs(parser, parsed, roots, topics)
+    problems = problems + check_specs(parser, parsed, roots, topics, java_as_external=java_as_external)
     if problems:
         raise DiagramInvalid(problems)
     return parsed, parser

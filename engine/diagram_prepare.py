@@ -14,7 +14,7 @@ import re
 from lxml import etree
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 
-from . import diagram_xml, expressions, sandbox
+from . import diagram_xml, expressions, js_scripts, sandbox
 from .errors import Problem
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -109,6 +109,20 @@ def _java(filename: str, node, kind: str, call: str) -> Problem:
                    "java_code", {"attribute": kind, "name": call})
 
 
+def _as_python(filename: str, node, kind: str, text: str, python: str) -> list[Problem]:
+    """Put ``python`` (the timer's or condition's ``text`` rewritten) in ``node``; the problem if it cannot
+    run: a Java method call, or an expression the sandbox refuses (``timer_invalid``, ``condition_invalid``)."""
+    node.text = python
+    reason = sandbox.check_expression(python)
+    java = None if reason else expressions.java_call(python)
+    if java:
+        return [_java(filename, node, kind, java)]
+    if reason:
+        return [Problem(filename, _owner_id(node), node.sourceline, f"{kind} '{text}': {reason}", f"{kind}_invalid",
+                        {"text": text})]
+    return []
+
+
 def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
     """Parse one file and rewrite timers and conditions into Python; collect problems."""
     problems: list[Problem] = []
@@ -130,34 +144,20 @@ def prepare(data: bytes, filename: str) -> tuple[etree._Element, list[Problem]]:
                 else:
                     node.text = f"cron_cycle({text!r})"
                 continue
-            node.text = expressions.timer_to_python(text)
-            reason = sandbox.check_expression(node.text)
-            java = None if reason else expressions.java_call(node.text)
-            if java:
-                problems.append(_java(filename, node, "timer", java))
-            elif reason:
-                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"timer '{text}': {reason}",
-                                        "timer_invalid", {"text": text}))
+            problems += _as_python(filename, node, "timer", text, expressions.timer_to_python(text))
         elif node.tag in _CONDITION_TAGS and node.text and node.text.strip():
             text = node.text.strip()
-            node.text = expressions.juel_to_python(text)
-            reason = sandbox.check_expression(node.text)
-            java = None if reason else expressions.java_call(node.text)
-            if java:
-                problems.append(_java(filename, node, "condition", java))
-            elif reason:
-                problems.append(Problem(filename, _owner_id(node), node.sourceline, f"condition '{text}': {reason}",
-                                        "condition_invalid", {"text": text}))
-        elif etree.QName(node).localname == "text" and node.text and node.getparent() is not None and \
-                etree.QName(node.getparent()).localname in ("inputEntry", "outputEntry", "inputExpression"):
-            entry = etree.QName(node.getparent()).localname == "inputEntry"
-            node.text = (expressions.feel_entry_to_python if entry else expressions.feel_to_python)(node.text)
+            problems += _as_python(filename, node, "condition", text, expressions.juel_to_python(text))
         elif node.tag == f"{{{BPMN_NS}}}script" and node.text:
             owner = node.getparent()
             fmt = (owner.get("scriptFormat") or "python").lower()
+            if js_scripts.is_js(fmt):  # runs in QuickJS (engine/js_scripts.py)
+                found = js_scripts.deploy_problem(filename, _owner_id(node), node, "script")
+                problems += [found] if found else []
+                continue
             if fmt not in ("python", "py"):
                 problems.append(Problem(filename, _owner_id(node), node.sourceline,
-                                        f"script format '{fmt}' is not supported; scripts are Python",
+                                        f"script format '{fmt}' is not supported; scripts are Python or JavaScript",
                                         "script_format", {"format": fmt}))
                 continue
             reason = sandbox.check_script(node.text)

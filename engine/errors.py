@@ -63,15 +63,15 @@ class Problem:
 # Every code a Problem is raised with, and the params it carries (web/pages/diagram_report.py says each).
 PROBLEM_CODES: dict[str, tuple[str, ...]] = {
     "no_files": (), "file_type": (), "file_too_large": ("mb",), "xml_dtd": (), "xml_too_deep": (),
-    "xml_broken": (), "not_a_diagram": ("root",), "no_process": (), "duplicate_key": ("key", "other_file"),
+    "xml_broken": (), "not_a_diagram": ("root",), "no_process": (), "not_executable": ("processes",), "duplicate_key": ("key", "other_file"),
     "timer_start_invalid": ("text",), "ttl_invalid": ("text",), "cron_timer": ("text",), "timer_invalid": ("text",),
     "condition_invalid": ("text",), "script_format": ("format",), "script_invalid": (),
     "gateway_no_condition": ("flows", "targets"), "unreachable": (), "no_topic": (), "unknown_topic": ("topic",),
-    "java_code": ("attribute", "name"), "connector": ("name",), "retry_cycle_invalid": ("text",), "due_date_invalid": ("text",),
+    "java_code": ("attribute", "name", "listener"), "connector": ("name",), "retry_cycle_invalid": ("text",), "due_date_invalid": ("text",),
     "form_field_type": ("field", "label", "type"), "form_field_constraint": ("field", "label", "constraint"),
     "form_field_no_values": ("field", "label"), "unsupported_element": ("kind",), "called_process_missing": ("process",),
     "decision_missing": ("decision",), "process_unreadable": ("process",), "listener_event": ("kind", "event"),
-    "collection_invalid": ("text",),
+    "collection_invalid": ("text",), "feel_invalid": ("text", "near", "column"),
 }
 
 

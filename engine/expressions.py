@@ -176,36 +176,3 @@ def feel_to_python(text: str) -> str:
         for pattern, repl in _FEEL_WORDS:
             parts[i] = pattern.sub(repl, parts[i])
     return "".join(parts)
-
-
-_FEEL_EQUALS = re.compile(r"(?<![<>!=])=(?!=)")
-_SIMPLE = (ast.Expression, ast.Name, ast.Load, ast.Constant, ast.Compare, ast.BoolOp, ast.UnaryOp, ast.BinOp,
-           ast.operator, ast.cmpop, ast.boolop, ast.unaryop)
-
-
-def feel_simple_to_python(text: str) -> str | None:
-    """A FEEL expression that means the same in Python — names, literals, comparisons (FEEL's ``=`` as
-    ``==``), ``and``/``or``/``not``, arithmetic — as Python; None for anything else (``for … return``,
-    filters, paths, FEEL's functions and 1-based lists), which would need a FEEL interpreter."""
-    parts = _STRING.split(feel_to_python(text or "").strip())
-    for i in range(0, len(parts), 2):
-        parts[i] = _FEEL_EQUALS.sub("==", parts[i])
-    python = "".join(parts)
-    try:
-        tree = ast.parse(python, mode="eval")
-    except SyntaxError:
-        return None
-    return python if all(isinstance(n, _SIMPLE) for n in ast.walk(tree)) else None
-
-
-def feel_entry_to_python(text: str) -> str:
-    """A decision table's input cell: FEEL literals as Python, and a FEEL list of values
-    (``"wrong_item", "missing_parts"`` — any of them) as ``in ("wrong_item", "missing_parts")``."""
-    text = feel_to_python(text)
-    try:
-        body = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
-        return text
-    if isinstance(body, ast.Tuple) and body.elts and all(isinstance(e, ast.Constant) for e in body.elts):
-        return f" in ({text.strip()})"  # SpiffWorkflow appends the cell to the input expression
-    return text

@@ -4,8 +4,9 @@
   person completes a user task.
 - :func:`failure`: with retries left the task is fetchable again after ``retryTimeout``; with none
   left the case is in ``error`` (an incident, on ``/incidents``) and *retry* gives the worker a fresh round.
-- :func:`bpmn_error`: the error boundary event on the task whose ``errorCode`` matches (or one with
-  no code) interrupts it and the case follows that path; without one the case is in ``error``, saying so.
+- :func:`bpmn_error`: thrown at the task exactly as a Python handler's ``BpmnError`` is
+  (:mod:`engine.bpmn_errors`): the catching error boundary event interrupts it and the case follows
+  that path; without one the case is in ``error``, naming the code.
 
 See :mod:`engine.external_tasks` for how tasks are offered and locked.
 """
@@ -15,24 +16,23 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from SpiffWorkflow.bpmn import BpmnEvent
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from . import limits, notifications, state
-from .clock import use_clock
+from . import bpmn_errors, limits, notifications, state
 from .errors import Conflict, InvalidRequest, NotFound
 from .external_tasks import owned
-from .models import ExternalTask, Instance
+from .models import Instance
 from .state import clean_data
-from .steps import Step, StepHost, StepScriptEngine, element_id
+from .steps import Step, StepHost, StepScriptEngine
 from .users import SYSTEM, Actor
 
 log = logging.getLogger(__name__)
 
 
-def _load(engine: StepHost, session: Session, row: ExternalTask, actor: Actor):
+def _load(engine: StepHost, session: Session, task_id: str, worker_id: str, actor: Actor):
+    """The worker's row, its case and a step on it, the workflow and the task waiting for the worker."""
+    row = owned(session, task_id, worker_id)
     instance = session.get(Instance, row.instance_id)
     if instance is None or instance.state != "running":
         raise Conflict(f"the case of external task {row.id} is {instance.state if instance else 'gone'}")
@@ -41,7 +41,7 @@ def _load(engine: StepHost, session: Session, row: ExternalTask, actor: Actor):
     task = next((t for t in wf.get_tasks(state=TaskState.STARTED) if str(t.id) == row.id), None)
     if task is None:
         raise NotFound(f"external task {row.id} no longer waits (the case moved on)")
-    return instance, step, wf, task
+    return row, instance, step, wf, task
 
 
 def task_variables(engine: StepHost, session: Session, instance: Instance, task_id: str) -> dict:
@@ -57,17 +57,17 @@ def task_variables(engine: StepHost, session: Session, instance: Instance, task_
 
 def complete(engine: StepHost, session: Session, task_id: str, worker_id: str, variables: dict,
              actor: Actor) -> Instance:
-    row = owned(session, task_id, worker_id)
-    instance, step, wf, task = _load(engine, session, row, actor)
+    _row, instance, step, wf, task = _load(engine, session, task_id, worker_id, actor)
     values = clean_data(variables)
     task.data.update(values)
     limits.check_case_size(task.data, str(instance.business_key or instance.id))
     task.internal_data["external_done"] = True
     task._set_state(TaskState.READY)
-    with use_clock(engine.clock):
-        task.run()
-    step.record(task, "ServiceTask", actor.username, {"worker": worker_id, **values})
-    step.advance(wf)
+    # what runs as it completes may fail (a multi-instance over a collection the worker did not set, an
+    # output mapping): the case stops in ``error`` there, as when a person completes a task
+    if step.complete_manual(wf, task):
+        step.record(task, "ServiceTask", actor.username, {"worker": worker_id, **values})
+        step.advance(wf)
     step.save(wf)  # deletes the row: the task no longer waits
     return instance
 
@@ -100,31 +100,19 @@ def failure(engine: StepHost, session: Session, task_id: str, worker_id: str, me
 
 def bpmn_error(engine: StepHost, session: Session, task_id: str, worker_id: str, code: str, message: str | None,
                variables: dict, actor: Actor) -> Instance:
+    """The worker's BPMN error, thrown at the task as a handler's is (:func:`engine.bpmn_errors.throw`).
+    Uncaught, the case is in ``error`` and the task offers no more rounds until *retry*."""
     if not isinstance(code, str) or not code:
         raise InvalidRequest("'errorCode' is required")
-    row = owned(session, task_id, worker_id)
-    instance, step, wf, task = _load(engine, session, row, actor)
-    values = clean_data(variables)
-    catchers = [c for c in (task.parent.children if task.parent is not None else [])
-                if c is not task and c.state == TaskState.WAITING
-                and isinstance(getattr(c.task_spec, "event_definition", None), ErrorEventDefinition)]
-    event = BpmnEvent(ErrorEventDefinition(code, code=code), payload=values)
-    caught = [c for c in catchers if c.task_spec.event_definition.catches(c, event)]
-    if not caught:
+    row, instance, step, wf, task = _load(engine, session, task_id, worker_id, actor)
+    try:
+        bpmn_errors.throw(step, task, code, message, variables, actor.username, worker=worker_id)
+    except bpmn_errors.UncaughtBpmnError as exc:
         row.worker_id, row.lock_expires_at, row.retries = None, None, 0
-        live_note = f"BPMN error '{code}' from external worker '{worker_id}'" + (f" ({message})" if message else "") + \
-            f", but no error boundary event on '{element_id(task)}' catches it"
-        _in_error(session, instance, element_id(task), live_note, step.now)
-        return instance
-    # the first matching boundary event interrupts the task; the worker's variables come along
-    task.data.update(values)
-    catcher = caught[0]
-    catcher.data.update(values)
-    catcher.task_spec.catch(catcher, event)
-    catcher.task_spec._update(catcher)
-    step.record(task, "BpmnError", actor.username, {"worker": worker_id, "error_code": code,
-                                                   "error_message": message, **values})
-    step.advance(wf)
+        step.stopped(wf, exc, task)
+        log.warning("instance %s in error at %s: %s", instance.id, exc.element_id, exc.message)
+    else:
+        step.advance(wf)
     step.save(wf)
     return instance
 

@@ -56,6 +56,15 @@ def fields_by_id(specs) -> dict[str, forms.FormField]:
     return out
 
 
+def failed_tasks(wf, instance: Instance) -> list:
+    """Where a case in error stopped: the engine's READY tasks (a handler, script or listener that
+    failed), else the service task at the element in error that waits for an external worker (its
+    failures ran out, or it reported a BPMN error nothing catches): *retry* offers that one again."""
+    ready = [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
+    return ready or [t for t in wf.get_tasks(state=TaskState.STARTED) if getattr(t.task_spec, "topic", None)
+                     and getattr(t.task_spec, "bpmn_id", None) == instance.error_element]
+
+
 def correct(step, wf, specs, changes: Any, reason: Any, checks: dict) -> dict:
     """Apply ``changes`` to the data of the failed step of a case in error; returns the clean values.
 
@@ -72,7 +81,7 @@ def correct(step, wf, specs, changes: Any, reason: Any, checks: dict) -> dict:
     if not isinstance(changes, dict) or not changes:
         errors["variables"] = "is required"
         raise FormInvalid(errors)
-    waiting = [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
+    waiting = failed_tasks(wf, instance)
     if not waiting:
         raise Conflict(f"instance {instance.id} has no failed step to correct")
     current = dict(waiting[0].data)
@@ -107,7 +116,7 @@ def correction_form(engine: StepHost, session: Session, instance: Instance) -> t
     if instance.state != "error" or instance.workflow is None:
         return "", [], {}
     wf = Step(engine, session, instance, SYSTEM).load()
-    waiting = [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
+    waiting = failed_tasks(wf, instance)
     if not waiting:
         return "", [], {}
     task = waiting[0]

@@ -125,13 +125,16 @@ class ProcessEngine:
     # --- definitions ---------------------------------------------------------------------
 
     def deploy(self, session: Session, files: dict[str, bytes], actor: Actor, comment: str = "",
-               source: str = "api", git_commit: str | None = None, dry_run: bool = False) -> deployments.DeployResult:
-        """Validate, then store a version per changed key; ``dry_run`` validates and stores nothing."""
+               source: str = "api", git_commit: str | None = None, dry_run: bool = False,
+               java_as_external: bool = False) -> deployments.DeployResult:
+        """Validate, then store a version per changed key; ``dry_run`` validates and stores nothing;
+        ``java_as_external`` runs a service task naming Java with no Python handler as an external task."""
         access.require(access.may(actor, "deploy"), "only admin and process_owner may deploy")
         if dry_run:
-            return deployments.preview(session, files, topics=self.handlers.topics)
+            return deployments.preview(session, files, topics=self.handlers.topics, java_as_external=java_as_external)
         return deployments.deploy(session, files, user=actor.username, now=self.clock.now(),
-                                  topics=self.handlers.topics, comment=comment, source=source, git_commit=git_commit)
+                                  topics=self.handlers.topics, comment=comment, source=source, git_commit=git_commit,
+                                  java_as_external=java_as_external)
 
     def spec_for(self, session: Session, instance: Instance) -> ProcessSpecs:
         cached = self.specs.cached(instance.definition_id, instance.bindings or {})
@@ -538,6 +541,8 @@ class ProcessEngine:
                 values[f.id] = {"string": "", "parts": []}.get(f.type)
         spiff_task.data.update(clean_data(values))
         limits.check_case_size(spiff_task.data, str(instance.business_key or instance.id))
+        if task.assignee:  # a claim since it opened runs the task's assignment listeners (engine/camunda_extras.py)
+            spiff_task.internal_data["assignee_now"] = task.assignee
         if step.complete_manual(wf, spiff_task):
             step.record(spiff_task, "UserTask", actor.username, values)
             kpis.note_late(session, instance, task, actor.username, step.now)

@@ -32,6 +32,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import (
     async_tasks,
+    bpmn_errors,
     due_dates,
     expressions,
     external_tasks,
@@ -134,6 +135,10 @@ class StepScriptEngine(PythonScriptEngine):
     def run_handler(self, task, topic: str) -> bool | None:
         return self.step.run_handler(task, topic)
 
+    def bpmn_error(self, task, error: BpmnError) -> None:
+        """A service task's handler raised ``error``: thrown once the task is STARTED (``Step.advance``)."""
+        self.step.thrown.append((task, error))
+
     def call_service(self, task, **kwargs):  # SpiffWorkflow's own version refers to an undefined name
         raise HandlerFailed(task.task_spec.bpmn_id, "service task without a handler topic")
 
@@ -196,6 +201,7 @@ class Step:
         self._functions: dict[str, Any] | None = None
         self._calendar: WorkingCalendar | None = None
         self.calendar_calls: list[due_dates.Call] = []  # what the calendar functions answered this step
+        self.thrown: list[tuple[Any, BpmnError]] = []  # BPMN errors handlers raised, to throw at their tasks
 
     # --- loading and running ------------------------------------------------------------
 
@@ -311,8 +317,7 @@ class Step:
                     for obj in stray:
                         self.session.expunge(obj)
                     raise RuntimeError(f"handler '{topic}' is registered with writes=False but added rows")
-        except BpmnError as exc:  # a business error: the diagram's error boundary event takes over
-            self.record(task, "BpmnError", "system", {"code": exc.code, "message": exc.message} | exc.variables)
+        except BpmnError:  # a business error for the diagram to catch: its writes are rolled back
             raise
         except Exception as exc:
             if _database_error(exc) is not None:
@@ -339,14 +344,26 @@ class Step:
             with use_clock(self.engine.clock):
                 while True:
                     wf.do_engine_steps(did_complete_task=self._engine_task_done)
+                    if self.thrown:
+                        self._throw(*self.thrown.pop(0))
+                        continue
                     if not any(not t.task_spec.manual for t in wf.get_tasks(state=TaskState.READY)):
                         break
         except (AftersalesError, SpiffWorkflowException, Exception) as exc:  # noqa: B014
-            self._stopped(wf, exc)
+            self.stopped(wf, exc)
             return
         self.instance.state = "running"
         self.instance.error_element = None
         self.instance.error_message = None
+
+    def _throw(self, task, error: BpmnError) -> None:
+        """Throw a handler's BPMN error at its task, as an external worker's is thrown (engine/bpmn_errors.py).
+        Uncaught, the task is left READY: the case stops in ``error`` and *retry* runs the handler again."""
+        try:
+            bpmn_errors.throw(self, task, error.code, error.message, error.variables, "system")
+        except bpmn_errors.UncaughtBpmnError:
+            task._set_state(TaskState.READY)
+            raise
 
     def complete_manual(self, wf, task) -> bool:
         """Complete a person's task. When what runs as it completes fails — a task or execution listener,
@@ -357,11 +374,11 @@ class Step:
                 task.run()
         except (AftersalesError, SpiffWorkflowException, Exception) as exc:  # noqa: B014
             task._set_state(TaskState.READY)
-            self._stopped(wf, exc, task)
+            self.stopped(wf, exc, task)
             return False
         return True
 
-    def _stopped(self, wf, exc: Exception, task=None) -> None:
+    def stopped(self, wf, exc: Exception, task=None) -> None:
         """Park the instance in ``error`` where ``exc`` stopped it (a database error is raised as such)."""
         database = _database_error(exc)
         if database is not None:
@@ -478,7 +495,8 @@ class Step:
                 "id": task_id, "instance_id": inst.id, "element_id": element_id(task), "name": element_name(task),
                 "candidate_groups": task_lists.stored(groups),
                 "candidate_users": task_lists.stored(users),
-                "assignee": _resolve(a.assignee, task.data) if a else None,
+                # a task listener's task.setAssignee(…) (engine/camunda_extras.py) before the diagram's assignee
+                "assignee": task.internal_data.get("assignee") or (_resolve(a.assignee, task.data) if a else None),
                 "created_at": self.now, "due_at": due_at, "due_rule": due_rule,
             })
         fresh = list(rows)

@@ -63,6 +63,12 @@ class Audience:
         return or_(*branches) if branches else false()
 
 
+# The tasks that name nobody at all — no assignee, candidate group or user (a diagram drawn that way,
+# as Camunda's unassigned tasks): the "nobody named" view admins and process owners hand them out from
+# (``access.unassigned_audience``). One branch, read through ``ix_open_tasks_group_created`` at ``,``.
+NAMES_NOBODY = Audience(None, (), unassigned=True)
+
+
 def page(query: Select, audience: Audience, order: Sequence, limit: int | BindParameter) -> Select:
     """``query`` (columns, joins, filters, cursor; it must select ``created_at`` and ``id``) for
     ``audience``: the first ``limit`` rows in ``order`` (created_at, id) of the union of its branches."""

@@ -338,3 +338,12 @@ def get_user(session: Session, username: str) -> User:
     if user is None:
         raise NotFound(f"no user '{username}'")
     return user
+
+
+def assignee(session: Session, username: str) -> Actor:
+    """The user a task is to be assigned to, as an actor: ``NotFound`` when there is none by that name,
+    ``InvalidRequest`` when the account is disabled (the task would wait for someone who cannot log in)."""
+    user = get_user(session, username)
+    if not user.active:
+        raise InvalidRequest(f"user '{username}' is disabled: a task cannot be assigned to them")
+    return actor_of(user)

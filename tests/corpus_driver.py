@@ -14,7 +14,8 @@ it calls (companions, from the same set), then the file. Driving it, the driver
   ``camunda-external-task-client-python3`` would; else every ``camunda:topic`` of the file is registered
   as an in-process handler. Either way the worker reports the gateway variables not set yet (what a
   real worker would). With ``bridge_java`` it also registers the Java class, bean and expression names
-  the file calls as in-process handlers, for an engine that bridges Java delegates to handlers;
+  the file calls as in-process handlers, for an engine that bridges Java delegates to handlers; with
+  ``java_as_external`` it deploys with that option instead and serves those names as external topics;
 - fires due timers with the injected clock, runs due asynchronous jobs, and sends each message a case
   waits for (``POST /api/messages``).
 
@@ -47,7 +48,7 @@ ADMIN = "corpus_admin"
 PASSWORD = "corpus-Driver-2026"
 # What no Python service could honour (refused rightly) vs what aftersales should run (issue 13).
 UNSUPPORTABLE = {"java_code": "Java class/bean/expression, no handler registered",
-                 "script_format": "script in a language other than Python (Groovy/JavaScript)"}
+                 "script_format": "script in a language other than Python or JavaScript (Groovy)"}
 
 
 @dataclass
@@ -109,10 +110,11 @@ class CorpusSet:
 class Driver:
     """One file, one empty database, one app."""
 
-    def __init__(self, corpus: CorpusSet, path: pathlib.Path, database_url: str, bridge_java: bool = False):
+    def __init__(self, corpus: CorpusSet, path: pathlib.Path, database_url: str, bridge_java: bool = False,
+                 java_as_external: bool = False):
         from web import create_app
 
-        self.corpus, self.path, self.bridge_java = corpus, path, bridge_java
+        self.corpus, self.path, self.bridge_java, self.java_as_external = corpus, path, bridge_java, java_as_external
         self.clock = ManualClock()
         self.app = create_app({"DATABASE_URL": database_url, "CLOCK": self.clock, "TESTING": True})
         ext = self.app.extensions["aftersales"]
@@ -158,7 +160,8 @@ class Driver:
 
     def deploy(self, files: dict[str, bytes]) -> tuple[int, Any]:
         data = {"file": [(io.BytesIO(content), name) for name, content in files.items()], "comment": "corpus"}
-        return self.call("POST", "/api/deployments", data=data, content_type="multipart/form-data")
+        query = "?java_as_external=1" if self.java_as_external else ""
+        return self.call("POST", f"/api/deployments{query}", data=data, content_type="multipart/form-data")
 
     # --- workers ------------------------------------------------------------------------------------
 
@@ -171,13 +174,18 @@ class Driver:
             self.topics |= read(companion.read_bytes()).topics
         self.external = self.call("GET", "/engine-rest/version")[0] == 200
         names = set() if self.external else set(self.topics)
-        if self.bridge_java:  # the called processes' Java names too, or their deploy is refused in this run
+        if self.bridge_java or self.java_as_external:  # the called processes' Java names too
             java_names = set(self.facts.java_names)
             for companion in self.companions():
                 java_names |= read(companion.read_bytes()).java_names
+            bridged = set()
             for name in java_names:  # as written, and the text inside ${…}
                 inner = re.match(r"^\s*[$#]\{\s*(.*?)\s*\}\s*$", name, re.S)
-                names |= {name.strip(), inner.group(1) if inner else name.strip()}
+                bridged |= {name.strip(), inner.group(1) if inner else name.strip()}
+            if self.java_as_external:  # the engine offers them as topics: the worker fetches them
+                self.topics |= bridged
+            else:
+                names |= bridged
         wanted = {k: v[0] for k, v in self.facts.gateway_values.items()}
 
         def worker(ctx):
@@ -473,7 +481,8 @@ def _problem_text(p: dict) -> str:
 
 
 
-def drive_set(corpus: CorpusSet, bridge_java: bool = False, database_url: str | None = None) -> list[Outcome]:
+def drive_set(corpus: CorpusSet, bridge_java: bool = False, database_url: str | None = None,
+              java_as_external: bool = False) -> list[Outcome]:
     """Every file of the set, each in an empty database: a SQLite file of its own, or ``database_url``
     (PostgreSQL) emptied before each."""
     from tests.conftest import empty_database
@@ -482,7 +491,7 @@ def drive_set(corpus: CorpusSet, bridge_java: bool = False, database_url: str | 
     for path in corpus.files:
         with tempfile.TemporaryDirectory(prefix="corpus-") as tmp:
             url = empty_database(database_url) if database_url else f"sqlite:///{tmp}/corpus.db"
-            driver = Driver(corpus, path, url, bridge_java=bridge_java)
+            driver = Driver(corpus, path, url, bridge_java=bridge_java, java_as_external=java_as_external)
             try:
                 outcomes.append(driver.run())
             finally:

@@ -51,7 +51,7 @@ def markdown(title: str, outcomes: list[Outcome]) -> str:
     n = counts(outcomes)
     lines = [f"## {title}", "",
              f"{n['files']} files: **{n['deployed']} deploy**, {n['refused']} refused "
-             f"({n['refused_rightly']} only for Java or non-Python scripts), **{n['ran_to_end']} run to the end**, "
+             f"({n['refused_rightly']} only for Java or scripts neither Python nor JavaScript), **{n['ran_to_end']} run to the end**, "
              f"{n['server_errors']} server errors; {n['calling_java']} call Java "
              f"(class, delegateExpression, expression, listeners), {n['calling_java_deployed']} of them deploy.", "",
              "| file | deployed | ran to end | where it stopped | why | Java |", "|---|---|---|---|---|---|"]

@@ -90,11 +90,12 @@ def _git_commit(paths: tuple[str, ...]) -> str | None:
     return (commit[:32] + "+dirty") if dirty else commit
 
 
-def _deploy(sessions, engine, paths, comment: str, source: str) -> None:
+def _deploy(sessions, engine, paths, comment: str, source: str, java_as_external: bool = False) -> None:
     commit = _git_commit(paths)
     with sessions() as session:
         try:
-            result = engine.deploy(session, _files(paths), SYSTEM, comment=comment, source=source, git_commit=commit)
+            result = engine.deploy(session, _files(paths), SYSTEM, comment=comment, source=source, git_commit=commit,
+                                   java_as_external=java_as_external)
         except DiagramInvalid as exc:
             for p in exc.problems:
                 click.echo(f"  {p}", err=True)
@@ -102,6 +103,9 @@ def _deploy(sessions, engine, paths, comment: str, source: str) -> None:
         session.commit()
     for d in result.definitions:
         click.echo(f"  {d.key} v{d.version} {'(new)' if d.changed else '(unchanged)'}")
+    for w in result.warnings:
+        where = w.file + (f":{w.line}" if w.line else "") + (f" [{w.element_id}]" if w.element_id else "")
+        click.echo(f"  warning: {where}: {w.message}")
 
 
 @click.group()
@@ -172,10 +176,12 @@ def db_revision(message: str) -> None:
 @main.command()
 @click.argument("paths", nargs=-1)
 @click.option("--comment", default="", help="Why this deployment (kept with each new version).")
-def deploy(paths: tuple[str, ...], comment: str) -> None:
+@click.option("--java-as-external", is_flag=True,
+              help="Run a service task naming Java code with no Python handler as an external task of that name.")
+def deploy(paths: tuple[str, ...], comment: str, java_as_external: bool) -> None:
     """Deploy .bpmn/.dmn files (default: processes/). Unchanged files create no version."""
     engine, sessions, _db = _build()
-    _deploy(sessions, engine, paths, comment, "cli")
+    _deploy(sessions, engine, paths, comment, "cli", java_as_external)
 
 
 @main.command()

@@ -10,6 +10,7 @@ import pytest
 
 import handlers
 from engine import async_tasks
+from engine.errors import BpmnError
 from engine.models import AsyncJob
 from engine.users import Actor
 from engine.wiring import build
@@ -25,7 +26,7 @@ ADMIN = Actor("admin", frozenset({"admin"}))
 @pytest.fixture
 def erp(database_url, clock):
     registry = handlers.default_registry()
-    state = {"fail": False, "calls": 0, "gate": None}
+    state = {"fail": False, "calls": 0, "gate": None, "bpmn_error": None}
 
     def book(ctx):
         state["calls"] += 1
@@ -35,6 +36,8 @@ def erp(database_url, clock):
         ctx.session.flush()
         if state["fail"]:
             raise ConnectionError("ERP unreachable")
+        if state["bpmn_error"]:
+            raise BpmnError(state["bpmn_error"], "part blocked")
         return {"booked": True}
 
     registry.register("test.flaky", book)
@@ -137,3 +140,16 @@ def test_a_bad_retry_cycle_is_refused_at_deployment(erp):
 @pytest.mark.parametrize(("cycle", "policy"), [(None, (3, 10)), ("R5/PT1M", (5, 60)), ("R1/PT0S", (1, 0))])
 def test_retry_policy(cycle, policy):
     assert async_tasks.retry_policy(cycle) == policy
+
+
+def test_a_bpmn_error_nothing_catches_stops_the_case_at_once_and_is_not_retried(erp):
+    """As at a task run in the step: a business error is no outage to try again (engine/bpmn_errors.py)."""
+    engine, sessions, state = erp
+    state["bpmn_error"] = "PART_BLOCKED"
+    iid = _prepared(engine, sessions)
+    assert TimerScheduler(engine, sessions).run_once() == 1
+    view = _view(engine, sessions, iid)
+    assert (view["state"], view["error"]["element_id"], view["error"]["message"]) == \
+        ("error", "book", "BPMN error 'PART_BLOCKED' (part blocked) at 'book': no error event catches it")
+    assert (view["stock"], view["jobs"], state["calls"]) == (10, [], 1)  # its write rolled back, no job left
+    assert [(h["element_id"], h["kind"]) for h in view["history"]][-1] == ("book", "BpmnError")

@@ -72,6 +72,26 @@ def test_a_topic_without_handler_deploys_with_a_warning_naming_element_and_line(
     assert w.message.startswith("topic 'test.flaky' has no Python handler: this step waits for an external worker")
 
 
+def test_a_user_task_naming_nobody_deploys_with_a_warning_naming_element_and_line(core):
+    """Issue 16: it opens unassigned, for admins and process owners to hand out; the deploy says so. A task
+    in a lane (its group), naming a user by ``${…}``, or a group in another dialect names someone."""
+    engine, sessions = core
+    with sessions() as s:
+        result = engine.deploy(s, {"check.bpmn": (DATA / "unassigned_check.bpmn").read_bytes(),
+                                   "five_ways.bpmn": (DATA / "five_ways.bpmn").read_bytes(),
+                                   "lanes.bpmn": (DATA / "lanes.bpmn").read_bytes()}, OWNER)
+    nobody = [(w.file, w.element_id, w.line, w.name) for w in result.warnings if w.code == "nobody_named"]
+    assert nobody == [("check.bpmn", "record_check", 12, "登记抽检结果"), ("five_ways.bpmn", "nobody", 16, "Nobody named")]
+    (w,) = [w for w in result.warnings if w.element_id == "record_check"]
+    assert w.message.startswith("user task '登记抽检结果' names no assignee, candidate group or user: it opens unassigned")
+    operaton = (DATA / "unassigned_check.bpmn").read_bytes().replace(
+        b'camunda:dueDate="PT4H"', b'operaton:candidateGroups="finance"').replace(
+        b'xmlns:modeler=', b'xmlns:operaton="http://operaton.org/schema/1.0/bpmn" xmlns:modeler=')
+    with sessions() as s:
+        again = engine.deploy(s, {"check.bpmn": operaton}, OWNER)
+    assert [w.code for w in again.warnings] == []
+
+
 def test_scripts_conditions_and_timers_are_checked_before_storing(core):
     engine, sessions = core
     bad = CLAIM.replace(b"${!approved}", b"${__import__('os').system('id')}").replace(b">PT2S<", b">0 0 9 ? * MON<")

@@ -30,15 +30,6 @@ def test_iso_timers_as_the_modeler_writes_them(text, python):
     assert expressions.timer_to_python(text) == python
 
 
-@pytest.mark.parametrize("cell, python", [
-    ('"wrong_item", "missing_parts"', ' in ("wrong_item", "missing_parts")'),  # FEEL: any of these values
-    ('"exchange"', '"exchange"'), ("> 5000", "> 5000"), ("true", "True"), ("1, 2", " in (1, 2)"),
-    ('"a, b"', '"a, b"'),
-])
-def test_decision_table_input_cells(cell, python):
-    assert expressions.feel_entry_to_python(cell) == python
-
-
 def test_cron_is_recognised():
     assert expressions.looks_like_cron("0 0 9 ? * MON") and not expressions.looks_like_cron("PT1H")
 

@@ -39,7 +39,7 @@ def test_the_same_diagram_written_in_python_deploys(bpmn):  # noqa: F811
 
 @pytest.mark.parametrize(("amount", "category", "next_tasks"), [(1500, "defect", ["approve"]), (1500, "damage", []),
                                                                  (800, "defect", [])])
-def test_a_simple_feel_mapping_is_read_as_python(bpmn, amount, category, next_tasks):  # noqa: F811
+def test_a_feel_mapping_is_evaluated_as_feel(bpmn, amount, category, next_tasks):  # noqa: F811
     engine, sessions, _calls = bpmn
     deploy(engine, sessions, "feel_mapping.bpmn")
     iid = start(engine, sessions, "feel_mapping")
@@ -48,14 +48,15 @@ def test_a_simple_feel_mapping_is_read_as_python(bpmn, amount, category, next_ta
     assert instance(engine, sessions, iid)[3]["needs_approval"] is bool(next_tasks)
 
 
-def test_feel_beyond_a_simple_expression_is_refused_with_element_and_line(bpmn):  # noqa: F811
+def test_feel_that_does_not_parse_is_refused_with_element_and_the_script_line(bpmn):  # noqa: F811
     engine, sessions, _calls = bpmn
     xml = (DATA / "feel_mapping.bpmn").read_bytes().replace(
-        b'amount &gt; 1000 and category = "defect"', b'(for r in repairs return get value(r, "amount"))[item &gt; 1000]')
+        b'amount &gt; 1000 and category = "defect"', b'amount &gt; &gt; 1000 and category = "defect"')
     with sessions() as s, pytest.raises(DiagramInvalid) as caught:
         engine.deploy(s, {"feel_mapping.bpmn": xml}, ADMIN)
     assert [(p.element_id, p.line, p.code, p.params) for p in caught.value.problems] == \
-        [("quote", 8, "script_format", {"format": "feel"})]
+        [("quote", 12, "feel_invalid", {"text": 'amount > > 1000 and category = "defect"', "near": ">",
+                                        "column": 10})]
 
 
 # --- Flowable/Activiti formProperty forms ---------------------------------------------------------------

@@ -93,3 +93,46 @@ def test_tasks_naming_nobody_are_stored_as_nobody_and_listed_as_incidents(core, 
         # finance and warehouse have their demo users; alice and bob are no users here, so the tasks
         # naming only them (or assigned to bob) cannot be taken either
         assert listed == set(_in_order(cases, "nobody", "named_user", "assigned"))
+
+
+def test_the_nobody_named_list_is_for_admins_and_process_owners_and_pages(core, clock):
+    """Issue 16: the tasks naming nobody are a list of their own (``access.unassigned_audience``), read
+    through the group index at ``,``: exactly those tasks, oldest first, in pages without gaps; a task
+    once claimed leaves it. Anyone else asking for the list is refused, saying who may."""
+    import pytest
+
+    from engine.errors import NotPermitted
+
+    engine, sessions = core
+    with sessions() as s:
+        engine.deploy(s, {"unassigned_check.bpmn": (DATA / "unassigned_check.bpmn").read_bytes(),
+                          "five_ways.bpmn": (DATA / "five_ways.bpmn").read_bytes()}, OWNER)
+        cases = []
+        for _ in range(5):
+            cases.append(engine.start(s, "unassigned_check", OWNER).id)
+            clock.advance(minutes=1)
+        engine.start(s, "five_ways", OWNER)  # one more task naming nobody, among tasks that name someone
+        s.commit()
+    admin = Actor("admin", frozenset({"admin"}))
+    with sessions() as s:
+        audience = access.unassigned_audience(OWNER)
+        assert access.unassigned_audience(admin) == audience
+        whole = _listed(engine, s, OWNER, audience=audience)
+        assert whole == [*[(c, "record_check") for c in cases], (cases[-1] + 1, "nobody")]
+        for who in (BOB, CAROL, Actor("technician", frozenset({"technician"})),
+                    Actor("supervisor", frozenset({"supervisor"}))):
+            with pytest.raises(NotPermitted, match="only admins and process owners see the list of tasks that name nobody"):
+                access.unassigned_audience(who)
+        pages, after = [], None
+        while True:
+            rows, more = engine.task_page(s, OWNER, audience=audience, after=after, limit=4)
+            pages.append([(r.instance_id, r.element_id) for r in rows])
+            if not more:
+                break
+            after = (rows[-1].created_at, rows[-1].id)
+        assert pages == [whole[:4], whole[4:]]
+        first = engine.task_page(s, OWNER, audience=audience, limit=1)[0][0]
+        engine.claim(s, first.id, admin)
+        s.commit()
+        assert _listed(engine, s, OWNER, audience=audience) == whole[1:]
+        assert [(r.instance_id, r.element_id) for r in engine.task_page(s, admin, mine=True)[0]] == whole[:1]

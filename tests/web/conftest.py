@@ -27,3 +27,29 @@ def live(database_url):
         s.commit()
     yield engine, sessions
     db.dispose()
+
+
+@pytest.fixture
+def served(database_url):
+    """The app on the real clock, seeded, with a worker account (group ``external_worker``), served by
+    werkzeug on a free port in a thread: ``(url, app)``. Stopped after the test."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from engine import users
+    from web import create_app
+
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    ext = app.extensions["aftersales"]
+    seed(ext["sessions"], ext["engine"].clock.now())
+    with ext["sessions"]() as s:
+        users.add_user(s, "worker", "demo", ["external_worker"], now=ext["engine"].clock.now())
+        s.commit()
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", app
+    httpd.shutdown()
+    thread.join(5)
+    ext["db"].dispose()

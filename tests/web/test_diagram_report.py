@@ -10,6 +10,7 @@ import io
 import re
 
 from engine.errors import Problem
+from tests.conftest import DATA
 from tests.web.test_migrate_page import WORDS, chinese, visible
 from tests.web.test_pages import login
 from tests.web.test_versions import V1
@@ -199,3 +200,71 @@ def test_a_java_call_in_a_condition_is_refused_in_chinese_and_english(app, api):
     (english,) = status(admin, java, EN).json["status"]["problems"]
     assert re.fullmatch(r"no \(line \d+\): The condition calls Java \(“claim.isApproved\(\)”\), which cannot run here: "
                         r"write it in Python over the case's variables\.", english["text"])
+
+
+def test_java_type_in_a_javascript_listener_is_refused_in_chinese_and_english(app, api):
+    """JavaScript runs (QuickJS); the Java it reaches for through ``Java.type`` does not."""
+    admin = login(app, "admin")
+    java = words(V1.replace(
+        b'<bpmn:userTask id="Activity_pay" name="Pay out" camunda:candidateGroups="finance">',
+        b'<bpmn:userTask id="Activity_pay" name="Pay out" camunda:candidateGroups="finance"><bpmn:extensionElements>'
+        b'<camunda:executionListener event="start"><camunda:script scriptFormat="javascript">'
+        b'var System = Java.type("java.lang.System");</camunda:script></camunda:executionListener>'
+        b'</bpmn:extensionElements>'))
+    r = status(admin, java, ZH)
+    assert r.status_code == 400
+    (p,) = r.json["status"]["problems"]
+    assert p["code"] == "java_code"
+    assert re.fullmatch(r"付款（第 \d+ 行）：JavaScript 脚本调用了 Java（“Java.type”），此处无法运行：脚本不能使用 Java，"
+                        r"只能处理流程变量。", p["text"])
+    (english,) = status(admin, java, EN).json["status"]["problems"]
+    assert re.fullmatch(r"Pay out \(line \d+\): The JavaScript calls Java \(“Java.type”\), which cannot run here: "
+                        r"scripts run without Java, over the case's variables\.", english["text"])
+
+
+def test_a_task_naming_nobody_deploys_with_a_warning_in_chinese_and_english(app, api):
+    """Issue 16: it opens unassigned, for admins and process owners to hand out from the inbox's tab."""
+    admin = login(app, "admin")
+    xml = (DATA / "unassigned_check.bpmn").read_bytes()
+    st = status(admin, xml, ZH).json["status"]
+    assert st["ok"] and st["title"] == "校验通过。"
+    (w,) = st["warnings"]
+    assert w["text"] == ("登记抽检结果（第 12 行）：此任务未指定处理人、候选组或候选用户：任务开启后无人负责，"
+                         "由管理员和流程负责人在待办的“无人负责”标签中认领或分派。")
+    (w,) = status(admin, xml, EN).json["status"]["warnings"]
+    assert w["text"] == ("Record the spot check (line 12): This task names no assignee, candidate group or user: it "
+                         "opens unassigned, and admins and process owners claim or assign it from the inbox's "
+                         "“Nobody named” tab.")
+
+
+def test_feel_that_does_not_parse_is_said_with_the_decision_line_and_where(app, api):
+    """Issue 13: a decision table cell the FEEL parser cannot read, in the page's language."""
+    from tests.conftest import DATA
+
+    xml = (DATA / "claim_route.dmn").read_text(encoding="utf-8").replace("<text>amount / 1000</text>",
+                                                                         "<text>amount // 1000</text>")
+    admin = login(app, "admin")
+    texts = {}
+    for lang, headers in (("zh", ZH), ("en", EN)):
+        r = admin.post("/admin/modeler/check", headers=headers,
+                       data={"xml": xml, "filename": "claim_route.dmn", "action": "validate",
+                             "csrf_token": admin.token})
+        assert r.status_code == 400
+        [problem] = r.json["status"]["problems"]
+        assert problem["code"] == "feel_invalid"
+        texts[lang] = problem["text"]
+    assert re.fullmatch(r"Who reviews a claim（第 91 行）：FEEL 表达式“amount // 1000”无法解析：第 9 列的“/”处不合语法。",
+                        texts["zh"]), texts["zh"]
+    assert re.fullmatch(r"Who reviews a claim \(line 91\): The FEEL expression “amount // 1000” cannot be read: it goes "
+                        r"wrong at “/” \(column 9\)\.", texts["en"]), texts["en"]
+
+
+def test_a_decision_table_stopping_a_case_is_said_in_chinese(app):
+    """What the incidents page shows for a UNIQUE table that two rules match (engine/decisions.py)."""
+    from web.pages.labels import translate_error
+
+    message = "decision table hit policy UNIQUE, but rules 2 and 4 both match. Business Rule Task 'Route the claim'."
+    with app.test_request_context(headers=ZH):
+        assert translate_error(message) == "决策表的命中策略为 UNIQUE（唯一），但第 2 条和第 4 条规则同时命中。"
+    with app.test_request_context(headers=EN):
+        assert translate_error(message) == "The decision table's hit policy is UNIQUE, but rules 2 and 4 both match."

@@ -4,14 +4,11 @@ BPMN error caught by the task's error boundary event."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from engine import users
-from tests.conftest import DATA, seed
+from tests.conftest import DATA
 
 pytest.importorskip("camunda")
 from camunda.external_task.external_task_worker import ExternalTaskWorker  # noqa: E402
@@ -20,25 +17,15 @@ TOPIC = "credit.score"
 
 
 @pytest.fixture
-def server(database_url):
-    """The app on the real clock, served by werkzeug on a free port in a thread: its /engine-rest URL."""
-    from web import create_app
-
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
+def server(served):
+    """The served app (tests/web/conftest.py) with the credit check deployed: its URL."""
+    url, app = served
     ext = app.extensions["aftersales"]
-    seed(ext["sessions"], ext["engine"].clock.now())
     with ext["sessions"]() as s:
-        users.add_user(s, "worker", "demo", ["external_worker"], now=ext["engine"].clock.now())
         ext["engine"].deploy(s, {"external_credit.bpmn": (DATA / "external_credit.bpmn").read_bytes()},
                              users.actor_of(users.get_user(s, "admin")))
         s.commit()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
-    ext["db"].dispose()
+    return url
 
 
 def _start(url: str, business_key: str) -> int:

@@ -113,3 +113,36 @@ def test_deploy_refuses_literal_bombs(api, where, code, words):
     (problem,) = r.json["errors"]
     assert problem["element_id"] == element and words in problem["message"], problem
     assert "256 MB memory budget" in problem["message"]
+
+
+def test_runaway_javascript_stops_that_case_naming_the_element_and_the_service_keeps_answering(api, live):
+    xml = RUNAWAY.replace(b'scriptFormat="python"', b'scriptFormat="javascript"').replace(
+        b"n = 0\nwhile n &gt;= 0:\n    n = n + 1", b"var n = 0;\nwhile (true) { n = n + 1; }")
+    assert api.deploy("admin", {"runaway.bpmn": xml}).status_code == 201
+    looping = api.post("warehouse", "/api/process-definitions/runaway/start", {}).json
+    task = api.task("warehouse", looping["id"], "prepare")
+    assert _call(live, "warehouse", "/health")[0] == 200
+
+    outcome: dict = {}
+
+    def complete():
+        outcome["status"], outcome["body"], outcome["seconds"] = _call(live, "warehouse", f"/api/tasks/{task['id']}/complete",
+                                                                       {"variables": {}})
+
+    worker = threading.Thread(target=complete)
+    worker.start()
+    time.sleep(0.1)
+    answered: list[tuple[int, float]] = []
+    while worker.is_alive():
+        status, _body, seconds = _call(live, "warehouse", "/health")
+        answered.append((status, seconds))
+        time.sleep(0.02)
+    worker.join()
+
+    assert outcome["status"] == 200, outcome
+    inst = outcome["body"]["instance"]
+    assert (inst["state"], inst["error"]["element_id"]) == ("error", "spin")
+    assert inst["error"]["message"] == "spin: the JavaScript took longer than 1 s (CPU time) and was stopped"
+    assert outcome["seconds"] < 10
+    # QuickJS lets go of the interpreter lock while it runs: the service answers meanwhile
+    assert len(answered) >= 3 and all(status == 200 for status, _s in answered), answered

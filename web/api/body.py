@@ -56,3 +56,16 @@ def query_int(name: str, *, required: bool = False) -> int | None:
     if not (raw.isascii() and raw.isdigit()) or not limits.valid_id(int(raw)):
         raise InvalidRequest(f"'{name}' must be a whole number between 1 and {limits.MAX_ID}")
     return int(raw)
+
+
+_YES, _NO = ("1", "true", "on", "yes"), ("", "0", "false", "off", "no")
+
+
+def flag(name: str, field: str | None = None) -> bool:
+    """A yes/no option given as query parameter ``name`` or as multipart form field ``field`` (default
+    ``name``): 1/true/on/yes or 0/false/off/no/empty; anything else is a 400 naming it."""
+    values = [v for v in (request.args.get(name), request.form.get(field or name)) if v is not None]
+    for raw in values:
+        if raw.strip().lower() not in _YES + _NO:
+            raise InvalidRequest(f"'{field or name}' must be true or false (got '{raw[:40]}')")
+    return any(v.strip().lower() in _YES for v in values)

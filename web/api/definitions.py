@@ -14,7 +14,7 @@ from .. import views
 from ..auth import current_actor, login_required
 from ..context import db, engine
 from ..downloads import content_disposition
-from .body import json_body, query_int
+from .body import flag, json_body, query_int
 
 bp = Blueprint("definitions", __name__)
 
@@ -40,7 +40,8 @@ def deploy():
             raise DiagramInvalid([Problem(upload.filename or "?", None, None, "file larger than 5 MB")])
         files[upload.filename or f"upload{len(files)}.bpmn"] = data
     dry_run = request.args.get("dry_run") in ("1", "true")
-    result = engine().deploy(db(), files, current_actor(), comment=request.form.get("comment", ""), dry_run=dry_run)
+    result = engine().deploy(db(), files, current_actor(), comment=request.form.get("comment", ""), dry_run=dry_run,
+                             java_as_external=flag("java_as_external"))
     body = {"deployment_id": result.deployment_id, "definitions": [d.to_dict() for d in result.definitions],
             "warnings": [w.to_dict() for w in result.warnings]}
     if dry_run:

@@ -72,8 +72,13 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
     "api.tokens.revoke": ("Revoke one of the caller's API tokens", {}, 204, {}),
     "api.definitions.deploy": ("Deploy BPMN/DMN files (a new version of each changed process)", {
         "parameters": [_query("dry_run", {"type": "string", "enum": ["0", "1", "true", "false"]},
-                              "check only: answer what would be deployed, store nothing")],
-        "requestBody": _multipart({"file": {"type": "array", "items": _FILE}, "comment": {"type": "string"}},
+                              "check only: answer what would be deployed, store nothing"),
+                       _query("java_as_external", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                              "run a service task naming Java code (camunda:class, delegateExpression, expression) "
+                              "with no Python handler as an external task of that name (a warning per element); "
+                              "also accepted as a form field")],
+        "requestBody": _multipart({"file": {"type": "array", "items": _FILE}, "comment": {"type": "string"},
+                                   "java_as_external": {"type": "string", "enum": ["0", "1", "true", "false"]}},
                                   ("file",))}, 201, _OBJECT),
     "api.definitions.list_definitions": ("Deployed processes and decision tables, newest version of each", {}, 200, _LIST),
     "api.definitions.get_definition": ("A process: versions, running cases per version, start form", {}, 200, _OBJECT),
@@ -117,11 +122,14 @@ OPERATIONS: dict[str, tuple[str, dict, int, dict]] = {
         "parameters": [_query("mine", {"type": "string", "enum": ["0", "1", "true", "false"]},
                               "only tasks assigned to the caller"),
                        _query("group", {"type": "string"}, "only tasks of this group"),
+                       _query("nobody", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                              "only tasks that name nobody (no assignee, candidate group or user), to claim or "
+                              "assign: admins and process owners (403 for others; not with mine or group)"),
                        _query("instance", _ID, "only tasks of this case"), *_PAGING]}, 200, _PAGE),
     "api.tasks.get_task": ("An open task with its form", {}, 200, _OBJECT),
     "api.tasks.claim": ("Take a task (assign it to the caller)", {}, 200, _OBJECT),
     "api.tasks.unclaim": ("Give a task back to its group", {}, 200, _OBJECT),
-    "api.tasks.assign": ("Assign a task to a user (supervisors)", {
+    "api.tasks.assign": ("Assign a task to a user (supervisors; admins and process owners for a task naming nobody)", {
         "requestBody": _json({"user": {"type": "string", "minLength": 1}}, ("user",))}, 200, _OBJECT),
     "api.tasks.complete": ("Complete a task with its form's values", {
         "requestBody": _json({"variables": _VARIABLES})}, 200, _OBJECT),

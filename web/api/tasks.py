@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from engine import users
+from engine import access, users
 from engine.errors import InvalidRequest
 
 from .. import paging, views
@@ -19,10 +19,17 @@ bp = Blueprint("tasks", __name__)
 @login_required
 def list_tasks():
     """One page of open tasks, oldest first: ``{"items": [...], "next": cursor | null}``; pass ``next`` as
-    ``after`` for the following page. One query per page (engine ``task_page``)."""
+    ``after`` for the following page. One query per page (engine ``task_page``). ``nobody=1``: the tasks
+    that name nobody, for admins and process owners to claim or assign (403 for anyone else)."""
     instance = query_int("instance")
-    rows, more = engine().task_page(db(), current_actor(), mine=request.args.get("mine") in ("1", "true"),
-                                    group=request.args.get("group") or None, instance_id=instance,
+    mine, group = request.args.get("mine") in ("1", "true"), request.args.get("group") or None
+    audience = None
+    if request.args.get("nobody") in ("1", "true"):
+        if mine or group:
+            raise InvalidRequest("'nobody' lists the tasks that name nobody: leave out 'mine' and 'group'")
+        audience = access.unassigned_audience(current_actor())
+    rows, more = engine().task_page(db(), current_actor(), mine=mine, group=group, audience=audience,
+                                    instance_id=instance,
                                     after=paging.task_after(request.args.get("after")),
                                     limit=paging.limit(request.args.get("limit")))
     now = engine().clock.now()
@@ -55,7 +62,7 @@ def assign(task_id: str):
     name = json_body().get("user")
     if not isinstance(name, str) or not name:
         raise InvalidRequest("give the user to assign as {\"user\": \"name\"}")
-    target = users.actor_of(users.get_user(db(), name))
+    target = users.assignee(db(), name)
     return jsonify(views.task_view(engine(), db(), engine().assign(db(), task_id, current_actor(), target)))
 
 

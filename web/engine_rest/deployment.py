@@ -1,7 +1,9 @@
 """``GET /version``, ``GET /deployment``, ``POST /deployment/create``: what Camunda Modeler's Deploy
 dialog calls (it checks the connection with ``GET /deployment?maxResults=0``, then posts the diagram
 as multipart: ``deployment-name``, ``deployment-source``, ``enable-duplicate-filtering`` or
-``deploy-changed-only``, optional ``tenant-id``, and the file under its own name as the field name)."""
+``deploy-changed-only``, optional ``tenant-id``, and the file under its own name as the field name).
+Our own field ``aftersales-java-as-external=true`` runs a service task naming Java code with no Python
+handler as an external task of that name (``java_as_external`` of ``POST /api/deployments``)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from engine import access
 from engine.errors import DiagramInvalid, InvalidRequest, Problem
 from engine.models import Definition, Deployment
 
+from ..api.body import flag
 from ..auth import current_actor, login_required
 from ..context import db, engine
 from .dates import camunda_time
@@ -22,8 +25,9 @@ VERSION = "7.22.0"  # the Camunda 7 REST API these routes answer as
 MAX_FILE = 5 * 1024 * 1024
 DEPLOYABLE = (".bpmn", ".dmn", ".bpmn20.xml")
 # Form fields Camunda reads itself; every other field (of any name) is a resource to deploy.
+JAVA_AS_EXTERNAL = "aftersales-java-as-external"
 _FIELDS = {"deployment-name", "deployment-source", "deploy-changed-only", "enable-duplicate-filtering",
-           "tenant-id", "deployment-activation-time"}
+           "tenant-id", "deployment-activation-time", JAVA_AS_EXTERNAL}
 
 
 @bp.get("/version")
@@ -81,7 +85,8 @@ def create():
         raise InvalidRequest("no .bpmn or .dmn resource in the deployment (send each file as a multipart field)")
     name = request.form.get("deployment-name", "")[:500]
     source = (request.form.get("deployment-source") or "engine-rest")[:40]
-    result = engine().deploy(db(), files, current_actor(), comment=name, source=source)
+    result = engine().deploy(db(), files, current_actor(), comment=name, source=source,
+                             java_as_external=flag(JAVA_AS_EXTERNAL))
     # Unchanged files are not deployed again (as with deploy-changed-only); their current definitions are
     # listed all the same, so that a client can start the process it just sent.
     keys = [(d.key, d.version) for d in result.definitions if d.kind == "bpmn"]

@@ -112,26 +112,37 @@ def fetch_and_lock():
         time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
+def _report() -> tuple[dict, str]:
+    """What a worker's report on its task (complete, failure, bpmnError) starts with: the worker's
+    account, the JSON body and its ``workerId``."""
+    _worker()
+    body = json_body()
+    return body, _text(body, "workerId") or ""
+
+
+def _texts(body: dict, *names: str) -> list[str | None]:
+    """Optional text fields of a report (``errorMessage``, ``errorDetails``)."""
+    values = [body.get(name) for name in names]
+    if any(v is not None and not isinstance(v, str) for v in values):
+        raise InvalidRequest(" and ".join(f"'{n}'" for n in names) + " must be text")
+    return values
+
+
 @bp.post("/external-task/<task_id>/complete")
 @login_required
 def complete(task_id: str):
-    _worker()
-    body = json_body()
+    body, worker_id = _report()
     variables = plain(body.get("variables")) | plain(body.get("localVariables"), "localVariables")
-    external_runs.complete(engine(), db(), task_id, _text(body, "workerId") or "", variables, current_actor())
+    external_runs.complete(engine(), db(), task_id, worker_id, variables, current_actor())
     return "", 204
 
 
 @bp.post("/external-task/<task_id>/failure")
 @login_required
 def failure(task_id: str):
-    _worker()
-    body = json_body()
-    message = body.get("errorMessage")
-    details = body.get("errorDetails")
-    if message is not None and not isinstance(message, str) or details is not None and not isinstance(details, str):
-        raise InvalidRequest("'errorMessage' and 'errorDetails' must be text")
-    external_runs.failure(engine(), db(), task_id, _text(body, "workerId") or "", message or "", details,
+    body, worker_id = _report()
+    message, details = _texts(body, "errorMessage", "errorDetails")
+    external_runs.failure(engine(), db(), task_id, worker_id, message or "", details,
                           _int(body, "retries", 0), _int(body, "retryTimeout", 0))
     return "", 204
 
@@ -139,13 +150,10 @@ def failure(task_id: str):
 @bp.post("/external-task/<task_id>/bpmnError")
 @login_required
 def bpmn_error(task_id: str):
-    _worker()
-    body = json_body()
-    message = body.get("errorMessage")
-    if message is not None and not isinstance(message, str):
-        raise InvalidRequest("'errorMessage' must be text")
-    external_runs.bpmn_error(engine(), db(), task_id, _text(body, "workerId") or "", _text(body, "errorCode") or "",
-                             message, plain(body.get("variables")), current_actor())
+    body, worker_id = _report()
+    (message,) = _texts(body, "errorMessage")
+    external_runs.bpmn_error(engine(), db(), task_id, worker_id, _text(body, "errorCode") or "", message,
+                             plain(body.get("variables")), current_actor())
     return "", 204
 
 

@@ -85,7 +85,8 @@ def deploy():
         dry_run = request.form.get("action") == "validate"
         files = _files()
         try:
-            result = engine().deploy(db(), files, actor(), comment=request.form.get("comment", ""), dry_run=dry_run)
+            result = engine().deploy(db(), files, actor(), comment=request.form.get("comment", ""), dry_run=dry_run,
+                                     java_as_external=request.form.get("java_as_external") == "1")
         except DiagramInvalid as exc:
             db().rollback()
             report = diagram_report.problem_views(exc.problems, files)
@@ -111,7 +112,8 @@ def modeler_check():
     dry_run = request.form.get("action") != "deploy"
     files = _files()
     try:
-        result = engine().deploy(db(), files, actor(), comment=request.form.get("comment", ""), dry_run=dry_run)
+        result = engine().deploy(db(), files, actor(), comment=request.form.get("comment", ""), dry_run=dry_run,
+                                 java_as_external=request.form.get("java_as_external") == "1")
     except DiagramInvalid as exc:
         db().rollback()
         return jsonify({"ok": False, "errors": [p.to_dict() for p in exc.problems],

@@ -97,6 +97,8 @@ def _where(d: _Diagram, element_id: str | None) -> str:
     zh, en, kind = d.names.get(element_id, ("", "", ""))
     if kind == "sequenceFlow" and not (zh or en) and d.target.get(element_id):
         return _("the branch to “%(step)s”", step=element_name(d.names, d.target[element_id]))
+    if not kind and d.decisions.get(element_id):
+        return d.decisions[element_id]  # a DMN decision, by the name the table gives it
     if not kind:
         return _("an unnamed step")
     return element_name(d.names, element_id)
@@ -127,6 +129,9 @@ def _java_in_expression(p: dict) -> str | None:
     if p.get("attribute") == "timer":
         return _("The timer calls Java (“%(call)s”), which cannot run here: write an ISO 8601 date or duration, "
                  "or a variable holding one.", call=call)
+    if p.get("attribute") == "script":
+        return _("The JavaScript calls Java (“%(call)s”), which cannot run here: scripts run without Java, over the "
+                 "case's variables.", call=call)
     if p.get("attribute") == "mapping":
         return _("The mapping calls Java (“%(call)s”), which cannot run here: write it in Python over the "
                  "case's variables.", call=call)
@@ -157,24 +162,37 @@ SENTENCES: dict[str, _Sentence] = {
     "condition_invalid": lambda p, d, f: _("The condition “%(text)s” is not a valid expression.", text=p.get("text", "")),
     "script_format": lambda p, d, f: _(
         "This FEEL goes beyond names, literals, comparisons and arithmetic, the FEEL read here: write it in Python."
-    ) if p.get("format") == "feel" else _("Scripts must be Python, not %(format)s.", format=p.get("format", "")),
-    "script_invalid": lambda p, d, f: _("The script is not valid Python or uses something scripts may not use."),
+    ) if p.get("format") == "feel" else _("Scripts must be Python or JavaScript, not %(format)s.", format=p.get("format", "")),
+    "feel_invalid": lambda p, d, f: _(
+        "The FEEL expression “%(text)s” cannot be read: it goes wrong at “%(near)s” (column %(column)s).",
+        text=p.get("text", ""), near=p.get("near", ""), column=p.get("column") or "?") if p.get("near") else _(
+        "The FEEL expression “%(text)s” cannot be read: it is incomplete or uses something FEEL here does not know.",
+        text=p.get("text", "")),
+    "script_invalid": lambda p, d, f: _("The script is not valid Python or JavaScript, or uses something scripts may not use."),
     "gateway_no_condition": lambda p, d, f: _(
         "The branch to %(steps)s has no condition and is not the default branch.",
         steps=_quoted(element_name(d.names, t) for t in p.get("targets", []))),
     "unreachable": lambda p, d, f: _("No sequence flow leads here, so this step can never be reached."),
     "no_topic": lambda p, d, f: _("This automatic step names no handler (Topic)."),
     "unknown_topic": lambda p, d, f: _("No handler is registered for the topic “%(topic)s”.", topic=p.get("topic", "")),
-    "java_code": lambda p, d, f: _java_in_expression(p) or _(
-        "Java code (%(attribute)s “%(name)s”) cannot run here: no Python handler is registered under that name.",
-        attribute=p.get("attribute", ""), name=p.get("name", "")) if p.get("name") else _(
+    "not_executable": lambda p, d, f: _(
+        "No process in this file is marked executable (%(processes)s): there is nothing to run. Tick "
+        "“Executable” on the process to run in Camunda Modeler.", processes=p.get("processes", "")),
+    "java_code": lambda p, d, f: _java_in_expression(p) or (_(
+        "The listener names Java code (%(attribute)s “%(name)s”) and no Python handler is registered under that "
+        "name. A listener cannot run as an external task (nothing waits for a worker while it runs): register a "
+        "Python handler under that name.", attribute=p.get("attribute", ""), name=p.get("name", ""))
+        if p.get("listener") else _(
+        "Java code (%(attribute)s “%(name)s”) cannot run here: no Python handler is registered under that name. "
+        "Register one, or deploy with “Java as external tasks” to have an external worker serve it.",
+        attribute=p.get("attribute", ""), name=p.get("name", ""))) if p.get("name") else _(
         "Java code (%(attribute)s) cannot run here; set the implementation to External with a registered topic.",
         attribute=p.get("attribute", "")),
     "collection_invalid": lambda p, d, f: _(
         "The multi-instance collection “%(text)s” must name a variable, e.g. ${approvers}.", text=p.get("text", "")),
     "listener_event": lambda p, d, f: _(
-        "A listener on the event “%(event)s” is not supported (only start and end; create and complete on user "
-        "tasks), nor on the process itself.", event=p.get("event", "")),
+        "A listener on the event “%(event)s” is not supported (only start and end; create, assignment and complete "
+        "on user tasks), nor on the process itself.", event=p.get("event", "")),
     "connector": lambda p, d, f: _(
         "The connector “%(name)s” is not supported here (http-connector and mail-connector are).", name=p.get("name", "")),
     "retry_cycle_invalid": lambda p, d, f: _(
@@ -238,9 +256,18 @@ def warning_views(warnings: Iterable[DeployWarning], files: dict[str, bytes]) ->
         elif w.code == "java_bridged":
             sentence = _("“%(name)s” is Java code in Camunda: here it runs the Python handler registered under that "
                          "name.", name=w.name)
+        elif w.code == "java_external":
+            sentence = _("“%(name)s” is Java code in Camunda: it runs as the external task topic “%(name)s” until a "
+                         "Python handler is registered under that name.", name=w.name)
+        elif w.code == "process_skipped":
+            sentence = _("The process “%(process)s” is not marked executable: it is skipped, as Camunda skips it.",
+                         process=w.name)
         elif w.code == "branch_true":
             sentence = _("The branch to %(steps)s has no condition: it is taken as if its condition were true, as "
                          "Camunda does.", steps=_quoted(element_name(known[w.file].names, t) for t in w.name.split(",")))
+        elif w.code == "nobody_named":
+            sentence = _("This task names no assignee, candidate group or user: it opens unassigned, and admins and "
+                         "process owners claim or assign it from the inbox's “Nobody named” tab.")
         elif w.code == "external_topic":
             sentence = _("No Python handler serves the topic “%(topic)s”: this step waits for an external worker.",
                          topic=w.name)

@@ -1,4 +1,5 @@
-"""The inbox: my tasks, my groups' tasks, cases I started; filters, saved filters, claim/assign."""
+"""The inbox: my tasks, my groups' tasks, cases I started, and for admins and process owners the tasks
+that name nobody (无人负责); filters, saved filters, claim/assign."""
 
 from __future__ import annotations
 
@@ -10,18 +11,18 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, select
 
-from engine import access, case_search
+from engine import access, case_search, users
 from engine.db import as_utc
-from engine.errors import InvalidRequest
+from engine.errors import InvalidRequest, NotFound, NotPermitted
 from engine.models import Definition, Group, Instance, Membership, SavedFilter, User
 
 from .. import paging
 from ..context import db, engine
-from .labels import time_zone
+from .labels import person_name, time_zone
 from .login import actor
 
 bp = Blueprint("inbox", __name__)
-TABS = ("mine", "group", "started")
+TABS = ("mine", "group", "started", "nobody")
 FILTERS = ("process", "case", "phone", "serial")
 PAGE = paging.PAGE
 
@@ -42,7 +43,10 @@ def _filters(f: dict):
 def task_rows(tab: str, f: dict, after: str | None, limit: int = PAGE):
     """One page of the tab's tasks (oldest first) in one query, and the cursor of the next page."""
     a = actor()
-    audience = None if tab == "mine" else access.task_audience(a, everything=False)
+    if tab == "nobody":
+        audience = access.unassigned_audience(a)
+    else:
+        audience = None if tab == "mine" else access.task_audience(a, everything=False)
     rows, more = engine().task_page(db(), a, mine=tab == "mine", where=_filters(f), audience=audience,
                                     after=paging.task_after(after), limit=limit)
     return rows, (paging.task_cursor(rows[-1].created_at, rows[-1].id) if more else None)
@@ -79,12 +83,21 @@ def colleagues(rows) -> dict[str, list[str]]:
     return {tid: sorted(set().union(*[members[g] for g in gs])) for tid, gs in groups.items() if gs}
 
 
+def active_people() -> list[str]:
+    """Whom a task naming nobody may be assigned to: every active user (the nobody tab's one list per page)."""
+    return list(db().scalars(select(User.username).where(User.active.is_(True))
+                             .order_by(User.display_name, User.username)))
+
+
 @bp.get("/")
 @login_required
 def inbox():
     tab = request.args.get("tab", "group")
     if tab not in TABS:
         tab = "group"
+    hands_out = access.hands_out_unassigned(actor())
+    if tab == "nobody" and not hands_out:
+        raise NotPermitted(_("Only admins and process owners see the tasks that name nobody."))
     f = {k: request.args.get(k, "").strip() for k in FILTERS}
     after = request.args.get("after", "")
     now = engine().clock.now()
@@ -107,10 +120,15 @@ def inbox():
     contact = set(db().scalars(access.visible(select(Instance.id).where(Instance.id.in_(shown)), a))) \
         if access.sees_contact(a) and shown else set()
     saved = db().scalars(select(SavedFilter).where(SavedFilter.username == a.username).order_by(SavedFilter.name)).all()
+    # the nobody tab links a case only where the policy lets the actor open it (a process owner's are few)
+    openable = set(db().scalars(access.visible(select(Instance.id).where(Instance.id.in_(shown)), a))) \
+        if tab == "nobody" and access.case_filter(a) is not None and shown else None
     template = "_inbox_body.html" if request.args.get("partial") else "inbox.html"
     base = {k: v for k, v in {"tab": tab, **f, "limit": request.args.get("limit", "")}.items() if v}
     return render_template(template, tab=tab, f=f, rows=rows, cases=cases, counts=counts, now=now, marks=marks,
                            processes=processes, saved=saved, people_of=colleagues(rows), contact=contact,
+                           hands_out=hands_out, openable=openable,
+                           everyone=active_people() if tab == "nobody" and rows else [],
                            next_page=url_for("inbox.inbox", **base, after=more) if more else None,
                            first_page=url_for("inbox.inbox", **base) if after else None,
                            query=urlencode({k: v for k, v in base.items() if k != "limit"}), here=urlencode({**base, **({"after": after} if after else {})}))
@@ -140,12 +158,17 @@ def unclaim(task_id: str):
 @bp.post("/tasks/<task_id>/assign")
 @login_required
 def assign(task_id: str):
-    from engine import users
-
-    name = request.form.get("user", "")
-    target = users.actor_of(users.get_user(db(), name))
+    name = request.form.get("user", "").strip()
+    if not name:
+        flash(_("Choose a colleague to assign the task to."), "error")
+        return _back()
+    try:
+        target = users.assignee(db(), name)
+    except (NotFound, InvalidRequest):  # gone or disabled since the page was drawn: say so, back to the list
+        flash(_("There is no active user “%(user)s”: nothing was assigned.", user=name), "error")
+        return _back()
     engine().assign(db(), task_id, actor(), target)
-    flash(_("Task assigned to %(user)s.", user=name))
+    flash(_("Task assigned to %(user)s.", user=person_name(name)))
     return _back()
 
 

@@ -88,6 +88,9 @@ FIELD_LABELS = {
     # cross-region settlement (R23)
     "case_region": _l("Case region"), "technician_region": _l("Technician's region"),
     "cross_region": _l("Cross-region settlement"),
+    # a BPMN error's history entry (engine/bpmn_errors.py) and an external worker's reports
+    "error_code": _l("Business error code"), "error_message": _l("Business error message"),
+    "worker": _l("External worker"),
 }
 
 # Values the handlers write (no diagram lists them as choices).
@@ -355,6 +358,14 @@ _ERRORS = [
     # a call activity naming a process not deployed (SpiffWorkflow's words; engine/specs.py)
     (re.compile(r"^The called process '(.*)' was not found"),
      lambda m: _l("The called flow “%(flow)s” is not deployed: deploy it, then retry the case.", flow=m[1])),
+    # decision tables and FEEL (engine/decisions.py, engine/feel.py): the FEEL text stays as written
+    (re.compile(r"^decision table hit policy UNIQUE, but rules (\d+) and (\d+) both match", re.S),
+     lambda m: _l("The decision table's hit policy is UNIQUE, but rules %(first)s and %(second)s both match.",
+                  first=m[1], second=m[2])),
+    (re.compile(r"^decision table rule (\d+): (.*)$", re.S),
+     lambda m: _l("Rule %(rule)s of the decision table cannot be evaluated: %(reason)s", rule=m[1], reason=m[2])),
+    (re.compile(r"^(?:FEEL|literal expression) '(.*?)': (.*)$", re.S),
+     lambda m: _l("The FEEL expression “%(text)s” cannot be evaluated: %(reason)s", text=m[1], reason=m[2])),
     # a business rule task naming a decision table not deployed (engine/decisions.py)
     (re.compile(r"^decision table '(.*)' is not deployed: deploy it, then retry the case"),
      lambda m: _l("The decision table “%(decision)s” is not deployed: deploy it, then retry the case.", decision=m[1])),
@@ -362,6 +373,13 @@ _ERRORS = [
     (re.compile(r"^external worker '(.*)' failed on topic '(.*)' with no retries left: (.*)$", re.S),
      lambda m: _l("The external worker %(worker)s failed on “%(topic)s” and has no retries left: %(reason)s",
                   worker=m[1], topic=m[2], reason=m[3])),
+    # a BPMN error no error event catches (engine/bpmn_errors.py), from a handler or a worker alike
+    (re.compile(r"^BPMN error '(.*?)' \((.*)\) at '.*': no error event catches it$", re.S),
+     lambda m: _l("This step reported the business error “%(code)s” (%(reason)s), which no error event catches.",
+                  code=m[1], reason=m[2])),
+    (re.compile(r"^BPMN error '(.*?)' at '.*': no error event catches it$", re.S),
+     lambda m: _l("This step reported the business error “%(code)s”, which no error event catches.", code=m[1])),
+    # the same, as cases stopped before the two ways were one say it
     (re.compile(r"^BPMN error '(.*)' from external worker '(.*?)'.*, but no error boundary event on '.*' catches it$", re.S),
      lambda m: _l("The external worker %(worker)s reported the business error “%(code)s”, which no error event "
                   "of this step catches.", worker=m[2], code=m[1])),
@@ -418,6 +436,24 @@ def due_hint(due, now) -> str:
     return str(_HINTS[(unit, seconds < 0)]) % {"n": n}
 
 
+_AGES = {"min": _l("%(n)s min ago"), "h": _l("%(n)s h ago"), "d": _l("%(n)s days ago")}
+
+
+def age_hint(since, now) -> str:
+    """How long ago a moment was, in words ("3 小时前"): how long a task has waited."""
+    if since in (None, ""):
+        return ""
+    moment = as_utc(datetime.fromisoformat(since) if isinstance(since, str) else since)
+    span = max(0.0, (as_utc(now) - moment).total_seconds())  # type: ignore[operator]
+    if span < 3600:
+        n, unit = max(1, round(span / 60)), "min"
+    elif span < 48 * 3600:
+        n, unit = round(span / 3600), "h"
+    else:
+        n, unit = round(span / 86400), "d"
+    return str(_AGES[unit]) % {"n": n}
+
+
 def time_zone():
     return current_app.extensions["aftersales"]["engine"].settings.get("time_zone", SHANGHAI)
 
@@ -453,6 +489,7 @@ def init(app: Flask) -> None:
     app.jinja_env.globals["element_name"] = element_name
     app.jinja_env.globals["person_name"] = person_name
     app.jinja_env.globals["due_hint"] = due_hint
+    app.jinja_env.globals["age_hint"] = age_hint
     app.jinja_env.globals["group_name"] = group_name
     app.jinja_env.globals["today"] = today
     app.jinja_env.globals["field_messages"] = field_messages

@@ -62,6 +62,8 @@
       body.append("xml", out.xml);
       body.append("filename", canvas.dataset.filename);
       body.append("comment", document.getElementById("comment").value);
+      var javaAsExternal = document.getElementById("java-as-external");
+      if (javaAsExternal && javaAsExternal.checked) { body.append("java_as_external", "1"); }
       body.append("csrf_token", canvas.dataset.csrf);
       return fetch(canvas.dataset.check, { method: "POST", body: body, credentials: "same-origin" }).then(function (r) { return r.json(); });
     }).then(function (res) {
