@@ -31,8 +31,9 @@ OTHERS = CorpusSet.at("others", ROOT / "tests" / "corpus")
 REPORT = ROOT / "test-artifacts" / "corpus-report.md"
 
 # Measured 2026-12-07 after merging branches js (JavaScript runs: loan-granting, invoice.v2 deploy) and feel
-# (FEEL by bkflow-feel: task-assignment-dmn runs to the end). Raise them; never lower them.
-FLOORS = {"camunda7": {"deployed": 25, "ran_to_end": 21}, "others": {"deployed": 25, "ran_to_end": 24}}
+# (FEEL by bkflow-feel: task-assignment-dmn runs to the end), then onboarding (a called process deployed later
+# is a warning, not a refusal). Raise them; never lower them.
+FLOORS = {"camunda7": {"deployed": 26, "ran_to_end": 22}, "others": {"deployed": 25, "ran_to_end": 24}}
 # Refusals naming neither element nor line (data stores were the last: they are documentation now).
 UNLOCATED_AT_MOST = {"camunda7": 0, "others": 0}
 RUNNING = {
