@@ -195,22 +195,36 @@ def _csv(text: str | None) -> set[str]:
     return {p for p in (text or "").split(",") if p}
 
 
+def names_nobody(task: OpenTask) -> bool:
+    """No assignee, candidate group or user: the diagram left it to be handed out."""
+    return not _csv(task.candidate_groups) and not _csv(task.candidate_users) and task.assignee is None
+
+
+def may_be_given(task: OpenTask, user: Actor) -> bool:
+    """Whether ``task`` may be assigned to ``user``: a candidate of it, or anyone when it names nobody (the
+    admin or process owner handing it out picks who does it)."""
+    groups, users = _csv(task.candidate_groups), _csv(task.candidate_users)
+    return (not groups and not users) or user.username in users or bool(groups & user.groups)
+
+
 def may_act(task: OpenTask, actor: Actor) -> bool:
-    """Whether the actor may claim and complete this task: its assignee, a candidate user or group;
-    anyone when the diagram names nobody."""
+    """Whether the actor may claim and complete this task: its assignee, a candidate user or group; when the
+    diagram names nobody, those who hand such tasks out (admins and process owners: claimed or assigned from
+    the "nobody named" list, it is then its assignee's) — as Camunda's Tasklist shows such a task only to who
+    may read every task."""
     groups, users = _csv(task.candidate_groups), _csv(task.candidate_users)
     if task.assignee == actor.username or actor.username in users or groups & actor.groups:
         return True
-    return not groups and not users and task.assignee is None
+    return names_nobody(task) and hands_out_unassigned(actor)
 
 
 def task_audience(actor: Actor, *, everything: bool = True) -> Audience | None:
     """``may_act`` as the audience of a task list (``engine/task_lists.py``): the actor in person, their
-    groups and the tasks naming nobody. None: every task (admins, unless ``everything`` is False — the
+    groups and, for who hands them out, the tasks naming nobody. None: every task (admins, unless ``everything`` is False — the
     inbox's group tab shows an admin their own groups' tasks, without the ones naming nobody)."""
     if actor.is_admin and everything:
         return None
-    return Audience(actor.username, tuple(sorted(actor.groups)), unassigned=everything)
+    return Audience(actor.username, tuple(sorted(actor.groups)), unassigned=everything and hands_out_unassigned(actor))
 
 
 @functools.lru_cache(maxsize=1024)

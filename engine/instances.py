@@ -490,8 +490,7 @@ class ProcessEngine:
 
     def assign(self, session: Session, task_id: str, actor: Actor, user: Actor) -> OpenTask:
         task = self.get_task(session, task_id, actor)
-        probe = OpenTask(candidate_groups=task.candidate_groups, candidate_users=task.candidate_users, assignee=None)
-        if not self.may_act(probe, user):
+        if not access.may_be_given(task, user):
             raise InvalidRequest(f"{user.username} is not a candidate for task {task_id}")
         if access.supervises(actor):
             return self._set_assignee(session, task, user.username, expect=(task.assignee,))
