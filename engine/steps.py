@@ -108,6 +108,13 @@ def _database_error(exc: BaseException) -> BaseException | None:
     return None
 
 
+def _missing_collection(task) -> str | None:
+    """The variable a multi-instance task iterates over when the case does not hold it (SpiffWorkflow then
+    fails with a bare ``TypeError``: 'NoneType' object is not iterable)."""
+    name = getattr(getattr(getattr(task, "task_spec", None), "data_input", None), "bpmn_id", None)
+    return name if name and task.data.get(name) is None else None
+
+
 def _unexpected(exc: BaseException, instance_id: int, where: str) -> str:
     """Log an exception none of our code raised on purpose with its traceback; the case keeps the message."""
     log.error("unexpected error in instance %s at %s", instance_id, where, exc_info=exc)
@@ -390,6 +397,11 @@ class Step:
         where = getattr(exc, "element_id", None) or (element_id(task) if task is not None else "?")
         if isinstance(exc, HandlerFailed):
             message = exc.message
+        elif isinstance(exc, TypeError) and (looping := next((t for t in wf.get_tasks(
+                state=TaskState.READY | TaskState.STARTED | TaskState.WAITING) if _missing_collection(t)), None)):
+            where = element_id(looping)
+            message = (f"multi-instance '{where}': its collection '{_missing_collection(looping)}' is not set "
+                       "(it needs a list)")
         elif isinstance(exc, AftersalesError | SpiffWorkflowException):
             message = str(exc)
             log.info("instance %s stopped at %s: %s", self.instance.id, where, message)

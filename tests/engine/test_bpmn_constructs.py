@@ -195,6 +195,18 @@ def test_multi_instance_sequential_and_parallel_with_a_completion_condition(bpmn
     assert instance(engine, sessions, iid)[0] == "completed"
 
 
+def test_a_parallel_multi_instance_over_a_variable_the_case_lacks_stops_the_case_saying_which(bpmn):
+    """SpiffWorkflow fails with a bare ``TypeError`` ('NoneType' object is not iterable); the case stops at the
+    multi-instance naming the collection, which a supervisor can then set and retry."""
+    engine, sessions, _calls = bpmn
+    deploy(engine, sessions, "multi_instance.bpmn")
+    iid = start(engine, sessions, "multi_instance", {"parts": ["P-100"]})  # no approvers
+    with sessions() as s:
+        inst = engine.get_instance(s, iid)
+        assert (inst.state, inst.error_element, inst.error_message) == (
+            "error", "approve", "multi-instance 'approve': its collection 'approvers' is not set (it needs a list)")
+
+
 # --- 8. data objects -------------------------------------------------------------------------------
 
 

@@ -268,3 +268,12 @@ def test_a_decision_table_stopping_a_case_is_said_in_chinese(app):
         assert translate_error(message) == "决策表的命中策略为 UNIQUE（唯一），但第 2 条和第 4 条规则同时命中。"
     with app.test_request_context(headers=EN):
         assert translate_error(message) == "The decision table's hit policy is UNIQUE, but rules 2 and 4 both match."
+
+
+def test_a_multi_instance_over_a_missing_list_is_said_in_chinese(app):
+    """What the incidents page shows when a multi-instance's collection is not set (engine/steps.py)."""
+    from web.pages.labels import translate_error
+
+    message = "multi-instance 'approve': its collection 'approvers' is not set (it needs a list)"
+    with app.test_request_context(headers=ZH):
+        assert translate_error(message) == "此步骤要对“approvers”中的每一项各执行一次，但案件中没有这个变量：请更正案件变量（一个列表）后重试。"

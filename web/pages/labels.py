@@ -355,6 +355,10 @@ _ERRORS = [
     (re.compile(r"^case (\S+) has no archive: its documents were removed on (\S+)"),
      lambda m: _l("Case %(case)s has no archive: its documents were removed on %(when)s (retention period over).",
                   case=m[1], when=local(m[2]))),
+    # a multi-instance over a variable the case does not hold (engine/steps.py)
+    (re.compile(r"^multi-instance '(.*)': its collection '(.*)' is not set"),
+     lambda m: _l("This step repeats for each item of “%(collection)s”, which the case does not hold: correct the "
+                  "case's variables (a list), then retry.", collection=m[2])),
     # a call activity naming a process not deployed (SpiffWorkflow's words; engine/specs.py)
     (re.compile(r"^The called process '(.*)' was not found"),
      lambda m: _l("The called flow “%(flow)s” is not deployed: deploy it, then retry the case.", flow=m[1])),
