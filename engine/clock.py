@@ -71,3 +71,10 @@ def use_clock(clock: Clock) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def now() -> datetime:
+    """The current moment of the clock a step runs under (:func:`use_clock`), else the system's; aware, UTC
+    or as the clock gives it. For code deep inside a step that has no engine at hand (FEEL's ``now()``)."""
+    clock = _current.get()
+    return clock.now() if clock is not None else datetime.now(UTC)

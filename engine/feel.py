@@ -46,7 +46,8 @@ with warnings.catch_warnings():  # bkflow-feel uses pydantic's validate_argument
     from bkflow_feel.data_models import RangeGroupData, RangeGroupOperator
     from bkflow_feel.transformer import FEELTransformer
 
-from . import script_budget
+from . import clock, script_budget
+from .working_days import SHANGHAI
 
 MAX_LENGTH = 10_000  # characters of one FEEL text; deeper nesting than that exhausts Python's recursion
 
@@ -236,8 +237,26 @@ class _Count(feel_nodes.Expression):
         return len(values) if isinstance(values, list) else None
 
 
+class _Now(feel_nodes.Expression):
+    """FEEL ``now()`` / ``today()``: the step's injected clock (not the server's), in the company's zone —
+    the day a decision or mapping compares with is the business's local day."""
+
+    def __init__(self, day: bool):
+        self.day = day
+
+    def evaluate(self, context):
+        moment = clock.now().astimezone(SHANGHAI)
+        return moment.date() if self.day else moment
+
+
 @v_args(inline=True)
 class _Transformer(FEELTransformer):
+    def now_func(self):
+        return _Now(day=False)
+
+    def today_func(self):
+        return _Now(day=True)
+
     def for_expr(self, *items):
         *pairs, expr = items
         names = [str(t) for t in pairs[0::2]]

@@ -162,3 +162,18 @@ def test_a_runaway_filter_is_stopped_not_swallowed(monkeypatch):
     with pytest.raises(script_budget.BudgetExceeded):
         feel.evaluate("xs[count(for a in xs, b in xs return 1) > 0]", {"xs": list(range(2000))})
     assert feel.evaluate("xs[item > limit]", {"xs": [1, 5, 9], "limit": 4}) == [5, 9]  # the outer variables too
+
+
+def test_today_and_now_follow_the_steps_clock_in_the_companys_zone():
+    """FEEL's ``today()`` is the business's local day by the injected clock (not the server's date): at
+    17:30 UTC on New Year's Eve it is already 1 January in Shanghai."""
+    from datetime import UTC, datetime
+
+    from engine.clock import ManualClock, use_clock
+
+    clock = ManualClock()
+    clock.set(datetime(2026, 12, 31, 17, 30, tzinfo=UTC))
+    with use_clock(clock):
+        assert feel.evaluate("today()", {}) == "2027-01-01"
+        assert feel.evaluate('today() > date("2026-12-31")', {}) is True
+        assert feel.evaluate("now()", {}) == "2027-01-01T01:30:00+08:00"
