@@ -134,30 +134,36 @@ def missing_reference_warnings(session: Session, parsed: list[ParsedFile]) -> li
     the upload nor deployed: it deploys (Camunda resolves ``calledElement`` and ``decisionRef`` when the task
     runs, and Camunda Modeler deploys one file at a time); a case reaching the task stops there until what it
     names is deployed and the case retried (``SpecCache.late_bindings``)."""
-    from .diagram import BPMN_NS, CAMUNDA_MODEL_NS
+    from .diagram import CAMUNDA_MODEL_NS
 
     kinds = {"callActivity": ("calledElement", "bpmn", "called_process_missing", "process"),
              "businessRuleTask": (f"{{{CAMUNDA_MODEL_NS}}}decisionRef", "dmn", "decision_missing", "decision table")}
     uploaded = {(pf.kind, k) for pf in parsed for k in pf.keys}
     warnings = []
-    for pf in parsed:
-        if pf.kind != "bpmn":
+    for pf, node in _bpmn_nodes(parsed, "//bpmn:callActivity[@calledElement] | "
+                                        "//bpmn:businessRuleTask[@camunda:decisionRef]"):
+        attribute, kind, code, noun = kinds[etree.QName(node).localname]
+        ref = node.get(attribute)
+        if (kind, ref) in uploaded or "${" in ref or "#{" in ref:
             continue
-        root = diagram_xml.parse_stored(pf.content)
-        drop_skipped(root)
-        for node in root.xpath("//bpmn:callActivity[@calledElement] | //bpmn:businessRuleTask[@camunda:decisionRef]",
-                               namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}):
-            attribute, kind, code, noun = kinds[etree.QName(node).localname]
-            ref = node.get(attribute)
-            if (kind, ref) in uploaded or "${" in ref or "#{" in ref:
-                continue
-            deployed = current(session, ref)
-            if deployed is None or deployed.kind != kind:
-                warnings.append(DeployWarning(
-                    pf.filename, node.get("id"), node.sourceline,
-                    f"{noun} '{ref}' is not deployed: a case stops at this step until it is deployed "
-                    "and the case retried", code=code, name=ref))
+        deployed = current(session, ref)
+        if deployed is None or deployed.kind != kind:
+            warnings.append(DeployWarning(
+                pf.filename, node.get("id"), node.sourceline,
+                f"{noun} '{ref}' is not deployed: a case stops at this step until it is deployed "
+                "and the case retried", code=code, name=ref))
     return warnings
+
+
+def _bpmn_nodes(parsed: list[ParsedFile], xpath: str):
+    """(file, element) for each element ``xpath`` finds in the BPMN files, read as :func:`_root` reads them
+    (any dialect as Camunda's, processes not executable left out)."""
+    from .diagram import BPMN_NS, CAMUNDA_MODEL_NS
+
+    for pf in parsed:
+        if pf.kind == "bpmn":
+            for node in _root(pf).xpath(xpath, namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}):
+                yield pf, node
 
 
 def all_warnings(session: Session, parsed: list[ParsedFile], topics: set[str],
@@ -173,21 +179,16 @@ _TOPICS_XPATH = ("//bpmn:serviceTask[@camunda:topic] | //bpmn:sendTask[@camunda:
 def external_topic_warnings(parsed: list[ParsedFile], registered: set[str]) -> list[DeployWarning]:
     """A warning per service task whose topic has no Python handler: it waits for an external worker
     (``/engine-rest/external-task``, engine/external_tasks.py) — deployed, not refused."""
-    from .diagram import BPMN_NS, CAMUNDA_MODEL_NS
+    from .diagram import CAMUNDA_MODEL_NS
 
     warnings = []
-    for pf in parsed:
-        if pf.kind != "bpmn":
-            continue
-        root = diagram_xml.parse_stored(pf.content)
-        drop_skipped(root)
-        for node in root.xpath(_TOPICS_XPATH, namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}):
-            topic = node.get(f"{{{CAMUNDA_MODEL_NS}}}topic")
-            if topic and topic not in registered:
-                warnings.append(DeployWarning(
-                    pf.filename, node.get("id"), node.sourceline,
-                    f"topic '{topic}' has no Python handler: this step waits for an external worker "
-                    "(POST /engine-rest/external-task/fetchAndLock)", code="external_topic", name=topic))
+    for pf, node in _bpmn_nodes(parsed, _TOPICS_XPATH):
+        topic = node.get(f"{{{CAMUNDA_MODEL_NS}}}topic")
+        if topic and topic not in registered:
+            warnings.append(DeployWarning(
+                pf.filename, node.get("id"), node.sourceline,
+                f"topic '{topic}' has no Python handler: this step waits for an external worker "
+                "(POST /engine-rest/external-task/fetchAndLock)", code="external_topic", name=topic))
     return warnings
 
 
