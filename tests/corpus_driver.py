@@ -9,10 +9,10 @@ it calls (companions, from the same set), then the file. Driving it, the driver
   a task round that comes back gets the other answer (a loop is left, not ridden forever);
 - acts as the task's assignee, candidate user or a member of its candidate group — creating that user
   and group through ``POST /api/groups`` and ``/api/users`` as the company's admin would;
-- stands in for **external workers**: where the app answers Camunda's external task protocol
-  (``GET /engine-rest/version``), it fetches and locks the file's topics there and completes them as
-  ``camunda-external-task-client-python3`` would; else every ``camunda:topic`` of the file is registered
-  as an in-process handler. Either way the worker reports the gateway variables not set yet (what a
+- runs a generic **external worker**: where the app answers Camunda's external task protocol
+  (``GET /engine-rest/version``), the real ``camunda-external-task-client-python3`` fetches and locks the
+  file's topics over HTTP (the app served on a free port) and completes them; else every ``camunda:topic``
+  of the file is registered as an in-process handler. Either way the worker reports the gateway variables not set yet (what a
   real worker would). With ``bridge_java`` it also registers the Java class, bean and expression names
   the file calls as in-process handlers, for an engine that bridges Java delegates to handlers; with
   ``java_as_external`` it deploys with that option instead and serves those names as external topics;
@@ -137,9 +137,29 @@ class Driver:
                                  for m in re.findall(r"[$#]\{\s*([A-Za-z_]\w*)\s*\}", named)} - {"initiator"}
         self.outcome = Outcome(path.name, java=list(self.facts.java), scripts=sorted(set(self.facts.scripts)))
         self.rounds: dict[str, int] = {}
+        self.httpd = None
+        self.worker = None
 
     def close(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
         self.app.extensions["aftersales"]["db"].dispose()
+
+    def worker_client(self):
+        """The real camunda-external-task-client-python3, as a company's worker would run it, against this
+        app served over HTTP (werkzeug, a free port, a thread) — started the first time a topic waits."""
+        if self.worker is None:
+            import threading
+
+            from camunda.client.external_task_client import ExternalTaskClient
+            from werkzeug.serving import make_server
+
+            self.httpd = make_server("127.0.0.1", 0, self.app, threaded=True)
+            threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+            self.worker = ExternalTaskClient("corpus-worker", f"http://127.0.0.1:{self.httpd.server_port}/engine-rest", {
+                "auth_basic": {"username": ADMIN, "password": PASSWORD}, "maxTasks": 10, "lockDuration": 60000,
+                "asyncResponseTimeout": 0, "usePriority": True})
+        return self.worker
 
     # --- HTTP, counting server errors ---------------------------------------------------------------
 
@@ -305,23 +325,25 @@ class Driver:
         return False
 
     def work_external_tasks(self) -> bool:
-        """One round of an external worker over Camunda's REST: fetch and lock, then complete each task
-        with the gateway variables it does not hold yet."""
-        status, locked = self.call("POST", "/engine-rest/external-task/fetchAndLock", json={
-            "workerId": "corpus-worker", "maxTasks": 10, "usePriority": True,
-            "topics": [{"topicName": t, "lockDuration": 60000} for t in sorted(self.topics)]})
-        if status != 200 or not locked:
+        """One round of a generic external worker — camunda-external-task-client-python3 over HTTP: fetch and
+        lock the file's topics, then complete each task with the gateway variables it does not hold yet."""
+        import requests
+
+        worker = self.worker_client()
+        try:
+            locked = worker.fetch_and_lock(sorted(self.topics))
+            for task in locked:
+                held = task.get("variables") or {}
+                worker.complete(task["id"], {k: v[0] for k, v in self.facts.gateway_values.items() if k not in held})
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else 0
+            body = exc.response.json() if exc.response is not None and exc.response.content else {}
+            if status >= 500:
+                self.outcome.server_errors.append(f"external worker: {status} {body}")
+            self.outcome.stopped_at = "external task"
+            self.outcome.why = f"external worker answered {status}: {_error_text(body)}"
             return False
-        for task in locked:
-            held = task.get("variables") or {}
-            report = {k: _typed(v[0]) for k, v in self.facts.gateway_values.items() if k not in held}
-            status, body = self.call("POST", f"/engine-rest/external-task/{task['id']}/complete",
-                                     json={"workerId": "corpus-worker", "variables": report})
-            if status != 204:
-                self.outcome.stopped_at = task.get("activityId", "?")
-                self.outcome.why = f"external task complete answered {status}: {_error_text(body)}"
-                return False
-        return True
+        return bool(locked)
 
     def complete(self, item: dict) -> bool:
         o = self.outcome
@@ -452,17 +474,6 @@ def _field_value(f: dict, wanted: Any, today: date, flip: bool) -> Any:
     if f.get("default") not in (None, ""):
         return f["default"]
     return None if not f.get("required") else "corpus value"
-
-
-def _typed(value: Any) -> dict:
-    """A value as Camunda's REST carries it."""
-    if isinstance(value, bool):
-        return {"value": value, "type": "Boolean"}
-    if isinstance(value, int):
-        return {"value": value, "type": "Long"}
-    if isinstance(value, float):
-        return {"value": value, "type": "Double"}
-    return {"value": value, "type": "String"}
 
 
 def _error_text(body: Any) -> str:
