@@ -194,6 +194,6 @@ def nobody_can_take():
     named_user = exists(select(User.id).where(
         User.active.is_(True), OpenTask.candidate_users.like(literal("%,") + User.username + literal(",%"))))
     assignee_ok = exists(select(User.id).where(User.active.is_(True), User.username == OpenTask.assignee))
-    # a task naming nobody at all is listed too: anyone may take it, so no one is told (issue 16)
+    # a task naming nobody at all is listed too: only admins and process owners may hand it out (issue 16)
     unclaimed = OpenTask.assignee.is_(None) & ~staffed_group & ~named_user
     return unclaimed | (OpenTask.assignee.is_not(None) & ~assignee_ok)
