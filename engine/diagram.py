@@ -180,20 +180,26 @@ def people_named(root) -> list[Named]:
     """Every literal candidate group (from ``candidateGroups`` or, without one, the lane), candidate
     user and assignee of the user tasks, in document order."""
     found: list[Named] = []
+    for node, lane in _user_tasks(root):
+        nid = node.get("id") or ""
+        groups = _split(node.get(_C + "candidateGroups"))
+        if not groups and lane:
+            groups = [g for g in [group_for_lane(lane)] if g]
+        users = _split(node.get(_C + "candidateUsers")) + _split(node.get(_C + "assignee"))
+        found += [Named(nid, node.sourceline, "group", g) for g in groups if not expressions.is_juel(g)]
+        found += [Named(nid, node.sourceline, "user", u) for u in users if not expressions.is_juel(u)]
+    return found
+
+
+def _user_tasks(root):
+    """(user task, the name of the lane it stands in or None), process by process."""
     for process in root.iter(f"{{{BPMN_NS}}}process"):
         lanes = {}
         for lane in process.iter(f"{{{BPMN_NS}}}lane"):
             for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef"):
                 lanes[(ref.text or "").strip()] = lane.get("name")
         for node in process.iter(f"{{{BPMN_NS}}}userTask"):
-            nid = node.get("id") or ""
-            groups = _split(node.get(_C + "candidateGroups"))
-            if not groups and lanes.get(nid):
-                groups = [g for g in [group_for_lane(lanes[nid])] if g]
-            users = _split(node.get(_C + "candidateUsers")) + _split(node.get(_C + "assignee"))
-            found += [Named(nid, node.sourceline, "group", g) for g in groups if not expressions.is_juel(g)]
-            found += [Named(nid, node.sourceline, "user", u) for u in users if not expressions.is_juel(u)]
-    return found
+            yield node, lanes.get(node.get("id") or "")
 
 
 def nobody_named(root) -> list[tuple[str, int | None, str]]:
@@ -201,17 +207,11 @@ def nobody_named(root) -> list[tuple[str, int | None, str]]:
     candidate user or assignee, literal or ``${…}`` — as (element id, line, name): they open unassigned,
     as in Camunda, and wait in the "nobody named" list of admins and process owners (``access``)."""
     found = []
-    for process in root.iter(f"{{{BPMN_NS}}}process"):
-        lanes = {}
-        for lane in process.iter(f"{{{BPMN_NS}}}lane"):
-            for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef"):
-                lanes[(ref.text or "").strip()] = lane.get("name")
-        for node in process.iter(f"{{{BPMN_NS}}}userTask"):
-            nid = node.get("id") or ""
-            if (_split(node.get(_C + "candidateGroups")) or group_for_lane(lanes.get(nid))
-                    or _split(node.get(_C + "candidateUsers")) or (node.get(_C + "assignee") or "").strip()):
-                continue
-            found.append((nid, node.sourceline, node.get("name") or ""))
+    for node, lane in _user_tasks(root):
+        if (_split(node.get(_C + "candidateGroups")) or group_for_lane(lane)
+                or _split(node.get(_C + "candidateUsers")) or (node.get(_C + "assignee") or "").strip()):
+            continue
+        found.append((node.get("id") or "", node.sourceline, node.get("name") or ""))
     return found
 
 

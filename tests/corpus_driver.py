@@ -233,14 +233,14 @@ class Driver:
             self.deploy(dict(self.corpus.dmn))
         for companion in self.companions():
             status, body = self.deploy({companion.name: companion.read_bytes()})
-            if status not in (200, 201):  # say so: the file's own refusal would only say "not found"
+            if status != 201:  # say so: the file's own refusal would only say "not found"
                 o.problems = list((body or {}).get("errors") or [{"message": str(body)}])
                 o.state = "refused"
                 o.why = f"called {companion.name} refused: " + "; ".join(_problem_text(p) for p in o.problems)[:350]
                 return o
         status, body = self.deploy({self.path.name: self.path.read_bytes()})
         o.deploy_status = status
-        if status not in (200, 201):
+        if status != 201:  # a new file in an empty database: stored, or refused
             o.problems = list((body or {}).get("errors") or [{"message": str(body)}])
             o.state, o.why = "refused", "; ".join(_problem_text(p) for p in o.problems)[:400]
             return o

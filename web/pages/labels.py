@@ -424,6 +424,15 @@ _HINTS = {
 }
 
 
+def _in_units(seconds: float) -> tuple[int, str]:
+    """A span as a whole number of minutes (under an hour), hours (under two days) or days."""
+    if seconds < 3600:
+        return max(1, round(seconds / 60)), "min"
+    if seconds < 48 * 3600:
+        return round(seconds / 3600), "h"
+    return round(seconds / 86400), "d"
+
+
 def due_hint(due, now) -> str:
     """How far off a due date is, in words ("2 小时后到期", "已逾期 3 小时")."""
     if due in (None, ""):
@@ -431,12 +440,7 @@ def due_hint(due, now) -> str:
     moment = as_utc(datetime.fromisoformat(due) if isinstance(due, str) else due)
     seconds = (moment - as_utc(now)).total_seconds()  # type: ignore[operator]
     span = abs(seconds)
-    if span < 3600:
-        n, unit = max(1, round(span / 60)), "min"
-    elif span < 48 * 3600:
-        n, unit = round(span / 3600), "h"
-    else:
-        n, unit = round(span / 86400), "d"
+    n, unit = _in_units(span)
     return str(_HINTS[(unit, seconds < 0)]) % {"n": n}
 
 
@@ -449,12 +453,7 @@ def age_hint(since, now) -> str:
         return ""
     moment = as_utc(datetime.fromisoformat(since) if isinstance(since, str) else since)
     span = max(0.0, (as_utc(now) - moment).total_seconds())  # type: ignore[operator]
-    if span < 3600:
-        n, unit = max(1, round(span / 60)), "min"
-    elif span < 48 * 3600:
-        n, unit = round(span / 3600), "h"
-    else:
-        n, unit = round(span / 86400), "d"
+    n, unit = _in_units(span)
     return str(_AGES[unit]) % {"n": n}
 
 
