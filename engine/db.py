@@ -72,11 +72,15 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+READ_ONLY_INFO = {"read_only": True}  # in ``Session.info`` of these: rows are added, never written directly
+
+
 def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that only read: no write lock on SQLite, ``READ ONLY`` on PostgreSQL."""
     if engine.dialect.name == "sqlite":
-        return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
-    return sessionmaker(engine.execution_options(postgresql_readonly=True), expire_on_commit=False)
+        return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, info=READ_ONLY_INFO)
+    return sessionmaker(engine.execution_options(postgresql_readonly=True), expire_on_commit=False,
+                        info=READ_ONLY_INFO)
 
 
 def create_schema(engine: Engine) -> None:

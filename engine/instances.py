@@ -28,7 +28,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defer
 
 from . import (
     access,
@@ -73,8 +73,10 @@ INSTANCE_STATES = ("running", "completed", "error", "cancelled")
 
 # The statements of a click, built once with bound parameters (building one costs more than running it).
 _OPEN_TASK_TABLE = cast(Table, OpenTask.__table__)
+# The workflow blob is left out: a hot case's step finds its workflow in memory (engine/live.py), and
+# only a miss reads the blob.
 _TASK_AND_INSTANCE = (select(OpenTask, Instance).join(Instance, Instance.id == OpenTask.instance_id)
-                      .where(OpenTask.id == bindparam("task_id")))
+                      .where(OpenTask.id == bindparam("task_id")).options(defer(Instance.workflow)))
 _DONE_BEFORE = select(HistoryEntry.id).where(
     HistoryEntry.instance_id == bindparam("instance_id"), HistoryEntry.element_id == bindparam("element_id"),
     HistoryEntry.kind == "UserTask").limit(1)
@@ -269,6 +271,9 @@ class ProcessEngine:
         return session.scalar(self._task_query(select(func.count(OpenTask.id)), actor, mine, None, None)) or 0
 
     def variables(self, session: Session, instance: Instance) -> dict:
+        saved = live.pending(session, instance.id, instance.revision)
+        if saved is not None:  # what this session's step just saved (the blob is not even read)
+            return self._live_variables(saved)
         if instance.workflow is None:
             return dict(instance.variables or {})
         return self._live_variables(self._read(session, instance))
@@ -304,8 +309,11 @@ class ProcessEngine:
         return set(session.scalars(select(HistoryEntry.element_id).where(HistoryEntry.instance_id == instance_id)
                                    .distinct()))
 
-    def open_tasks(self, session: Session, instance_id: int) -> list[Row[Any]]:
-        """The case's open tasks as plain rows (a view reads them, nothing changes them): one Core read."""
+    def open_tasks(self, session: Session, instance_id: int, revision: int | None = None) -> list[Any]:
+        """The case's open tasks as plain rows (a view reads them, nothing changes them): one Core read, or
+        none when this transaction's step at ``revision`` wrote every one of them (the answer to a click)."""
+        if revision is not None and (saved := live.open_tasks_saved(session, instance_id, revision)) is not None:
+            return saved
         return list(session.execute(_OPEN_TASKS_OF, {"instance_id": instance_id}))
 
     def _running(self, session: Session, instance: Instance, actor: Actor) -> tuple[Step, Any]:
@@ -512,6 +520,7 @@ class ProcessEngine:
             holder = current.assignee if current is not None else None
             raise Conflict(f"task {task.id} is " + (f"claimed by {holder}" if holder else "no longer open"))
         session.expire(task)
+        live.forget_open_tasks(session, task.instance_id)
         fresh = session.get(OpenTask, task.id)
         if fresh is None:
             raise Conflict(f"task {task.id} is no longer open")

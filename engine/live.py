@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 _PENDING = "aftersales_live"
+_OPEN = "aftersales_open_tasks"
 
 
 class LiveWorkflows:
@@ -68,8 +70,28 @@ def take(session: Session, cache: LiveWorkflows, instance_id: int, revision: int
     return cache.take(instance_id, revision)
 
 
+def saved_open_tasks(session: Session, instance_id: int, revision: int, rows: list[dict] | None) -> None:
+    """The open-task rows a step just wrote for the instance at ``revision`` (None: not all of them)."""
+    if rows is None:
+        session.info.get(_OPEN, {}).pop(instance_id, None)
+    else:
+        session.info.setdefault(_OPEN, {})[instance_id] = (revision, [SimpleNamespace(overdue_notified_at=None, **r) for r in rows])
+
+
+def open_tasks_saved(session: Session, instance_id: int, revision: int) -> list[Any] | None:
+    """What ``saved_open_tasks`` noted, while this transaction has changed nothing else of them."""
+    entry = session.info.get(_OPEN, {}).get(instance_id)
+    return entry[1] if entry is not None and entry[0] == revision else None
+
+
+def forget_open_tasks(session: Session, instance_id: int) -> None:
+    """An open task of the instance changed outside a step (a claim, an assignment)."""
+    session.info.get(_OPEN, {}).pop(instance_id, None)
+
+
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
+    session.info.pop(_OPEN, None)
     for instance_id, (cache, revision, workflow) in session.info.pop(_PENDING, {}).items():
         cache.put(instance_id, revision, workflow)
 
@@ -77,3 +99,4 @@ def _committed(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_OPEN, None)

@@ -8,6 +8,7 @@ exactly one flushes and the other gets :class:`Conflict`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, Table, bindparam, delete, insert, select, update
+from sqlalchemy import inspect as orm_state
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -80,6 +82,7 @@ class StepHost(Protocol):
     def start(self, session: Session, key: str, actor: Actor, business_key: str | None = None,
               variables: dict | None = None) -> Instance: ...
 
+_INSTANCES = cast(Table, Instance.__table__)
 _OPEN_TASKS = cast(Table, OpenTask.__table__)
 _HISTORY = cast(Table, HistoryEntry.__table__)
 _TIMERS = cast(Table, Timer.__table__)
@@ -119,6 +122,17 @@ def _unexpected(exc: BaseException, instance_id: int, where: str) -> str:
     """Log an exception none of our code raised on purpose with its traceback; the case keeps the message."""
     log.error("unexpected error in instance %s at %s", instance_id, where, exc_info=exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+_INSTANCE_COLUMNS = frozenset(c.key for c in _INSTANCES.columns) - {"id", "revision"}
+
+
+@functools.cache
+def _instance_update(keys: tuple[str, ...]):
+    """The revision-checked UPDATE of these columns of one instance, built once per set of columns."""
+    return (update(_INSTANCES)
+            .where(_INSTANCES.c.id == bindparam("row_id"), _INSTANCES.c.revision == bindparam("old_revision"))
+            .values({**{key: bindparam(f"new_{key}") for key in keys}, "revision": bindparam("new_revision")}))
 
 
 class StepScriptEngine(PythonScriptEngine):
@@ -209,6 +223,7 @@ class Step:
         self._calendar: WorkingCalendar | None = None
         self.calendar_calls: list[due_dates.Call] = []  # what the calendar functions answered this step
         self.thrown: list[tuple[Any, BpmnError]] = []  # BPMN errors handlers raised, to throw at their tasks
+        self._open_rows: list[dict] | None = None  # the open-task rows the last save left, when it wrote them all
 
     # --- loading and running ------------------------------------------------------------
 
@@ -436,6 +451,7 @@ class Step:
         if finished and inst.state == "completed":
             with self.session.no_autoflush:
                 kpis.note_finished(self.session, inst, inst.variables or {})
+        self._write_instance()  # first: a later statement's autoflush would write the row through the ORM
         self._sync_open_tasks(wf, finished)
         self._sync_waits(wf, finished)
         self._sync_jobs(wf, finished)
@@ -448,8 +464,33 @@ class Step:
             self.session.flush()
         except StaleDataError as exc:
             raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again") from exc
+        live.saved_open_tasks(self.session, inst.id, inst.revision, self._open_rows)
         if not finished:
             live.offer(self.session, self.engine.live, inst.id, inst.revision, wf)
+
+    def _write_instance(self) -> None:
+        """The instance row's changed columns in one revision-checked UPDATE (Core: the ORM's flush of the
+        same row costs more than the statement). Of two steps racing on the case, the second matches no
+        row and gets :class:`Conflict`; the row's new values are then the session's committed state."""
+        inst = self.instance
+        seen = orm_state(inst)
+        if seen.pending:
+            return  # not inserted yet: the flush writes it whole
+        # the attributes set since the row was read (their old values are kept there), the revision aside
+        changed = {key: seen.dict.get(key) for key in seen.committed_state if key in _INSTANCE_COLUMNS}
+        if not changed:
+            return
+        revision = inst.revision + 1
+        with self.session.no_autoflush:  # else the flush would write the row first, and this match nothing
+            result = cast(CursorResult, self.session.execute(_instance_update(tuple(sorted(changed))), {
+                **{f"new_{key}": value for key, value in changed.items()},
+                "row_id": inst.id, "old_revision": inst.revision, "new_revision": revision}))
+        if result.rowcount != 1:
+            raise Conflict(f"instance {inst.id} was changed by someone else; reload and try again")
+        # the row now holds these values: what the ORM does after its own flush (Instance maps only columns),
+        # so the session has nothing of the instance left to write or to look at when it next flushes
+        seen.dict["revision"] = revision
+        seen._commit_all(seen.dict, seen.session.identity_map if seen.session else None)
 
     def _sync_jobs(self, wf, finished: bool) -> None:
         """A job row for each task waiting in front of an asynchronous handler (none while in error)."""
@@ -530,6 +571,10 @@ class Step:
             if notices:  # a task that names nobody has no one to tell
                 self.session.execute(_INSERT_NOTIFICATIONS, notices)
         self._open_before = set(ready)
+        # the case's open tasks as the table now holds them, when every one of them was written here (the
+        # usual click): the answer to the click lists them without reading them back (engine/live.py)
+        self._open_rows = [] if finished else (
+            sorted(rows, key=lambda r: r["id"]) if len(rows) == len(ready) else None)
 
     def _waits(self, wf) -> list[tuple]:
         waits: list[tuple] = []

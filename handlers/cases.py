@@ -97,10 +97,7 @@ def record_follow_up(ctx: HandlerContext) -> dict:
     last_order = documents.find(ctx.session, ctx.instance_id, "work_order")
     if last_order is not None:  # archived as the visit ended: after any rework, with the customer's signature
         last_order.data = {**last_order.data, **_repair_record(v)}
-    archived = []
-    for doc in documents.of_case(ctx.session, ctx.instance_id):
-        doc.archived_at = ctx.now
-        archived.append(doc.number)
+    archived = documents.archive(ctx.session, ctx.instance_id, ctx.now)
     values = [s for s in scores.values() if isinstance(s, int)]
     return {"archived_documents": archived, "satisfaction": round(sum(values) / len(values), 2) if values else None}
 

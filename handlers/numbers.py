@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,15 +26,21 @@ PREFIXES = {
 }
 
 
+def _bump(dialect):
+    # One statement that inserts the day's first number or bumps the row: the database takes the row
+    # lock, so concurrent cases queue for it instead of both inserting (read-then-write raced on PostgreSQL).
+    return dialect.insert(Counter).values(
+        prefix=bindparam("for_prefix"), day=bindparam("for_day"), last=1,
+    ).on_conflict_do_update(index_elements=[Counter.prefix, Counter.day], set_={"last": Counter.last + 1}
+                            ).returning(Counter.last)
+
+
+_BUMP = {"postgresql": _bump(postgresql), "sqlite": _bump(sqlite)}  # built once: building costs more than running
+
+
 def next_number(session: Session, kind: str, now: datetime) -> str:
     prefix = PREFIXES[kind]
     day = now.strftime("%Y%m%d")
-    # One statement that inserts the day's first number or bumps the row: the database takes the row
-    # lock, so concurrent cases queue for it instead of both inserting (read-then-write raced on PostgreSQL).
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Counter).values(prefix=prefix, day=day, last=1).on_conflict_do_update(
-        index_elements=[Counter.prefix, Counter.day], set_={"last": Counter.last + 1}
-    ).returning(Counter.last)
-    bumped = session.execute(statement).scalar_one()
+    statement = _BUMP["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
+    bumped = session.execute(statement, {"for_prefix": prefix, "for_day": day}).scalar_one()
     return f"{prefix}-{day}-{bumped:04d}"
-

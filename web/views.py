@@ -81,7 +81,7 @@ def instance_view(e: ProcessEngine, session: Session, instance: Instance, histor
         "legal_hold": instance.legal_hold, "anonymised_at": iso(instance.anonymised_at),
         "history_removed_at": iso(instance.history_removed_at),
         "variables": e.variables(session, instance),
-        "tasks": [task_view(e, session, t, instance=instance) for t in e.open_tasks(session, instance.id)],
+        "tasks": [task_view(e, session, t, instance=instance) for t in e.open_tasks(session, instance.id, instance.revision)],
         "error": {"element_id": instance.error_element, "message": instance.error_message}
         if instance.state == "error" else None,
     }
