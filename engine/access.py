@@ -26,9 +26,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, exists, false, insert, or_, select
+from sqlalchemy import ColumnElement, Table, exists, false, insert, or_, select
 from sqlalchemy.orm import Session
 
 from .errors import NotPermitted
@@ -174,7 +174,7 @@ def shows_contact(actor: Actor, *datas: dict | None) -> bool:
     return sees_contact(actor) and any(d and any(d.get(f) for f in DOCUMENT_CONTACT_FIELDS) for d in datas)
 
 
-_INSERT_READ = insert(CustomerDataRead.__table__)
+_INSERT_READ = insert(cast(Table, CustomerDataRead.__table__))
 
 
 def log_read(session: Session, actor: Actor, instance_id: int, now: datetime, via: str) -> None:

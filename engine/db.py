@@ -36,6 +36,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     url = database_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        _note_writes(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -65,7 +66,31 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    _note_writes(engine)
+    return engine
+
+
+WROTE = "aftersales_wrote"
+_READS = ("SELECT", "PRAGMA", "BEGIN", "SAVEPO", "RELEAS", "ROLLBA", "SHOW", "SET")
+
+
+def _note_writes(engine: Engine) -> None:
+    """Keep, per transaction, whether it has written anything yet (``wrote``)."""
+
+    @event.listens_for(engine, "begin")
+    def _begun(conn):
+        conn.info[WROTE] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(conn, _cursor, statement, *_args):
+        if not conn.info.get(WROTE) and not statement.lstrip()[:6].upper().startswith(_READS):
+            conn.info[WROTE] = True
+
+
+def wrote(session: Session) -> bool:
+    """Whether the session's transaction has written anything (a rollback would lose it)."""
+    return bool(session.connection().info.get(WROTE, True))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

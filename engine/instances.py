@@ -64,7 +64,7 @@ from .models import (
 from .service_tasks import HandlerRegistry
 from .specs import ProcessSpecs, SpecCache, current_all
 from .state import clean_data
-from .steps import Step, StepScriptEngine, element_id
+from .steps import Step, StepScriptEngine, element_id, optimistically
 from .task_lists import Audience
 from .users import SYSTEM, Actor
 from .working_days import SHANGHAI, WorkingCalendar
@@ -155,6 +155,10 @@ class ProcessEngine:
 
     def start(self, session: Session, key: str, actor: Actor, business_key: str | None = None,
               variables: dict | None = None) -> Instance:
+        return optimistically(session, lambda: self._start(session, key, actor, business_key, variables))
+
+    def _start(self, session: Session, key: str, actor: Actor, business_key: str | None,
+               variables: dict | None) -> Instance:
         current_now = current_all(session)
         definition = current_now.get(key) or deployments.get_definition(session, key)
         if definition.kind != "bpmn":
@@ -471,8 +475,9 @@ class ProcessEngine:
 
     def list_tasks(self, session: Session, actor: Actor, *, mine: bool = False, group: str | None = None,
                    instance_id: int | None = None, limit: int = 500) -> list[OpenTask]:
-        q = select(OpenTask).order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at).limit(limit)
-        return list(session.scalars(self._task_query(q, actor, mine, group, instance_id)))
+        statement = _list_statement(actor.username if mine else None,
+                                    None if mine else self._audience(actor, group), instance_id is not None)
+        return list(session.scalars(statement, {"limit": limit, "instance_id": instance_id}))
 
     @staticmethod
     def _task_query(q, actor: Actor, mine: bool, group: str | None, instance_id: int | None):
@@ -509,10 +514,10 @@ class ProcessEngine:
     @staticmethod
     def _set_assignee(session: Session, task: OpenTask, assignee: str | None, expect: tuple) -> OpenTask:
         """Compare-and-set, so that of two people claiming at once exactly one gets the task."""
-        allowed = [OpenTask.assignee.is_(None) if e is None else OpenTask.assignee == e for e in expect]
+        column = _OPEN_TASK_TABLE.c.assignee
+        allowed = [column.is_(None) if e is None else column == e for e in expect]
         result = cast(CursorResult, session.execute(
-            update(OpenTask).where(OpenTask.id == task.id, or_(*allowed)).values(assignee=assignee)
-            .execution_options(synchronize_session=False)
+            update(_OPEN_TASK_TABLE).where(_OPEN_TASK_TABLE.c.id == task.id, or_(*allowed)).values(assignee=assignee)
         ))
         if result.rowcount != 1:
             session.expire(task)
@@ -527,6 +532,9 @@ class ProcessEngine:
         return fresh
 
     def complete_task(self, session: Session, task_id: str, actor: Actor, variables: dict | None) -> Instance:
+        return optimistically(session, lambda: self._complete_task(session, task_id, actor, variables))
+
+    def _complete_task(self, session: Session, task_id: str, actor: Actor, variables: dict | None) -> Instance:
         task, joined = self._task_and_instance(session, task_id, actor)
         if not self.may_act(task, actor):
             raise NotPermitted(f"task {task_id} is not for {actor.username}")
@@ -707,6 +715,21 @@ class ProcessEngine:
 
 
 _TASK_ORDER = (OpenTask.created_at, OpenTask.id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _list_statement(assignee: str | None, audience: Audience | None, by_instance: bool):
+    """``list_tasks``' statement for a person's own tasks (``assignee``) or an audience (None: every task),
+    of one case or all, built once per shape: building it cost more than running it."""
+    q = select(OpenTask).order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at).limit(
+        bindparam("limit"))
+    if assignee is not None:
+        q = q.where(OpenTask.assignee == assignee)
+    elif audience is not None:
+        q = q.where(audience.clause())
+    if by_instance:
+        q = q.where(OpenTask.instance_id == bindparam("instance_id"))
+    return q
 
 
 def _page_query(after: bool, instance: bool):

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol, cast
 
-from sqlalchemy import ColumnElement, CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -69,14 +69,19 @@ class SmtpSender:
 
 def queue(session: Session, *, kind: str, recipient: str, subject: str, body: str, now: datetime,
           instance_id: int | None = None, dedupe_key: str | None = None) -> None:
-    if dedupe_key and session.scalars(select(Notification.id).where(Notification.dedupe_key == dedupe_key)).first():
+    if dedupe_key and session.execute(_QUEUED, {"key": dedupe_key}).first():
         return
     values = dict(kind=kind, recipient=recipient, subject=subject, body=body, dedupe_key=dedupe_key,
                   instance_id=instance_id, created_at=now, next_attempt_at=now, attempts=0)
-    # Two workers noticing the same overdue task at once: the second insert is a no-op, not an error.
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(Notification).values(**values).on_conflict_do_nothing(
-        index_elements=[Notification.dedupe_key]))
+    session.execute(_QUEUE["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"], values)
+
+
+_OUTBOX = cast(Table, Notification.__table__)
+_QUEUED = select(_OUTBOX.c.id).where(_OUTBOX.c.dedupe_key == bindparam("key")).limit(1)
+# Two workers noticing the same overdue task at once: the second insert is a no-op, not an error.
+# Built once per dialect (on the table: the mapped class would take the ORM's slower bulk path).
+_QUEUE = {name: dialect.insert(_OUTBOX).on_conflict_do_nothing(index_elements=[_OUTBOX.c.dedupe_key])
+          for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
 def case_in_error(session: Session, instance: Instance, element: str, message: str, now: datetime) -> None:

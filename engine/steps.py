@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import isodate
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -45,7 +46,7 @@ from . import (
     task_lists,
 )
 from .clock import use_clock
-from .db import as_utc
+from .db import as_utc, wrote
 from .errors import AftersalesError, BpmnError, Conflict, HandlerFailed
 from .models import AsyncJob, HistoryEntry, Instance, MessageKey, MessageWait, Notification, OpenTask, Timer
 from .regions import region_of
@@ -83,6 +84,7 @@ class StepHost(Protocol):
               variables: dict | None = None) -> Instance: ...
 
 _INSTANCES = cast(Table, Instance.__table__)
+T = TypeVar("T")
 _OPEN_TASKS = cast(Table, OpenTask.__table__)
 _HISTORY = cast(Table, HistoryEntry.__table__)
 _TIMERS = cast(Table, Timer.__table__)
@@ -133,6 +135,36 @@ def _instance_update(keys: tuple[str, ...]):
     return (update(_INSTANCES)
             .where(_INSTANCES.c.id == bindparam("row_id"), _INSTANCES.c.revision == bindparam("old_revision"))
             .values({**{key: bindparam(f"new_{key}") for key in keys}, "revision": bindparam("new_revision")}))
+
+
+class _Redo(BaseException):  # noqa: N818 - not an error: it unwinds the step (through SpiffWorkflow's handlers)
+    """A handler failed in a step run without savepoints (``optimistically``): run the step again with them."""
+
+
+_OPTIMISTIC = "aftersales_optimistic"  # in Session.info while a step runs: whether handlers may skip savepoints
+
+
+def optimistically(session: Session, run: Callable[[], T]) -> T:
+    """Run ``run`` — an engine operation that steps a case (start, complete a task) — with its writing
+    handlers *not* wrapped in savepoints: a savepoint pair is two statements a handler, and handlers
+    seldom fail. When one does, the transaction is rolled back and ``run`` goes again with savepoints,
+    ending exactly as it would have (the failed handler's writes undone, the others' kept). Only where a
+    rollback loses nothing: a transaction that has written nothing yet (``db.wrote``), and never inside a
+    step already (a handler starting a case). A handler registered ``writes=False`` may act outside the
+    database (an HTTP connector): after it has run, the step goes on with savepoints, so that a redo
+    never calls it twice."""
+    if _OPTIMISTIC in session.info:
+        return run()
+    session.info[_OPTIMISTIC] = not wrote(session)
+    try:
+        try:
+            return run()
+        except _Redo:
+            session.rollback()
+            session.info[_OPTIMISTIC] = False
+            return run()
+    finally:
+        session.info.pop(_OPTIMISTIC, None)
 
 
 class StepScriptEngine(PythonScriptEngine):
@@ -326,12 +358,24 @@ class Step:
             business_key=self.instance.business_key, element_id=element_id(task), variables=task.data,
             actor=self.actor.username, settings=self.engine.settings, start_process=self._start_process,
         )
+        info = self.session.info
+        outside = _OPTIMISTIC not in info  # a step not run ``optimistically``: savepoints, and so for a case
+        optimistic = info.setdefault(_OPTIMISTIC, False)  # the handler starts (its own start is within this step)
         try:
-            if self.engine.handlers.writes(topic):
+            if self.engine.handlers.writes(topic) and optimistic:
+                try:
+                    result = handler(ctx)
+                    self.session.flush()
+                except Exception as exc:
+                    if _database_error(exc) is not None:
+                        raise
+                    raise _Redo from exc  # its writes cannot be undone alone: the step goes again
+            elif self.engine.handlers.writes(topic):
                 with self.session.begin_nested():  # a savepoint: released on success, rolled back on error
                     result = handler(ctx)
                     self.session.flush()
             else:  # registered as computing only: no savepoint, and it may not add rows
+                info[_OPTIMISTIC] = False  # it may have acted outside the database: never run it twice
                 before = set(self.session.new)
                 result = handler(ctx)
                 stray = set(self.session.new) - before
@@ -346,6 +390,9 @@ class Step:
                 raise
             message = str(exc) if isinstance(exc, AftersalesError) else _unexpected(exc, self.instance.id, element_id(task))
             raise HandlerFailed(element_id(task), message) from exc
+        finally:
+            if outside:
+                info.pop(_OPTIMISTIC, None)
         if result:
             task.data.update(result)
         if ctx.new_business_key and not self.instance.business_key:
@@ -613,9 +660,9 @@ class Step:
         if waits == self._waits_before:
             return
         if any(w[0] == "timer" for w in self._waits_before):
-            self.session.execute(delete(Timer).where(Timer.instance_id == inst.id))
+            self.session.execute(delete(_TIMERS).where(_TIMERS.c.instance_id == inst.id))
         if any(w[0] == "message" for w in self._waits_before):
-            self.session.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
+            self.session.execute(delete(_MESSAGE_WAITS).where(_MESSAGE_WAITS.c.instance_id == inst.id))
         timers = [{"instance_id": inst.id, "element_id": w[1], "due_at": as_utc(datetime.fromisoformat(w[2])),
                    "due_rule": json.loads(w[3]) if w[3] else None} for w in waits if w[0] == "timer"]
         messages = [{"instance_id": inst.id, "name": w[2], "element_id": w[1], "keyed": True}

@@ -3,7 +3,9 @@ approves too is the decision table ``processes/finance_approval.dmn``."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import cast
+
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from engine.service_tasks import HandlerContext, HandlerRegistry
@@ -11,16 +13,22 @@ from engine.service_tasks import HandlerContext, HandlerRegistry
 from . import before_tables
 from .records import Approval
 
+_INSERT = insert(cast(Table, Approval.__table__))  # built once: a handler's statement costs more to build than run
 
-def _record(ctx: HandlerContext, level: str, approved_var: str, comment_var: str) -> Approval:
+
+def _write(ctx: HandlerContext, **row) -> None:
+    ctx.session.execute(_INSERT, {"instance_id": ctx.instance_id, "decided_by": ctx.actor, "decided_at": ctx.now, **row})
+
+
+def _record(ctx: HandlerContext, level: str, approved_var: str, comment_var: str) -> bool:
+    """Write the decision in ``approved_var`` (with the comment in ``comment_var``); whether it approved."""
     v = ctx.variables
     if approved_var not in v:
         raise KeyError(f"variable '{approved_var}' (the decision) is missing")
-    approval = Approval(instance_id=ctx.instance_id, subject=v.get("approval_subject", "repair_plan"), level=level,
-                        approved=bool(v[approved_var]), decided_by=ctx.actor, decided_at=ctx.now,
-                        comment=v.get(comment_var) or "", amount=v.get("estimated_amount"))
-    ctx.session.add(approval)
-    return approval
+    approved = bool(v[approved_var])
+    _write(ctx, subject=v.get("approval_subject", "repair_plan"), level=level, approved=approved,
+           comment=v.get(comment_var) or "", amount=v.get("estimated_amount"))
+    return approved
 
 
 def supervisor_decision(ctx: HandlerContext) -> dict:
@@ -35,8 +43,7 @@ def supervisor_decision(ctx: HandlerContext) -> dict:
 
 def finance_decision(ctx: HandlerContext) -> dict:
     """R23: amounts above the threshold also need finance."""
-    approval = _record(ctx, "finance", "finance_approved", "finance_comment")
-    return {"plan_approved": approval.approved}
+    return {"plan_approved": _record(ctx, "finance", "finance_approved", "finance_comment")}
 
 
 def fee_decision(ctx: HandlerContext) -> dict:
@@ -46,11 +53,10 @@ def fee_decision(ctx: HandlerContext) -> dict:
     if "fee_approved" not in v:
         raise KeyError("variable 'fee_approved' (the decision) is missing")
     amount = int(v.get("negotiated_fee") or 0)
-    approval = Approval(instance_id=ctx.instance_id, subject="negotiated_fee", level="supervisor",
-                        approved=bool(v["fee_approved"]), decided_by=ctx.actor, decided_at=ctx.now,
-                        comment=v.get("fee_approval_comment") or "", amount=amount)
-    ctx.session.add(approval)
-    agreed = approval.approved and bool(v.get("customer_agreed"))
+    approved = bool(v["fee_approved"])
+    _write(ctx, subject="negotiated_fee", level="supervisor", approved=approved,
+           comment=v.get("fee_approval_comment") or "", amount=amount)
+    agreed = approved and bool(v.get("customer_agreed"))
     return {"fee_amount": amount if agreed else 0}
 
 

@@ -8,8 +8,9 @@ of ``{"part_no", "quantity"}``.
 from __future__ import annotations
 
 import re
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from engine.errors import AftersalesError
@@ -55,9 +56,12 @@ def _part(session: Session, part_no: str) -> Part:
     return part
 
 
+_INSERT_MOVE = insert(cast(Table, StockMovement.__table__))  # built once
+
+
 def _move(ctx: HandlerContext, part_no: str, kind: str, qty: int, slip_no: str | None) -> None:
-    ctx.session.add(StockMovement(part_no=part_no, kind=kind, quantity=qty, slip_no=slip_no,
-                                  instance_id=ctx.instance_id, by=ctx.actor, at=ctx.now))
+    ctx.session.execute(_INSERT_MOVE, {"part_no": part_no, "kind": kind, "quantity": qty, "slip_no": slip_no,
+                                       "instance_id": ctx.instance_id, "by": ctx.actor, "at": ctx.now})
 
 
 def reserve(ctx: HandlerContext) -> dict:

@@ -110,3 +110,98 @@ def test_a_handler_registered_as_computing_only_may_not_add_rows():
     registry.register("sneaky", lambda ctx: ctx.session.add(Notification()), writes=False)
     registry.register("writer", lambda ctx: None)
     assert (registry.writes("pure"), registry.writes("sneaky"), registry.writes("writer")) == (False, False, True)
+
+
+TWO_HANDLERS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_two" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="two_handlers" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="prepare" />
+    <bpmn:userTask id="prepare" name="Prepare" camunda:candidateGroups="warehouse" />
+    <bpmn:sequenceFlow id="f2" sourceRef="prepare" targetRef="first" />
+    <bpmn:serviceTask id="first" name="First" camunda:type="external" camunda:topic="test.first" />
+    <bpmn:sequenceFlow id="f3" sourceRef="first" targetRef="book" />
+    <bpmn:serviceTask id="book" name="Book stock" camunda:type="external" camunda:topic="test.flaky" />
+    <bpmn:sequenceFlow id="f4" sourceRef="book" targetRef="check" />
+    <bpmn:userTask id="check" name="Check" camunda:candidateGroups="warehouse" />
+    <bpmn:sequenceFlow id="f5" sourceRef="check" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.fixture
+def two_handlers(database_url, clock, request):
+    """``first`` then ``book`` in one step; ``book`` fails while ``state["fail"]``. ``first`` writes
+    (takes a P-200 from stock) or, with the ``outside`` parameter, is registered ``writes=False`` and
+    only counts its calls, as a handler acting outside the database (an HTTP call) would."""
+    outside = getattr(request, "param", False)
+    registry = handlers.default_registry()
+    state = {"fail": True, "first_calls": 0}
+
+    def first(ctx):
+        state["first_calls"] += 1
+        if not outside:
+            ctx.session.get(Part, "P-200").on_hand -= 1
+        return {"first_done": True}
+
+    def book(ctx):
+        ctx.session.get(Part, "P-100").on_hand -= 1
+        ctx.session.flush()
+        if state["fail"]:
+            raise RuntimeError("stock ledger offline")
+        return {"booked": True}
+
+    registry.register("test.first", first, writes=not outside)
+    registry.register("test.flaky", book)
+    engine, sessions, db = build(registry, database_url, clock=clock)
+    seed(sessions, clock.now())
+    with sessions() as s:
+        engine.deploy(s, {"two.bpmn": TWO_HANDLERS}, ADMIN)
+        iid = engine.start(s, "two_handlers", WAREHOUSE).id
+        s.commit()
+    yield engine, sessions, state, iid
+    db.dispose()
+
+
+def _stock(sessions) -> tuple[int, int]:
+    with sessions() as s:
+        return s.get(Part, "P-100").on_hand, s.get(Part, "P-200").on_hand
+
+
+def _prepare(engine, sessions, iid) -> None:
+    with sessions() as s:
+        (task,) = engine.list_tasks(s, WAREHOUSE, instance_id=iid)
+        engine.complete_task(s, task.id, WAREHOUSE, {})
+        s.commit()
+
+
+def test_a_later_handler_failing_keeps_what_the_earlier_one_wrote_once(two_handlers):
+    """Handlers write without savepoints until one fails; the step then goes again with them and ends
+    as it always did: the earlier handler's write kept (once), the failed one's undone, the case in error."""
+    engine, sessions, state, iid = two_handlers
+    before = _stock(sessions)
+    _prepare(engine, sessions, iid)
+    with sessions() as s:
+        inst = engine.get_instance(s, iid)
+        assert (inst.state, inst.error_element, inst.error_message) == ("error", "book", "RuntimeError: stock ledger offline")
+        assert [h.element_id for h in engine.history(s, iid)] == ["prepare", "first"]
+    assert _stock(sessions) == (before[0], before[1] - 1)
+    state["fail"] = False
+    with sessions() as s:
+        engine.retry(s, iid, ADMIN)
+        s.commit()
+    assert _stock(sessions) == (before[0] - 1, before[1] - 1)  # retry runs book only
+    with sessions() as s:
+        assert [t.element_id for t in engine.list_tasks(s, WAREHOUSE, instance_id=iid)] == ["check"]
+
+
+@pytest.mark.parametrize("two_handlers", [True], indirect=True)
+def test_a_handler_that_may_act_outside_the_database_is_never_called_twice(two_handlers):
+    engine, sessions, state, iid = two_handlers
+    before = _stock(sessions)
+    _prepare(engine, sessions, iid)
+    assert state["first_calls"] == 1
+    with sessions() as s:
+        assert engine.get_instance(s, iid).error_element == "book"
+    assert _stock(sessions) == before
