@@ -357,8 +357,9 @@ def main() -> None:
         else:
             rows = workers_row(args)
             for r in rows:
+                cores = ", ".join(f"{part} {used:.2f}" for part, used in r["cores_used"].items())
                 print(f"PostgreSQL over HTTP, serve --workers {r['processes']}: {r['cases_per_s']} repair cases/s, "
-                      f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, errors {r['errors']}")
+                      f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, errors {r['errors']}; cores used: {cores}")
             if len(rows) == 2 and rows[0]["cases_per_s"]:
                 print(f"serve --workers 2 ÷ 1: {rows[1]['cases_per_s'] / rows[0]['cases_per_s']:.2f}x")
     if args.scale:

@@ -1,7 +1,8 @@
 """Load on the production shape: gunicorn (1, 2, 4 web processes) + a Celery worker on PostgreSQL and
 RabbitMQ. Each client thread registers repair cases over HTTP and does the first task of each (the
 scope check), as customer service would; prints cases/s, request latency p50/p99 and errors per
-process count. Asserts nothing.
+process count, and how many of the machine's cores each part used meanwhile (web processes, the
+worker, PostgreSQL, the broker, this client): what bounds the ratio of two processes to one. Asserts nothing.
 
 Run: ``python benchmarks/load.py [--processes 1 2 4] [--seconds 20] [--clients 16]
 --database-url postgresql://postgres@127.0.0.1:5432/DB [--broker amqp://…]``.
@@ -65,6 +66,37 @@ def call(base: str, method: str, path: str, body: dict | None = None) -> tuple[i
     return status, payload, (time.perf_counter() - started) * 1000
 
 
+def _processes() -> dict[int, tuple[str, int, float]]:
+    """Every process on the machine: pid -> (name, process group, CPU seconds used so far), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        found[int(entry)] = (name, int(fields[2]), (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+def _cores(before: dict, after: dict, groups: dict[str, int], elapsed: float) -> dict[str, float]:
+    """Cores each part used between two ``_processes`` readings: the web and worker processes (by their
+    process group), PostgreSQL, the broker, and this load client; what else ran, as ``other``."""
+    used: dict[str, float] = {"web": 0.0, "worker": 0.0, "postgres": 0.0, "broker": 0.0, "client": 0.0, "other": 0.0}
+    by_group = {pgid: part for part, pgid in groups.items()}
+    for pid, (name, pgid, cpu) in after.items():
+        spent = cpu - before.get(pid, (name, pgid, 0.0))[2]
+        part = ("client" if pid == os.getpid() else by_group.get(pgid) or
+                ("postgres" if name.startswith("postgres") else "broker" if name.startswith(("beam", "epmd")) else "other"))
+        used[part] += spent
+    return {part: round(seconds / elapsed, 2) for part, seconds in used.items()}
+
+
 def client(base: str, until: float, latencies: list, errors: list, cases: list) -> None:
     while time.monotonic() < until:
         status, inst, ms = call(base, "POST", "/api/process-definitions/repair/start", {"variables": REQUEST})
@@ -92,8 +124,8 @@ def run(n: int, args, tmp: pathlib.Path) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     try:
-        procs.start("serve", "--port", str(port), "--workers", str(n), name=f"web{n}")
-        procs.worker("--beat", "--concurrency", "1")
+        web = procs.start("serve", "--port", str(port), "--workers", str(n), name=f"web{n}")
+        worker = procs.worker("--beat", "--concurrency", "1")
         wait_for(lambda: call(base, "GET", "/health")[0] == 200, 60, "web up", procs)
         AUTH["Authorization"] = BASIC
         status, token, _ms = call(base, "POST", "/api/tokens", {"label": "load"})
@@ -105,18 +137,19 @@ def run(n: int, args, tmp: pathlib.Path) -> dict:
         until = time.monotonic() + args.seconds
         threads = [threading.Thread(target=client, args=(base, until, latencies, errors, cases))
                    for _ in range(args.clients)]
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), _processes()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.monotonic() - started
+        cores = _cores(cpu_before, _processes(), {"web": web.pid, "worker": worker.pid}, elapsed)
     finally:
         procs.stop_all()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 2 else [0.0] * 99
     return {"processes": n, "cases_per_s": round(len(cases) / elapsed, 1), "requests": len(latencies),
             "p50_ms": round(q[49], 1), "p99_ms": round(q[98], 1), "errors": len(errors),
-            "error_statuses": sorted(set(errors))}
+            "error_statuses": sorted(set(errors)), "cores_used": cores}
 
 
 def main() -> None:

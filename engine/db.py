@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 DEFAULT_URL = "sqlite:///aftersales.db"
 READ_ONLY = "aftersales_read_only"
@@ -120,3 +122,14 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def database_error(exc: BaseException) -> BaseException | None:
+    """The database error behind ``exc``, if any: those fail the whole step (nothing is stored and the
+    caller answers 503/409), they never park the case in ``error`` with SQL text in its message."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DBAPIError | StaleDataError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

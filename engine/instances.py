@@ -61,10 +61,11 @@ from .models import (
     ScheduledStart,
     Timer,
 )
+from .savepoints import optimistically
 from .service_tasks import HandlerRegistry
 from .specs import ProcessSpecs, SpecCache, current_all
 from .state import clean_data
-from .steps import Step, StepScriptEngine, element_id, optimistically
+from .steps import Step, StepScriptEngine, element_id
 from .task_lists import Audience
 from .users import SYSTEM, Actor
 from .working_days import SHANGHAI, WorkingCalendar

@@ -1,9 +1,10 @@
 """One step of one instance: load, advance, save — the unit that commits together.
 
 A :class:`Step` owns what a step writes (workflow state, open-task rows, timers, message waits,
-history) and flushes it in one go; the caller's session commit makes it durable. The instance
-row carries a revision (SQLAlchemy's version counter), so of two steps racing on one instance
-exactly one flushes and the other gets :class:`Conflict`.
+history) and writes it in a few prebuilt statements; the caller's session commit makes it durable. The
+instance row carries a revision, checked by the step's one UPDATE of the row, so of two steps racing on
+one instance exactly one writes and the other gets :class:`Conflict`. Writing handlers run without
+savepoints unless one fails; the step then goes again with them (``engine/savepoints.py``).
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import isodate
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -30,7 +30,6 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import CursorResult, Table, bindparam, delete, insert, select, update
 from sqlalchemy import inspect as orm_state
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import (
@@ -42,11 +41,12 @@ from . import (
     kpis,
     live,
     notifications,
+    savepoints,
     state,
     task_lists,
 )
 from .clock import use_clock
-from .db import as_utc, wrote
+from .db import as_utc, database_error
 from .errors import AftersalesError, BpmnError, Conflict, HandlerFailed
 from .models import AsyncJob, HistoryEntry, Instance, MessageKey, MessageWait, Notification, OpenTask, Timer
 from .regions import region_of
@@ -84,7 +84,6 @@ class StepHost(Protocol):
               variables: dict | None = None) -> Instance: ...
 
 _INSTANCES = cast(Table, Instance.__table__)
-T = TypeVar("T")
 _OPEN_TASKS = cast(Table, OpenTask.__table__)
 _HISTORY = cast(Table, HistoryEntry.__table__)
 _TIMERS = cast(Table, Timer.__table__)
@@ -100,17 +99,6 @@ _REPLACE_OPEN_TASK = update(_OPEN_TASKS).where(_OPEN_TASKS.c.id == bindparam("re
 _RECORDED = (ScriptTask, BusinessRuleTask, IntermediateCatchEvent, BoundaryEvent, EndEvent)
 _sandbox = SandboxEnvironment()
 log = logging.getLogger(__name__)
-
-
-def _database_error(exc: BaseException) -> BaseException | None:
-    """The database error behind ``exc``, if any: those fail the whole step (nothing is stored and the
-    caller answers 503/409), they never park the case in ``error`` with SQL text in its message."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, DBAPIError | StaleDataError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def _missing_collection(task) -> str | None:
@@ -135,36 +123,6 @@ def _instance_update(keys: tuple[str, ...]):
     return (update(_INSTANCES)
             .where(_INSTANCES.c.id == bindparam("row_id"), _INSTANCES.c.revision == bindparam("old_revision"))
             .values({**{key: bindparam(f"new_{key}") for key in keys}, "revision": bindparam("new_revision")}))
-
-
-class _Redo(BaseException):  # noqa: N818 - not an error: it unwinds the step (through SpiffWorkflow's handlers)
-    """A handler failed in a step run without savepoints (``optimistically``): run the step again with them."""
-
-
-_OPTIMISTIC = "aftersales_optimistic"  # in Session.info while a step runs: whether handlers may skip savepoints
-
-
-def optimistically(session: Session, run: Callable[[], T]) -> T:
-    """Run ``run`` — an engine operation that steps a case (start, complete a task) — with its writing
-    handlers *not* wrapped in savepoints: a savepoint pair is two statements a handler, and handlers
-    seldom fail. When one does, the transaction is rolled back and ``run`` goes again with savepoints,
-    ending exactly as it would have (the failed handler's writes undone, the others' kept). Only where a
-    rollback loses nothing: a transaction that has written nothing yet (``db.wrote``), and never inside a
-    step already (a handler starting a case). A handler registered ``writes=False`` may act outside the
-    database (an HTTP connector): after it has run, the step goes on with savepoints, so that a redo
-    never calls it twice."""
-    if _OPTIMISTIC in session.info:
-        return run()
-    session.info[_OPTIMISTIC] = not wrote(session)
-    try:
-        try:
-            return run()
-        except _Redo:
-            session.rollback()
-            session.info[_OPTIMISTIC] = False
-            return run()
-    finally:
-        session.info.pop(_OPTIMISTIC, None)
 
 
 class StepScriptEngine(PythonScriptEngine):
@@ -358,41 +316,15 @@ class Step:
             business_key=self.instance.business_key, element_id=element_id(task), variables=task.data,
             actor=self.actor.username, settings=self.engine.settings, start_process=self._start_process,
         )
-        info = self.session.info
-        outside = _OPTIMISTIC not in info  # a step not run ``optimistically``: savepoints, and so for a case
-        optimistic = info.setdefault(_OPTIMISTIC, False)  # the handler starts (its own start is within this step)
         try:
-            if self.engine.handlers.writes(topic) and optimistic:
-                try:
-                    result = handler(ctx)
-                    self.session.flush()
-                except Exception as exc:
-                    if _database_error(exc) is not None:
-                        raise
-                    raise _Redo from exc  # its writes cannot be undone alone: the step goes again
-            elif self.engine.handlers.writes(topic):
-                with self.session.begin_nested():  # a savepoint: released on success, rolled back on error
-                    result = handler(ctx)
-                    self.session.flush()
-            else:  # registered as computing only: no savepoint, and it may not add rows
-                info[_OPTIMISTIC] = False  # it may have acted outside the database: never run it twice
-                before = set(self.session.new)
-                result = handler(ctx)
-                stray = set(self.session.new) - before
-                if stray:
-                    for obj in stray:
-                        self.session.expunge(obj)
-                    raise RuntimeError(f"handler '{topic}' is registered with writes=False but added rows")
+            result = savepoints.run_handler(self.session, topic, handler, ctx, self.engine.handlers.writes(topic))
         except BpmnError:  # a business error for the diagram to catch: its writes are rolled back
             raise
         except Exception as exc:
-            if _database_error(exc) is not None:
+            if database_error(exc) is not None:
                 raise
             message = str(exc) if isinstance(exc, AftersalesError) else _unexpected(exc, self.instance.id, element_id(task))
             raise HandlerFailed(element_id(task), message) from exc
-        finally:
-            if outside:
-                info.pop(_OPTIMISTIC, None)
         if result:
             task.data.update(result)
         if ctx.new_business_key and not self.instance.business_key:
@@ -449,7 +381,7 @@ class Step:
 
     def stopped(self, wf, exc: Exception, task=None) -> None:
         """Park the instance in ``error`` where ``exc`` stopped it (a database error is raised as such)."""
-        database = _database_error(exc)
+        database = database_error(exc)
         if database is not None:
             raise database from None
         failed = wf.get_tasks(state=TaskState.ERROR)
