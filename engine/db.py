@@ -73,26 +73,39 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     return engine
 
 
-WROTE = "aftersales_wrote"
+WRITES = "aftersales_writes"
 _READS = ("SELECT", "PRAGMA", "BEGIN", "SAVEPO", "RELEAS", "ROLLBA", "SHOW", "SET")
 
 
 def _note_writes(engine: Engine) -> None:
-    """Keep, per transaction, whether it has written anything yet (``wrote``)."""
+    """Count, per transaction, the statements that wrote (or locked rows: ``SELECT … FOR UPDATE``)."""
 
     @event.listens_for(engine, "begin")
     def _begun(conn):
-        conn.info[WROTE] = False
+        conn.info[WRITES] = 0
 
     @event.listens_for(engine, "before_cursor_execute")
     def _statement(conn, _cursor, statement, *_args):
-        if not conn.info.get(WROTE) and not statement.lstrip()[:6].upper().startswith(_READS):
-            conn.info[WROTE] = True
+        head = statement.lstrip()[:6].upper()
+        if not head.startswith(_READS) or (head == "SELECT" and " FOR UPDATE" in statement):
+            conn.info[WRITES] = conn.info.get(WRITES, 0) + 1
+
+
+def writes_so_far(session: Session) -> int | None:
+    """How many statements of the session's transaction wrote or locked rows (None: not known)."""
+    return session.connection().info.get(WRITES)
 
 
 def wrote(session: Session) -> bool:
-    """Whether the session's transaction has written anything (a rollback would lose it)."""
-    return bool(session.connection().info.get(WROTE, True))
+    """Whether the session's transaction holds anything a rollback would lose: rows written or locked,
+    objects not flushed yet, a savepoint its caller opened."""
+    return (writes_so_far(session) != 0 or bool(session.new or session.dirty or session.deleted)
+            or session.in_nested_transaction())
+
+
+class UnguardedWrite(RuntimeError):
+    """A handler registered ``writes=False`` wrote rows: nothing can undo them alone, so the whole step
+    fails (nothing stored) instead of parking the case with them."""
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -126,10 +139,11 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 def database_error(exc: BaseException) -> BaseException | None:
     """The database error behind ``exc``, if any: those fail the whole step (nothing is stored and the
-    caller answers 503/409), they never park the case in ``error`` with SQL text in its message."""
+    caller answers 503/409 — 500 for an ``UnguardedWrite``), they never park the case in ``error`` with
+    SQL text in its message."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, DBAPIError | StaleDataError):
+        if isinstance(seen, DBAPIError | StaleDataError | UnguardedWrite):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None

@@ -75,7 +75,7 @@ def saved_open_tasks(session: Session, instance_id: int, revision: int, rows: li
     if rows is None:
         session.info.get(_OPEN, {}).pop(instance_id, None)
     else:
-        session.info.setdefault(_OPEN, {})[instance_id] = (revision, [SimpleNamespace(overdue_notified_at=None, **r) for r in rows])
+        session.info.setdefault(_OPEN, {})[instance_id] = (revision, [SimpleNamespace(**r) for r in rows])
 
 
 def open_tasks_saved(session: Session, instance_id: int, revision: int) -> list[Any] | None:

@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from .db import database_error, wrote
+from .db import UnguardedWrite, database_error, writes_so_far, wrote
 
 T = TypeVar("T")
 _OPTIMISTIC = "aftersales_optimistic"  # in Session.info while a step runs: whether handlers may skip savepoints
+_UNGUARDED = "aftersales_unguarded"  # in Session.info: how many writing handlers without a savepoint are running
 
 
 class Redo(BaseException):  # noqa: N818 - not an error: it unwinds the step (through SpiffWorkflow's handlers)
@@ -52,6 +53,7 @@ def run_handler(session: Session, topic: str, handler: Callable[[Any], T], ctx: 
     optimistic = info.setdefault(_OPTIMISTIC, False)
     try:
         if writes and optimistic:
+            info[_UNGUARDED] = info.get(_UNGUARDED, 0) + 1
             try:
                 result = handler(ctx)
                 session.flush()
@@ -59,20 +61,28 @@ def run_handler(session: Session, topic: str, handler: Callable[[Any], T], ctx: 
                 if database_error(exc) is not None:
                     raise
                 raise Redo from exc  # its writes cannot be undone alone: the operation goes again
+            finally:
+                info[_UNGUARDED] -= 1
             return result
         if writes:
             with session.begin_nested():  # a savepoint: released on success, rolled back on error
                 result = handler(ctx)
                 session.flush()
             return result
+        if info.get(_UNGUARDED):
+            # within a writing handler that has no savepoint (one starting a case): should that handler
+            # fail after this one acted, a redo would act twice — so go again with savepoints before it acts
+            raise Redo
         info[_OPTIMISTIC] = False  # it may have acted outside the database: never run it twice
-        before = set(session.new)
+        before, written = set(session.new), writes_so_far(session)
         result = handler(ctx)
         stray = set(session.new) - before
         if stray:
             for obj in stray:
                 session.expunge(obj)
             raise RuntimeError(f"handler '{topic}' is registered with writes=False but added rows")
+        if writes_so_far(session) != written:
+            raise UnguardedWrite(f"handler '{topic}' is registered with writes=False but wrote rows")
         return result
     finally:
         if outside:

@@ -530,6 +530,7 @@ class Step:
                 # a task listener's task.setAssignee(…) (engine/camunda_extras.py) before the diagram's assignee
                 "assignee": task.internal_data.get("assignee") or (_resolve(a.assignee, task.data) if a else None),
                 "created_at": self.now, "due_at": due_at, "due_rule": due_rule,
+                "overdue_notified_at": None,  # a replaced row must not keep the closed task's overdue mark
             })
         fresh = list(rows)
         if gone and fresh:

@@ -15,7 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import access, deployments, state
+from . import access, deployments, live, state
 from .errors import Conflict, InvalidRequest
 from .models import CurrentVersion, Definition, Instance, OpenTask, VersionEvent
 from .specs import ProcessSpecs
@@ -196,5 +196,6 @@ def check_migration(engine: StepHost, session: Session, instance: Instance, targ
         row = session.get(OpenTask, task_id)
         if row is not None and assignee:
             row.assignee = assignee
+    live.forget_open_tasks(session, instance.id)  # the rows the step wrote lack the claims put back here
     session.flush()
     return result(True, "moved", waiting, "moved")

@@ -205,3 +205,96 @@ def test_a_handler_that_may_act_outside_the_database_is_never_called_twice(two_h
     with sessions() as s:
         assert engine.get_instance(s, iid).error_element == "book"
     assert _stock(sessions) == before
+
+
+PARENT_AND_CHILD = {
+    "parent.bpmn": b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_parent" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="parent" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="prepare" />
+    <bpmn:userTask id="prepare" name="Prepare" camunda:candidateGroups="warehouse" />
+    <bpmn:sequenceFlow id="f2" sourceRef="prepare" targetRef="spawn" />
+    <bpmn:serviceTask id="spawn" name="Start the child" camunda:type="external" camunda:topic="test.spawn" />
+    <bpmn:sequenceFlow id="f3" sourceRef="spawn" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>""",
+    "child.bpmn": b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_child" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="child" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call_out" />
+    <bpmn:serviceTask id="call_out" name="Call out" camunda:type="external" camunda:topic="test.call_out" />
+    <bpmn:sequenceFlow id="f2" sourceRef="call_out" targetRef="book" />
+    <bpmn:serviceTask id="book" name="Book stock" camunda:type="external" camunda:topic="test.flaky" />
+    <bpmn:sequenceFlow id="f3" sourceRef="book" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>""",
+}
+
+
+def test_a_call_out_in_a_case_a_handler_starts_is_made_once_when_that_case_fails(database_url, clock):
+    """A writing handler starts a case whose first handler calls out (registered ``writes=False``) and
+    whose next one fails: the parent stops in error, and the call out was made once, not again by a redo."""
+    from engine.models import Instance
+
+    registry = handlers.default_registry()
+    calls = []
+    registry.register("test.spawn", lambda ctx: {"child": ctx.start_process("child", {})})
+    registry.register("test.call_out", lambda ctx: calls.append(ctx.instance_id) or {"called": True}, writes=False)
+    registry.register("test.flaky", lambda ctx: (_ for _ in ()).throw(RuntimeError("stock ledger offline")))
+    engine, sessions, db = build(registry, database_url, clock=clock)
+    try:
+        seed(sessions, clock.now())
+        with sessions() as s:
+            engine.deploy(s, PARENT_AND_CHILD, ADMIN)
+            iid = engine.start(s, "parent", WAREHOUSE).id
+            s.commit()
+        _prepare(engine, sessions, iid)
+        assert len(calls) == 1
+        with sessions() as s:
+            parent = engine.get_instance(s, iid)
+            assert (parent.state, parent.error_element) == ("error", "spawn")
+            assert "'child' started in error at book" in parent.error_message
+            assert s.query(Instance).filter_by(key="child").count() == 0  # its start was undone with the handler
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("two_handlers", [True], indirect=True)
+def test_a_handler_registered_as_computing_only_that_writes_fails_the_whole_step(two_handlers):
+    """Rows written by a handler registered ``writes=False`` could not be undone alone: the step fails and
+    nothing of it is stored (the task stays open), rather than the case stopping with those rows kept."""
+    from engine import notifications
+    from engine.db import UnguardedWrite
+    from engine.models import Notification
+
+    engine, sessions, _state, iid = two_handlers
+    engine.handlers._handlers["test.first"] = lambda ctx: notifications.queue(
+        ctx.session, kind="staff", recipient="group:supervisor", subject="x", body="", now=ctx.now) or {}
+    with sessions() as s:
+        (task,) = engine.list_tasks(s, WAREHOUSE, instance_id=iid)
+        kept = s.query(Notification).count()
+        with pytest.raises(UnguardedWrite, match="test.first"):
+            engine.complete_task(s, task.id, WAREHOUSE, {})
+        s.rollback()
+    with sessions() as s:
+        assert [t.element_id for t in engine.list_tasks(s, WAREHOUSE, instance_id=iid)] == ["prepare"]
+        assert engine.get_instance(s, iid).state == "running"
+        assert s.query(Notification).count() == kept
+
+
+def test_what_the_caller_did_before_a_step_survives_a_failing_handler(two_handlers):
+    """A step whose handler fails is run again from a rollback only when that loses nothing of the caller:
+    a row the caller added and not yet flushed in the same transaction is still committed."""
+    engine, sessions, _state, iid = two_handlers
+    with sessions() as s:
+        (task,) = engine.list_tasks(s, WAREHOUSE, instance_id=iid)
+        s.add(Part(part_no="P-NEW", name="Gasket", on_hand=3, quota=3, unit_price=5))
+        engine.complete_task(s, task.id, WAREHOUSE, {})
+        s.commit()
+    with sessions() as s:
+        assert s.get(Part, "P-NEW").on_hand == 3
+        assert engine.get_instance(s, iid).error_element == "book"

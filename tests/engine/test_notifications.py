@@ -206,3 +206,34 @@ def test_a_task_that_names_nobody_opens_without_a_notice(core):
         s.commit()
     with sessions() as s:
         assert engine.get_instance(s, iid).state == "completed"
+
+
+def test_the_next_task_gets_its_own_overdue_notice(core, clock):
+    """A click turns the closed task's row into the next task's: the next task must not inherit the
+    closed one's overdue mark, or it is never announced when it is late in turn."""
+    engine, sessions = core
+    ts = Actor("tech_support", frozenset({"tech_support"}))
+    with sessions() as s:
+        iid = engine.start(s, "repair", CS, variables={
+            "customer_name": "王五", "customer_phone": "13900000000", "product_model": "KX-200",
+            "serial_no": "SN-1", "channel": "phone", "fault_description": "不制冷"}).id
+        s.commit()
+    clock.advance(days=10)
+    with sessions() as s:
+        assert notifications.queue_overdue(s, clock.now()) == 1  # check_scope, late
+        s.commit()
+    with sessions() as s:
+        (task,) = engine.list_tasks(s, CS, instance_id=iid)
+        engine.complete_task(s, task.id, CS, {"identity_confirmed": True, "in_scope": True, "in_warranty": True})
+        s.commit()
+    with sessions() as s:
+        (diagnose,) = engine.list_tasks(s, ts, instance_id=iid)
+        assert diagnose.element_id == "diagnose" and diagnose.overdue_notified_at is None
+    clock.advance(days=10)
+    with sessions() as s:
+        assert notifications.queue_overdue(s, clock.now()) == 1  # diagnose, late in turn
+        s.commit()
+    with sessions() as s:
+        notices = s.query(Notification).filter_by(kind="task_overdue").order_by(Notification.id).all()
+        assert [n.subject for n in notices] == ["任务已超时 Task overdue: 核实身份与保修范围",
+                                                "任务已超时 Task overdue: 故障诊断与远程指导"]
