@@ -73,7 +73,7 @@ def take(session: Session, cache: LiveWorkflows, instance_id: int, revision: int
 def saved_open_tasks(session: Session, instance_id: int, revision: int, rows: list[dict] | None) -> None:
     """The open-task rows a step just wrote for the instance at ``revision`` (None: not all of them)."""
     if rows is None:
-        session.info.get(_OPEN, {}).pop(instance_id, None)
+        forget_open_tasks(session, instance_id)
     else:
         session.info.setdefault(_OPEN, {})[instance_id] = (revision, [SimpleNamespace(**r) for r in rows])
 

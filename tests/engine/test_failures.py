@@ -41,13 +41,18 @@ def flaky(database_url, clock):
 
 def _start_and_prepare(engine, sessions):
     with sessions() as s:
-        inst = engine.start(s, "flaky", WAREHOUSE)
+        iid = engine.start(s, "flaky", WAREHOUSE).id
         s.commit()
+    _prepare(engine, sessions, iid)
+    return iid
+
+
+def _prepare(engine, sessions, iid) -> None:
+    """Complete the case's one open task (``prepare``) as the warehouse."""
     with sessions() as s:
-        (task,) = engine.list_tasks(s, WAREHOUSE, instance_id=inst.id)
-        inst = engine.complete_task(s, task.id, WAREHOUSE, {})
+        (task,) = engine.list_tasks(s, WAREHOUSE, instance_id=iid)
+        engine.complete_task(s, task.id, WAREHOUSE, {})
         s.commit()
-    return inst.id
 
 
 def test_handler_failure_parks_the_case_and_retry_resumes(flaky):
@@ -167,13 +172,6 @@ def two_handlers(database_url, clock, request):
 def _stock(sessions) -> tuple[int, int]:
     with sessions() as s:
         return s.get(Part, "P-100").on_hand, s.get(Part, "P-200").on_hand
-
-
-def _prepare(engine, sessions, iid) -> None:
-    with sessions() as s:
-        (task,) = engine.list_tasks(s, WAREHOUSE, instance_id=iid)
-        engine.complete_task(s, task.id, WAREHOUSE, {})
-        s.commit()
 
 
 def test_a_later_handler_failing_keeps_what_the_earlier_one_wrote_once(two_handlers):
