@@ -32,6 +32,12 @@ def waiting(wf) -> list:
     return [t for t in wf.get_tasks(state=TaskState.STARTED) if getattr(t.task_spec, "async_before", False)]
 
 
+def in_diagram(wf) -> bool:
+    """Whether ``wf``'s diagram (its subprocesses included) has an asynchronous task at all."""
+    return any(getattr(spec, "async_before", False)
+               for process in (wf.spec, *wf.subprocess_specs.values()) for spec in process.task_specs.values())
+
+
 def job_rows(tasks, instance_id: int, now: datetime) -> list[dict]:
     rows = []
     for task in tasks:

@@ -30,10 +30,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ARRAY, DateTime, Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy import ARRAY, DateTime, Select, and_, bindparam, case, cast, func, literal, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -142,33 +143,41 @@ def _score(variables: dict) -> float | None:
 
 
 def note_finished(session: Session, instance: Instance, variables: dict) -> None:
-    """Write a completed repair case's figures onto its row (two small reads of its own rows)."""
+    """Write a completed repair case's figures onto its row (one read of its own rows)."""
     if instance.key != SERVICE_KEY:
         return
-    counted: dict[str, int] = dict(session.execute(  # type: ignore[arg-type]
-        select(HistoryEntry.element_id, func.count())
-        .where(HistoryEntry.instance_id == instance.id,
-               HistoryEntry.element_id.in_((*WORK_ORDER_TASKS, "qc", "rework", "escalate")),
-               HistoryEntry.kind.in_(("UserTask", "ServiceTask")))
-        .group_by(HistoryEntry.element_id)).all())
-    late = session.scalar(select(func.count()).select_from(LateTask).where(
-        LateTask.instance_id == instance.id, LateTask.element_id.in_(WORK_ORDER_TASKS))) or 0
+    technician = variables.get("technician")
+    instance.technician = str(technician)[:80] if technician else None
+    orders, qc, redone, late, team = session.execute(_finished_figures(), {
+        "instance_id": instance.id, "technician": instance.technician}).one()
+    orders = orders or 0
     # this step's own late row is not flushed yet
     late += sum(1 for obj in session.new if isinstance(obj, LateTask) and obj.instance_id == instance.id
                 and obj.element_id in WORK_ORDER_TASKS)
-    orders = sum(counted.get(t, 0) for t in WORK_ORDER_TASKS)
     instance.work_orders = orders or None
     instance.work_orders_late = min(late, orders) if orders else None
-    instance.first_time_fix = (counted.get("rework", 0) == 0 and counted.get("escalate", 0) == 0) \
-        if counted.get("qc") else None
+    instance.first_time_fix = not redone if qc else None
     instance.satisfaction = _score(variables)
-    technician = variables.get("technician")
-    instance.technician = str(technician)[:80] if technician else None
-    if instance.technician:
-        # the technician's team: their first group (by id; groups are data, engine/groups.py)
-        instance.team = session.scalar(select(Membership.group_id).join(User, User.id == Membership.user_id)
-                                       .where(User.username == instance.technician)
-                                       .order_by(Membership.group_id).limit(1))
+    # the technician's team: their first group (by id; groups are data, engine/groups.py)
+    instance.team = team if instance.technician else None
+
+
+@lru_cache(maxsize=1)
+def _finished_figures() -> Select:
+    """A finished repair's work orders, quality checks, reworks and escalations (its history), its late
+    work orders and its technician's first group, in one statement (built once)."""
+    counted = (HistoryEntry.instance_id == bindparam("instance_id"),
+               HistoryEntry.kind.in_(("UserTask", "ServiceTask")))
+
+    def times(*elements: str):
+        return select(func.count()).where(*counted, HistoryEntry.element_id.in_(elements)).scalar_subquery()
+
+    late = select(func.count()).select_from(LateTask).where(
+        LateTask.instance_id == bindparam("instance_id"), LateTask.element_id.in_(WORK_ORDER_TASKS))
+    team = (select(Membership.group_id).join(User, User.id == Membership.user_id)
+            .where(User.username == bindparam("technician")).order_by(Membership.group_id).limit(1))
+    return select(times(*WORK_ORDER_TASKS), times("qc"), times("rework", "escalate"),
+                  late.scalar_subquery(), team.scalar_subquery())
 
 
 # --- reading them ---------------------------------------------------------------------------------

@@ -153,3 +153,15 @@ def test_a_bpmn_error_nothing_catches_stops_the_case_at_once_and_is_not_retried(
         ("error", "book", "BPMN error 'PART_BLOCKED' (part blocked) at 'book': no error event catches it")
     assert (view["stock"], view["jobs"], state["calls"]) == (10, [], 1)  # its write rolled back, no job left
     assert [(h["element_id"], h["kind"]) for h in view["history"]][-1] == ("book", "BpmnError")
+
+
+def test_a_case_cancelled_in_front_of_its_asynchronous_task_leaves_no_job(erp):
+    engine, sessions, state = erp
+    iid = _prepared(engine, sessions)
+    with sessions() as s:
+        engine.cancel(s, iid, ADMIN)
+        s.commit()
+    view = _view(engine, sessions, iid)
+    assert (view["state"], view["jobs"]) == ("cancelled", [])
+    assert TimerScheduler(engine, sessions).run_once() == 0
+    assert (state["calls"], _view(engine, sessions, iid)["stock"]) == (0, 10)
