@@ -21,7 +21,6 @@ and after one cleanup run (``aftersales retention run``, when this build has it)
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import http.client
@@ -50,6 +49,7 @@ from scale_seed import (  # noqa: E402
     log,
     request,
     seed,
+    seed_arguments,
     target_for,
 )
 
@@ -392,13 +392,7 @@ def bench_lock():
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    ap.add_argument("--finished", type=int, default=1_000_000)
-    ap.add_argument("--open", type=int, default=100_000)
-    ap.add_argument("--path", help="SQLite file of the seeded database (default /tmp/aftersales-scale-<sizes>.db)")
-    ap.add_argument("--pg-db", help="PostgreSQL database of the seeded data (default aftersales_scale_<sizes>)")
-    ap.add_argument("--reseed", action="store_true", help="seed again even when the database was seeded")
+    ap = seed_arguments(__doc__.split("\n")[0])
     ap.add_argument("--seed-only", action="store_true")
     ap.add_argument("--reps", type=int, default=60)
     ap.add_argument("--idle-seconds", type=float, default=30)

@@ -507,15 +507,20 @@ def target_for(kind: str, tag: str, path: str | None = None, pg_db: str | None =
     return Target(tag, f"{PG_SERVER}/{name}", "postgresql", pg_db=name)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def seed_arguments(description: str) -> argparse.ArgumentParser:
+    """The options that say which seeded database (``scale.py`` adds its timing options to them)."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--finished", type=int, default=1_000_000)
     ap.add_argument("--open", type=int, default=100_000)
-    ap.add_argument("--path", help="SQLite file (default /tmp/aftersales-scale-<sizes>.db)")
-    ap.add_argument("--pg-db", help="PostgreSQL database (default aftersales_scale_<sizes>)")
+    ap.add_argument("--path", help="SQLite file of the seeded database (default /tmp/aftersales-scale-<sizes>.db)")
+    ap.add_argument("--pg-db", help="PostgreSQL database of the seeded data (default aftersales_scale_<sizes>)")
     ap.add_argument("--reseed", action="store_true", help="seed again even when the database was seeded")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = seed_arguments(__doc__.split("\n")[0]).parse_args()
     target = target_for(args.db, f"{args.finished}_{args.open}", args.path, args.pg_db)
     seed(target, args.finished, args.open, args.reseed)
 

@@ -158,8 +158,7 @@ def note_finished(session: Session, instance: Instance, variables: dict) -> None
     instance.work_orders_late = min(late, orders) if orders else None
     instance.first_time_fix = not redone if qc else None
     instance.satisfaction = _score(variables)
-    # the technician's team: their first group (by id; groups are data, engine/groups.py)
-    instance.team = team if instance.technician else None
+    instance.team = team  # the technician's first group (by id; groups are data, engine/groups.py); None without one
 
 
 @lru_cache(maxsize=1)
