@@ -2,7 +2,8 @@
 
 Roll-back moves the "current" pointer (what new cases start on); it is recorded and reversible.
 Migration moves running cases one at a time: a dry run says for each case whether every element it
-is waiting in exists in the target (after an optional rename mapping) and why not; executing moves
+is waiting in exists in the target (after an optional rename mapping), and that a task waiting for a
+worker (an asynchronous job, an external task) is one the same worker runs there, and why not; executing moves
 those that can, each in its own transaction, recorded in the case history.
 """
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from . import access, deployments, live, state
 from .errors import Conflict, InvalidRequest
-from .models import CurrentVersion, Definition, Instance, OpenTask, VersionEvent
+from .models import AsyncJob, CurrentVersion, Definition, ExternalTask, Instance, OpenTask, VersionEvent
 from .specs import ProcessSpecs
 from .steps import Step, StepHost, StepScriptEngine, element_id
 from .users import Actor
@@ -101,15 +102,21 @@ def candidates(session: Session, key: str, from_version: int, instance_ids: list
     return list(session.scalars(q))
 
 
+def _worker(spec, topics: set[str]) -> str | None:
+    """Who finishes a task parked STARTED at ``spec``: an external worker of its topic, the job worker
+    (an asynchronous task with a Python handler), or None (nothing waits for a worker)."""
+    topic = getattr(spec, "topic", None)
+    if topic and topic not in topics:
+        return f"an external worker of topic '{topic}'"
+    if topic and getattr(spec, "async_before", False):
+        return "the job worker"
+    return None
 
 
-
-
-
-
-def _retarget(wf, specs: ProcessSpecs, mapping: dict[str, str], version: int) -> list[dict]:
+def _retarget(wf, specs: ProcessSpecs, mapping: dict[str, str], version: int, topics: set[str]) -> list[dict]:
     """Point every task of ``wf`` at the target specs; returns why not (``reason`` and its code), or
-    [] when done."""
+    [] when done. A task parked for a worker moves only onto one the same worker finishes: its job
+    or external-task row stays as it is, and nothing else would ever run a STARTED task."""
     problems: list[dict] = []
     waiting = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
     plan: list[tuple] = []
@@ -127,6 +134,11 @@ def _retarget(wf, specs: ProcessSpecs, mapping: dict[str, str], version: int) ->
                 problems.append({"code": "missing_element", "element": element_id(task), "mapped": mapped,
                                  "reason": f"waiting in '{element_id(task)}', which v{version} does not have"
                                  + ("" if mapped else " (give a mapping if it was renamed)")})
+            elif target is not None and task.state == TaskState.STARTED \
+                    and (worker := _worker(task.task_spec, topics)) is not None and _worker(target, topics) != worker:
+                problems.append({"code": "worker_changed", "element": element_id(task), "target": name,
+                                 "reason": f"'{element_id(task)}' waits for {worker}, which does not run "
+                                 f"'{name}' in v{version}; move the case once that work is done"})
             elif target is not None:
                 plan.append((task, target))
         plan.append((workflow, new_spec))
@@ -169,7 +181,7 @@ def check_migration(engine: StepHost, session: Session, instance: Instance, targ
     waiting = sorted({element_id(t) for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)})
     bindings = engine.specs.bind(session, target)
     specs = engine.specs.get(session, target, bindings)
-    problems = _retarget(wf, specs, mapping or {}, target.version)
+    problems = _retarget(wf, specs, mapping or {}, target.version, engine.handlers.topics)
     if problems:
         return result(False, "; ".join(p["reason"] for p in problems), waiting, "blocked",
                       [{k: v for k, v in p.items() if k != "reason"} for p in problems])
@@ -196,6 +208,12 @@ def check_migration(engine: StepHost, session: Session, instance: Instance, targ
         row = session.get(OpenTask, task_id)
         if row is not None and assignee:
             row.assignee = assignee
+    if mapping:  # a renamed task a worker will finish: its job or external-task row names the new element
+        parked = {str(t.id): element_id(t) for t in moved.get_tasks(state=TaskState.STARTED)}
+        for job in session.scalars(select(AsyncJob).where(AsyncJob.instance_id == instance.id)):
+            job.element_id = parked.get(job.task_id, job.element_id)
+        for external in session.scalars(select(ExternalTask).where(ExternalTask.instance_id == instance.id)):
+            external.element_id = parked.get(external.id, external.element_id)
     live.forget_open_tasks(session, instance.id)  # the rows the step wrote lack the claims put back here
     session.flush()
     return result(True, "moved", waiting, "moved")

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 import handlers
-from engine import async_tasks
+from engine import async_tasks, deployments
 from engine.errors import BpmnError
 from engine.models import AsyncJob
 from engine.users import Actor
@@ -165,3 +165,36 @@ def test_a_case_cancelled_in_front_of_its_asynchronous_task_leaves_no_job(erp):
     assert (view["state"], view["jobs"]) == ("cancelled", [])
     assert TimerScheduler(engine, sessions).run_once() == 0
     assert (state["calls"], _view(engine, sessions, iid)["stock"]) == (0, 10)
+
+
+def test_a_case_waiting_for_its_job_moves_only_onto_a_task_the_worker_still_runs(erp):
+    engine, sessions, state = erp
+    iid = _prepared(engine, sessions)
+    v1 = (DATA / "async_book.bpmn").read_bytes()
+    synchronous = v1.replace(b' camunda:asyncBefore="true"', b"")
+    renamed = v1.replace(b'id="book"', b'id="book_erp"').replace(b'targetRef="book"', b'targetRef="book_erp"') \
+        .replace(b'sourceRef="book"', b'sourceRef="book_erp"')
+    with sessions() as s:
+        engine.deploy(s, {"async_book.bpmn": synchronous}, ADMIN)
+        engine.deploy(s, {"async_book.bpmn": renamed}, ADMIN)
+        s.commit()
+    with sessions() as s:
+        check = engine.check_migration(s, engine.get_instance(s, iid), deployments.get_definition(s, "async_book", 2),
+                                       apply=True, actor=ADMIN)
+        assert (check.can_move, check.code, check.problems) == \
+            (False, "blocked", [{"code": "worker_changed", "element": "book", "target": "book"}])
+        assert check.reason == "'book' waits for the job worker, which does not run 'book' in v2; " \
+                               "move the case once that work is done"
+        s.rollback()
+    assert (_view(engine, sessions, iid)["version"], _view(engine, sessions, iid)["jobs"]) == (1, [("book", 0, None)])
+
+    with sessions() as s:
+        check = engine.check_migration(s, engine.get_instance(s, iid), deployments.get_definition(s, "async_book", 3),
+                                       {"book": "book_erp"}, apply=True, actor=ADMIN)
+        assert (check.can_move, check.code) == (True, "moved")
+        s.commit()
+    assert _view(engine, sessions, iid)["jobs"] == [("book_erp", 0, None)]
+    assert TimerScheduler(engine, sessions).run_once() == 1
+    view = _view(engine, sessions, iid)
+    assert (view["version"], [t["element_id"] for t in view["tasks"]], view["stock"], state["calls"]) == \
+        (3, ["check"], 9, 1)

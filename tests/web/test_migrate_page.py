@@ -165,3 +165,37 @@ def test_the_api_says_a_case_is_in_error_and_skips_it_unless_named(app, api):
                                                    {**body, "dry_run": False, "move_in_error": [cases["error"]]}
                                                    ).json["results"]}
     assert done[cases["error"]]["code"] == "moved"
+
+
+PARKED = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+    id="Defs_erp_sync" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="erp_sync" name="\xe5\x90\x8c\xe6\xad\xa5 ERP" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="book" />
+    <bpmn:serviceTask id="book" name="\xe5\x9c\xa8 ERP \xe9\xa2\x84\xe7\x95\x99\xe9\x9b\xb6\xe4\xbb\xb6" camunda:type="external" camunda:topic="erp.reserve" />
+    <bpmn:sequenceFlow id="f2" sourceRef="book" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_case_waiting_for_an_external_worker_is_not_moved_onto_a_step_no_worker_runs(app, api):
+    """v2 turns the ERP booking into a hand-done task: the case the ERP worker holds stays on v1, and the
+    dry run says why in words (was: it moved, and no one ever finished it). The step's Chinese name holds
+    a Latin word ("ERP") and is shown whole, not cut at it as if "ERP …" were its English."""
+    assert api.deploy("admin", {"erp.bpmn": PARKED}, "v1").status_code == 201
+    iid = api.post("admin", "/api/process-definitions/erp_sync/start", {"variables": {}}).json["id"]
+    by_hand = PARKED.replace(b'<bpmn:serviceTask id="book"', b'<bpmn:userTask id="book" camunda:candidateGroups="warehouse"') \
+        .replace(b' camunda:type="external" camunda:topic="erp.reserve" />', b" />")
+    assert b"userTask" in by_hand and b"erp.reserve" not in by_hand
+    assert api.deploy("admin", {"erp.bpmn": by_hand}, "v2").status_code == 201
+    app.config["WTF_CSRF_ENABLED"] = True
+    admin = login(app, "admin")
+    path = "/admin/definitions/erp_sync/migrate"
+    page = admin.post(path, headers=ZH, data={"csrf_token": csrf(admin, path), "action": "execute", "confirm": "1",
+                                              "planned": str(iid), "from_version": "1", "to_version": "2"}).data.decode()
+    assert "案件在「在 ERP 预留零件」等待后台处理；版本 2 中「在 ERP 预留零件」不再由同一后台处理" in row(page, iid)
+    assert "不能迁移" in row(page, iid) and "erp.reserve" not in visible(page)
+    case = api.get("admin", f"/api/process-instances/{iid}").json
+    assert (case["version"], case["state"]) == (1, "running")

@@ -150,7 +150,7 @@ def _mapping(form) -> dict[str, str]:
     return mapping
 
 
-def _verdict(check: versions.MigrationCheck, names: dict, target: int) -> dict:
+def _verdict(check: versions.MigrationCheck, names: dict, new_names: dict, target: int) -> dict:
     """One case's line of the dry run or the move, in the page's language: where it waits (the
     diagram's names), whether it can move and why not, and — for a case in error — the error."""
     why = []
@@ -159,6 +159,10 @@ def _verdict(check: versions.MigrationCheck, names: dict, target: int) -> dict:
             why.append(_("It waits in “%(step)s”, which version %(version)s does not have.",
                          step=element_name(names, p["element"]), version=target)
                        + ("" if p.get("mapped") else " " + _("If the step was renamed, pick its new name.")))
+        elif p.get("code") == "worker_changed":
+            why.append(_("It waits for a background worker at “%(step)s”, and version %(version)s does not hand "
+                         "“%(target)s” to the same worker. Move the case once that work is done.",
+                         step=element_name(names, p["element"]), version=target, target=element_name(new_names, p["target"])))
         elif p.get("code") == "not_called":
             why.append(_("Version %(version)s no longer calls “%(flow)s”, where the case waits.",
                          version=target, flow=process_name(p.get("process", ""))))
@@ -213,7 +217,7 @@ def migrate(key: str):
                 db().commit()  # one transaction per case
             else:
                 db().rollback()
-            rows.append(_verdict(check, names, target.version))
+            rows.append(_verdict(check, names, new_names, target.version))
         new_only = sorted((i for i in new_names if i not in names), key=lambda i: element_name(new_names, i))
         for row in rows:
             for old in row["renamed"]:

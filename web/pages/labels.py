@@ -106,7 +106,7 @@ VALUE_LABELS = {
     ("status", "paid"): _l("paid"), ("status", "to_count"): _l("to be counted"), ("status", "counted"): _l("counted"),
 }
 
-_BILINGUAL = re.compile(r"^(?P<zh>[^A-Za-z]*[\u3000-\u9fff\uff00-\uffef][^A-Za-z]*?)\s+(?P<en>[A-Za-z].*)$")
+_BILINGUAL = re.compile(r"^(?P<zh>[^A-Za-z]*[\u3000-\u9fff\uff00-\uffef][^A-Za-z]*?)\s+(?P<en>[A-Za-z][^\u3000-\u9fff\uff00-\uffef]*)$")
 
 
 def _chinese() -> bool:
