@@ -7,7 +7,6 @@ registry, settings — comes in through the constructor (see ``engine/wiring.py`
 
 from __future__ import annotations
 
-import functools
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -20,10 +19,8 @@ from sqlalchemy import (
     Table,
     bindparam,
     exists,
-    func,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.orm import Session, defer
@@ -43,7 +40,7 @@ from . import (
     messages,
     schedules,
     state,
-    task_lists,
+    task_queries,
     versions,
 )
 from .clock import Clock, use_clock
@@ -227,49 +224,16 @@ class ProcessEngine:
         rows = list(session.execute(q))
         return rows[:limit], len(rows) > limit
 
-    TASK_COLUMNS = (OpenTask.id, OpenTask.name, OpenTask.element_id, OpenTask.instance_id, OpenTask.candidate_groups,
-                    OpenTask.candidate_users, OpenTask.assignee, OpenTask.created_at, OpenTask.due_at,
-                    Instance.key.label("process_key"), Instance.business_key, Instance.customer_name,
-                    Instance.customer_phone)
-
     def task_page(self, session: Session, actor: Actor, *, mine: bool = False, group: str | None = None,
                   instance_id: int | None = None, where: ColumnElement[bool] | None = None,
                   audience: Audience | None = None, after: tuple[datetime, str] | None = None,
                   limit: int = 50) -> tuple[list[Row], bool]:
-        """Open tasks as ``list_tasks`` chooses them (or for ``audience``: the inbox's group tab), oldest
-        first, after the (created_at, id) ``after``; each way a task can be the actor's is read through
-        its own index (``engine/task_lists.py``). Without ``where`` the statement is built once per
-        audience and shape, values bound (building a union of four selects cost more than running it)."""
-        if audience is None and not mine:
-            audience = self._audience(actor, group)
-        params: dict[str, Any] = {"limit": limit + 1}
-        if after is not None:
-            params["after_at"], params["after_id"] = after
-        if instance_id is not None:
-            params["instance_id"] = instance_id
-        if where is None and audience is not None:
-            q = _page_statement(audience, after is not None, instance_id is not None)
-        else:
-            q = _page_query(after is not None, instance_id is not None)
-            if where is not None:
-                q = q.where(where)
-            if audience is not None:
-                q = task_lists.page(q, audience, _TASK_ORDER, bindparam("limit"))
-            else:
-                q = self._task_query(q, actor, mine, None, None).order_by(*_TASK_ORDER).limit(bindparam("limit"))
-        rows = list(session.execute(q, params))
-        return rows[:limit], len(rows) > limit
-
-    @staticmethod
-    def _audience(actor: Actor, group: str | None) -> Audience | None:
-        if group:
-            if group not in actor.groups and not actor.is_admin:
-                raise NotPermitted(f"{actor.username} is not in group {group}")
-            return Audience(None, (group,))
-        return access.task_audience(actor)
+        """Open tasks for the actor, oldest first, a page after ``after``: see engine.task_queries."""
+        return task_queries.page(session, actor, mine=mine, group=group, instance_id=instance_id, where=where,
+                                 audience=audience, after=after, limit=limit)
 
     def count_tasks(self, session: Session, actor: Actor, *, mine: bool = False) -> int:
-        return session.scalar(self._task_query(select(func.count(OpenTask.id)), actor, mine, None, None)) or 0
+        return task_queries.count(session, actor, mine=mine)
 
     def variables(self, session: Session, instance: Instance) -> dict:
         saved = live.pending(session, instance.id, instance.revision)
@@ -472,19 +436,8 @@ class ProcessEngine:
 
     def list_tasks(self, session: Session, actor: Actor, *, mine: bool = False, group: str | None = None,
                    instance_id: int | None = None, limit: int = 500) -> list[OpenTask]:
-        statement = _list_statement(actor.username if mine else None,
-                                    None if mine else self._audience(actor, group), instance_id is not None)
-        return list(session.scalars(statement, {"limit": limit, "instance_id": instance_id}))
-
-    @staticmethod
-    def _task_query(q, actor: Actor, mine: bool, group: str | None, instance_id: int | None):
-        if mine:
-            q = q.where(OpenTask.assignee == actor.username)
-        elif (audience := ProcessEngine._audience(actor, group)) is not None:
-            q = q.where(audience.clause())
-        if instance_id is not None:
-            q = q.where(OpenTask.instance_id == instance_id)
-        return q
+        """The actor's open tasks, soonest due first: see engine.task_queries."""
+        return task_queries.listing(session, actor, mine=mine, group=group, instance_id=instance_id, limit=limit)
 
     def claim(self, session: Session, task_id: str, actor: Actor) -> OpenTask:
         task = self.get_task(session, task_id, actor)
@@ -618,41 +571,6 @@ class ProcessEngine:
         step.advance(wf)
         step.save(wf)
         return True
-
-
-_TASK_ORDER = (OpenTask.created_at, OpenTask.id)
-
-
-@functools.lru_cache(maxsize=1024)
-def _list_statement(assignee: str | None, audience: Audience | None, by_instance: bool):
-    """``list_tasks``' statement for a person's own tasks (``assignee``) or an audience (None: every task),
-    of one case or all, built once per shape: building it cost more than running it."""
-    q = select(OpenTask).order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at).limit(
-        bindparam("limit"))
-    if assignee is not None:
-        q = q.where(OpenTask.assignee == assignee)
-    elif audience is not None:
-        q = q.where(audience.clause())
-    if by_instance:
-        q = q.where(OpenTask.instance_id == bindparam("instance_id"))
-    return q
-
-
-def _page_query(after: bool, instance: bool):
-    """The columns of a task list and its joins; the cursor and the case as bound parameters."""
-    q = select(*ProcessEngine.TASK_COLUMNS).join(Instance, Instance.id == OpenTask.instance_id)
-    if after:
-        # typed: an untyped datetime would reach SQLite in another text form than the stored one
-        q = q.where(tuple_(OpenTask.created_at, OpenTask.id) > tuple_(
-            bindparam("after_at", type_=OpenTask.created_at.type), bindparam("after_id", type_=OpenTask.id.type)))
-    if instance:
-        q = q.where(OpenTask.instance_id == bindparam("instance_id", type_=OpenTask.instance_id.type))
-    return q
-
-
-@functools.lru_cache(maxsize=512)
-def _page_statement(audience: Audience, after: bool, instance: bool):
-    return task_lists.page(_page_query(after, instance), audience, _TASK_ORDER, bindparam("limit"))
 
 
 def due_timers_query(now: datetime):
