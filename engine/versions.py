@@ -136,9 +136,12 @@ def _retarget(wf, specs: ProcessSpecs, mapping: dict[str, str], version: int, to
                                  + ("" if mapped else " (give a mapping if it was renamed)")})
             elif target is not None and task.state == TaskState.STARTED \
                     and (worker := _worker(task.task_spec, topics)) is not None and _worker(target, topics) != worker:
-                problems.append({"code": "worker_changed", "element": element_id(task), "target": name,
-                                 "reason": f"'{element_id(task)}' waits for {worker}, which does not run "
-                                 f"'{name}' in v{version}; move the case once that work is done"})
+                target_id = getattr(target, "bpmn_id", None) or name
+                problem = {"code": "worker_changed", "element": element_id(task), "target": target_id,
+                           "reason": f"'{element_id(task)}' waits for {worker}, which does not run "
+                           f"'{target_id}' in v{version}; move the case once that work is done"}
+                if problem not in problems:  # the children of a multi-instance task: said once
+                    problems.append(problem)
             elif target is not None:
                 plan.append((task, target))
         plan.append((workflow, new_spec))
@@ -199,6 +202,8 @@ def check_migration(engine: StepHost, session: Session, instance: Instance, targ
     claims = {t.id: t.assignee for t in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id))}
     step._open_before = set(claims)  # rows are rebuilt: element ids and names may have changed
     instance.definition_id, instance.version, instance.bindings = target.id, target.version, bindings
+    if renamed := (mapping or {}).get(instance.error_element or ""):  # a case in error: the step by its new id
+        instance.error_element = renamed
     step.note(f"v{from_version} → v{target.version}", "migration", actor.username)
     step.history[-1]["data"] = {"from_version": from_version, "to_version": target.version, "mapping": mapping or {}}
     step._sync_open_tasks(moved, finished=True)  # removes every old row

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 import handlers
-from engine import async_tasks, deployments
+from engine import async_tasks, deployments, versions
 from engine.errors import BpmnError
 from engine.models import AsyncJob
 from engine.users import Actor
@@ -167,9 +167,7 @@ def test_a_case_cancelled_in_front_of_its_asynchronous_task_leaves_no_job(erp):
     assert (state["calls"], _view(engine, sessions, iid)["stock"]) == (0, 10)
 
 
-def test_a_case_waiting_for_its_job_moves_only_onto_a_task_the_worker_still_runs(erp):
-    engine, sessions, state = erp
-    iid = _prepared(engine, sessions)
+def _deploy_v2_synchronous_and_v3_renamed(engine, sessions) -> None:
     v1 = (DATA / "async_book.bpmn").read_bytes()
     synchronous = v1.replace(b' camunda:asyncBefore="true"', b"")
     renamed = v1.replace(b'id="book"', b'id="book_erp"').replace(b'targetRef="book"', b'targetRef="book_erp"') \
@@ -178,6 +176,12 @@ def test_a_case_waiting_for_its_job_moves_only_onto_a_task_the_worker_still_runs
         engine.deploy(s, {"async_book.bpmn": synchronous}, ADMIN)
         engine.deploy(s, {"async_book.bpmn": renamed}, ADMIN)
         s.commit()
+
+
+def test_a_case_waiting_for_its_job_moves_only_onto_a_task_the_worker_still_runs(erp):
+    engine, sessions, state = erp
+    iid = _prepared(engine, sessions)
+    _deploy_v2_synchronous_and_v3_renamed(engine, sessions)
     with sessions() as s:
         check = engine.check_migration(s, engine.get_instance(s, iid), deployments.get_definition(s, "async_book", 2),
                                        apply=True, actor=ADMIN)
@@ -198,3 +202,32 @@ def test_a_case_waiting_for_its_job_moves_only_onto_a_task_the_worker_still_runs
     view = _view(engine, sessions, iid)
     assert (view["version"], [t["element_id"] for t in view["tasks"]], view["stock"], state["calls"]) == \
         (3, ["check"], 9, 1)
+
+
+def test_a_case_stopped_at_its_job_and_moved_with_a_rename_is_retried_at_the_renamed_step(erp, clock):
+    engine, sessions, state = erp
+    worker = TimerScheduler(engine, sessions)
+    iid = _prepared(engine, sessions)
+    state["fail"] = True
+    assert worker.run_once() == 0
+    clock.advance(seconds=31)
+    assert worker.run_once() == 1  # the last try: an incident at 'book'
+    _deploy_v2_synchronous_and_v3_renamed(engine, sessions)
+    with sessions() as s:
+        check = versions.check_migration(engine, s, engine.get_instance(s, iid),
+                                         deployments.get_definition(s, "async_book", 3), {"book": "book_erp"},
+                                         apply=True, actor=ADMIN, move_in_error=True)
+        assert (check.can_move, check.code) == (True, "moved")
+        s.commit()
+    view = _view(engine, sessions, iid)
+    assert (view["version"], view["state"], view["error"]["element_id"]) == (3, "error", "book_erp")
+    with sessions() as s:  # the error names a step of the diagram the case is now on: its form can be corrected
+        assert engine.correction_form(s, engine.get_instance(s, iid))[0] == "Book stock (ERP)"
+    state["fail"] = False
+    with sessions() as s:
+        engine.retry(s, iid, ADMIN)
+        s.commit()
+    assert _view(engine, sessions, iid)["jobs"] == [("book_erp", 0, None)]
+    assert worker.run_once() == 1
+    view = _view(engine, sessions, iid)
+    assert (view["state"], [t["element_id"] for t in view["tasks"]], view["stock"]) == ("running", ["check"], 9)

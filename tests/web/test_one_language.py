@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import start_case
+from tests.conftest import ROOT, start_case
 from tests.web.test_pages import login
 from tests.web.test_repair_flow import REQUEST
 
@@ -57,3 +57,18 @@ def test_inbox_says_how_long_a_task_is_overdue(app, deployed, clock):
     clock.advance(days=3)
     page = cs.get("/?tab=group").data.decode()
     assert re.search(r"已逾期 \d+ (小时|天)", page) and "+00:00" not in page
+
+
+def test_a_chinese_name_holding_a_latin_word_is_shown_whole(app, deployed):
+    """"登记 RMA" (return/exchange) has its own label_en, "Register RMA": it is not read as "中文 English"
+    (it was: "登记" on Chinese pages, "RMA" on English ones)."""
+    from engine.diagram_labels import element_names
+    from web.pages import labels
+
+    names = element_names((ROOT / "processes" / "return_exchange.bpmn").read_bytes())
+    for language, shown in (("zh-CN", "登记 RMA"), ("en", "Register RMA")):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            assert labels.element_name(names, "register") == shown
+            assert labels.one_language("登记 RMA", "register") == shown
+        with app.test_request_context(headers={"Accept-Language": language}):  # the old convention still splits
+            assert labels.one_language("核实身份 Check scope") == {"zh-CN": "核实身份", "en": "Check scope"}[language]

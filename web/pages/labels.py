@@ -137,16 +137,18 @@ def words() -> Words:
 def one_language(text, element_id: str | None = None) -> str:
     """A diagram's name (a task, a timeline entry, a process) in the page's language only: the
     Chinese ``name`` on zh-CN pages, its ``label_en`` on English ones, the other one where a
-    language is missing. A name stored before the convention ("客户姓名 Customer name") is split."""
+    language is missing. A name stored before the convention ("客户姓名 Customer name") is split;
+    a name with its own ``label_en`` never is ("登记 RMA" is Chinese, "Register RMA" its English)."""
     if not isinstance(text, str):
         return show(text)
-    m = _BILINGUAL.match(text)
+    w = words()
+    en = w.element_en.get((element_id or "", text)) or w.name_en.get(text)
+    m = None if en else _BILINGUAL.match(text)
     if _chinese():
         return m["zh"].strip() if m else text
     if m:
         return m["en"].strip()
-    w = words()
-    return w.element_en.get((element_id or "", text)) or w.name_en.get(text) or text
+    return en or text
 
 
 def field_label(name: str, diagram_label: str | None = None) -> str:
@@ -156,7 +158,7 @@ def field_label(name: str, diagram_label: str | None = None) -> str:
         return str(FIELD_LABELS[name])
     w = words()
     zh = diagram_label or w.field_zh.get(name)
-    m = _BILINGUAL.match(zh or "")
+    m = None if w.field_en.get(name) else _BILINGUAL.match(zh or "")  # its own English: not "中文 English"
     if _chinese():
         if m:
             return m["zh"].strip()
@@ -178,7 +180,7 @@ def option_label(field_id: str, value, diagram_name: str | None = None) -> str:
         return str(VALUE_LABELS[(field_id, value)])
     w = words()
     zh = diagram_name or w.option_zh.get((field_id, value)) or value  # a value may itself be "中文 English"
-    m = _BILINGUAL.match(zh)
+    m = None if w.option_en.get((field_id, value)) else _BILINGUAL.match(zh)
     if not m and zh == value and value in _group_names():  # a group a handler named (shipped by the warehouse)
         return group_name(value)
     if _chinese():
@@ -190,7 +192,7 @@ def process_name(key: str) -> str:
     """A process key (``return_exchange``) as its diagram names it in the page's language."""
     w = words()
     zh, en = w.process_zh.get(key, ""), w.process_en.get(key, "")
-    m = _BILINGUAL.match(zh)
+    m = None if en else _BILINGUAL.match(zh)
     if m:
         zh, en = m["zh"].strip(), en or m["en"].strip()
     return ((zh or en) if _chinese() else (en or zh)) or key
@@ -225,7 +227,7 @@ def element_name(names: dict[str, tuple[str, str, str]], element_id: str) -> str
     (``names`` from ``engine.diagram_labels.element_names``); an element without a name reads as
     its kind ("未命名的任务"), never as its id."""
     zh, en, kind = names.get(element_id, ("", "", ""))
-    m = _BILINGUAL.match(zh)
+    m = None if en else _BILINGUAL.match(zh)
     if m:
         zh, en = m["zh"].strip(), en or m["en"].strip()
     return ((zh or en) if _chinese() else (en or zh)) or str(_KINDS.get(kind, _l("an unnamed step")))
